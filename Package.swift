@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "billsync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "billsync", targets: ["billsync"]),
+        .executable(name: "billsync-sim", targets: ["billsync-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "BillSyncCore"),
+        .target(name: "BillSyncHTTP", dependencies: ["CCurl", "BillSyncCore"]),
+        .target(name: "BillSyncConfig", dependencies: ["BillSyncCore", "TOMLKit"]),
+        .target(name: "BillSyncProviders", dependencies: ["BillSyncCore", "BillSyncHTTP"]),
+        .target(name: "BillSyncStore", dependencies: ["BillSyncCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "BillSyncEngine", dependencies: [
+            "BillSyncCore", "BillSyncHTTP", "BillSyncProviders", "BillSyncStore", "BillSyncConfig",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "BillSyncExport", dependencies: ["BillSyncCore", "BillSyncStore", "BillSyncConfig"]),
+        .target(name: "BillSyncDaemon", dependencies: [
+            "BillSyncCore", "BillSyncConfig", "BillSyncEngine", "BillSyncExport", "BillSyncStore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "BillSyncSimulator"),
+        .executableTarget(name: "billsync", dependencies: [
+            "BillSyncCore", "BillSyncConfig", "BillSyncDaemon", "BillSyncEngine", "BillSyncExport",
+            "BillSyncStore", "BillSyncSimulator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "billsync-sim", dependencies: [
+            "BillSyncSimulator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "BillSyncCoreTests", dependencies: ["BillSyncCore"]),
+        .testTarget(name: "BillSyncSimulatorTests", dependencies: ["BillSyncSimulator"]),
+    ]
+)
