@@ -1,0 +1,91 @@
+import BillSyncCore
+import Foundation
+
+public enum LogFormat: String, Sendable { case logfmt, json }
+
+public enum ExportFormat: String, Sendable, CaseIterable {
+    case csv, ledger, beancount, focus
+}
+
+public enum MoneyUnit: String, Sendable { case cents, decimal }
+
+/// Journal account names (`[accounting]`).
+public struct AccountingConfig: Sendable, Equatable {
+    public var payableAccount = "Liabilities:AccountsPayable"
+    public var expenseAccount = "Expenses:Cloud"
+    public var paymentAccount = "Assets:Bank:Checking"
+    public var prepaidAccount = "Assets:Prepaid"
+    public init() {}
+}
+
+/// Where a source's API key comes from. The key itself is read only when needed
+/// and never kept in anything that is printed.
+public enum KeyReference: Sendable, Equatable {
+    case file(String)
+    case env(String)
+    case inline(String)
+}
+
+public struct SourceConfig: Sendable {
+    public var name: String
+    public var provider: ProviderKind
+    public var key: KeyReference
+    public var baseURL: String
+    public var team: String?
+    public var usageStart: Int64?
+    public var usageLookback: Int64 = 48 * 3600
+    public var moneyUnit: MoneyUnit = .cents
+    public var currency: String = "USD"
+    public var pollInterval: Double?
+    /// Nil: no pacing (only allowed for loopback hosts).
+    public var rateLimit: RateLimit?
+    public var vendor: String
+
+    public var isLoopback: Bool { URLCheck.isLoopback(baseURL) }
+}
+
+public struct Config: Sendable {
+    public var path: String
+    public var stateDir: String
+    public var exportDir: String
+    public var pollInterval: Double = 3600
+    public var logFormat: LogFormat = .logfmt
+    public var logFile: String?
+    public var exports: [ExportFormat] = [.csv, .ledger, .beancount]
+    public var csvBOM = false
+    public var accounting = AccountingConfig()
+    public var requestTimeout: Double = 120
+    public var connectTimeout: Double = 10
+    public var retryMaxAttempts = 6
+    public var retryBaseDelay: Double = 1
+    public var retryMaxDelay: Double = 60
+    public var maxResponseBytes = 64 << 20
+    public var sources: [SourceConfig] = []
+    /// Warnings worth logging (inline keys, loose file permissions).
+    public var warnings: [String] = []
+
+    public var databasePath: String { stateDir + "/billsync.sqlite3" }
+
+    public func source(named name: String) -> SourceConfig? { sources.first { $0.name == name } }
+}
+
+enum URLCheck {
+    /// The host part of `scheme://host[:port]/...`.
+    static func host(_ url: String) -> String? {
+        guard let schemeEnd = url.range(of: "://") else { return nil }
+        var rest = url[schemeEnd.upperBound...]
+        if let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) { rest = rest[..<slash] }
+        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { return nil }
+            return String(rest[rest.index(after: rest.startIndex)..<close])
+        }
+        if let colon = rest.firstIndex(of: ":") { rest = rest[..<colon] }
+        return rest.isEmpty ? nil : String(rest)
+    }
+
+    static func isLoopback(_ url: String) -> Bool {
+        guard let host = host(url)?.lowercased() else { return false }
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}

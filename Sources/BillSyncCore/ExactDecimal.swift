@@ -1,0 +1,156 @@
+/// An exact base-10 number: `significand × 10^-scale`.
+///
+/// Money and quantities go from the provider's JSON text to the exports through this type
+/// alone, so no binary floating point ever touches an amount.
+///
+///     let cents = try ExactDecimal(parsing: "1234.5")     // 1234.5
+///     cents.shifted(by: -2).description                    // "12.345"
+public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public private(set) var significand: Int128
+    public private(set) var scale: Int
+
+    public static let zero = ExactDecimal(significand: 0, scale: 0)
+    /// Largest scale kept; JSON numbers with more fractional digits are refused, not rounded.
+    public static let maxScale = 18
+
+    public init(significand: Int128, scale: Int) {
+        self.significand = significand
+        self.scale = scale
+    }
+
+    public init(_ integer: Int) {
+        self.init(significand: Int128(integer), scale: 0)
+    }
+
+    /// Parses JSON number text (`-12`, `0.5`, `1.25e3`, `7E-2`) exactly.
+    public init(parsing text: some StringProtocol) throws(DecimalParseError) {
+        var sig: Int128 = 0
+        var scale = 0
+        var negative = false
+        var sawDigit = false
+        var inFraction = false
+        var exponent = 0
+        var iterator = text.utf8.makeIterator()
+        var byte = iterator.next()
+        if byte == UInt8(ascii: "-") { negative = true; byte = iterator.next() } else if byte == UInt8(ascii: "+") { byte = iterator.next() }
+        while let b = byte {
+            if b >= 48 && b <= 57 {
+                sawDigit = true
+                let (m, o1) = sig.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int128(b - 48))
+                if o1 || o2 { throw DecimalParseError(text: String(text), reason: "too many digits") }
+                sig = a
+                if inFraction { scale += 1 }
+            } else if b == UInt8(ascii: "."), !inFraction {
+                inFraction = true
+            } else if b == UInt8(ascii: "e") || b == UInt8(ascii: "E") {
+                var expText = ""
+                while let e = iterator.next() { expText.unicodeScalars.append(Unicode.Scalar(e)) }
+                guard sawDigit, let e = Int(expText), abs(e) <= 40 else {
+                    throw DecimalParseError(text: String(text), reason: "bad exponent")
+                }
+                exponent = e
+                break
+            } else {
+                throw DecimalParseError(text: String(text), reason: "not a number")
+            }
+            byte = iterator.next()
+        }
+        guard sawDigit else { throw DecimalParseError(text: String(text), reason: "no digits") }
+        var value = ExactDecimal(significand: negative ? -sig : sig, scale: scale).shifted(by: exponent)
+        value.normalizeScale()
+        guard value.scale <= ExactDecimal.maxScale else {
+            throw DecimalParseError(text: String(text), reason: "more than \(ExactDecimal.maxScale) decimals")
+        }
+        self = value
+    }
+
+    /// Multiplies by `10^places` exactly (negative places divide): cents → units is `shifted(by: -2)`.
+    public func shifted(by places: Int) -> ExactDecimal {
+        if places <= 0 { return ExactDecimal(significand: significand, scale: scale - places) }
+        var result = self
+        var remaining = places
+        while remaining > 0 && result.scale > 0 { result.scale -= 1; remaining -= 1 }
+        while remaining > 0 { result.significand *= 10; remaining -= 1 }
+        return result
+    }
+
+    /// Drops trailing zero decimals (never below scale 0).
+    mutating func normalizeScale() {
+        if scale < 0 {
+            while scale < 0 { significand *= 10; scale += 1 }
+            return
+        }
+        while scale > 0 && significand % 10 == 0 { significand /= 10; scale -= 1 }
+    }
+
+    private static func aligned(_ a: ExactDecimal, _ b: ExactDecimal) -> (Int128, Int128, Int) {
+        let scale = max(a.scale, b.scale)
+        var x = a.significand, y = b.significand
+        for _ in a.scale..<scale { x *= 10 }
+        for _ in b.scale..<scale { y *= 10 }
+        return (x, y, scale)
+    }
+
+    public static func + (a: ExactDecimal, b: ExactDecimal) -> ExactDecimal {
+        let (x, y, s) = aligned(a, b)
+        return ExactDecimal(significand: x + y, scale: s)
+    }
+
+    public static func - (a: ExactDecimal, b: ExactDecimal) -> ExactDecimal {
+        let (x, y, s) = aligned(a, b)
+        return ExactDecimal(significand: x - y, scale: s)
+    }
+
+    public static func += (a: inout ExactDecimal, b: ExactDecimal) { a = a + b }
+    public static func -= (a: inout ExactDecimal, b: ExactDecimal) { a = a - b }
+
+    public static prefix func - (a: ExactDecimal) -> ExactDecimal {
+        ExactDecimal(significand: -a.significand, scale: a.scale)
+    }
+
+    public static func == (a: ExactDecimal, b: ExactDecimal) -> Bool {
+        let (x, y, _) = aligned(a, b)
+        return x == y
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        var n = self
+        n.normalizeScale()
+        hasher.combine(n.significand)
+        hasher.combine(n.scale)
+    }
+
+    public static func < (a: ExactDecimal, b: ExactDecimal) -> Bool {
+        let (x, y, _) = aligned(a, b)
+        return x < y
+    }
+
+    public var isZero: Bool { significand == 0 }
+
+    /// The plain text with as many decimals as needed but at least `minimumDecimals`.
+    public func formatted(minimumDecimals: Int) -> String {
+        var n = self
+        n.normalizeScale()
+        let decimals = max(n.scale, minimumDecimals)
+        var magnitude = n.significand.magnitude
+        for _ in n.scale..<decimals { magnitude *= 10 }
+        var digits = String(magnitude)
+        if decimals > 0 {
+            if digits.count <= decimals {
+                digits = String(repeating: "0", count: decimals - digits.count + 1) + digits
+            }
+            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -decimals))
+        }
+        return (n.significand < 0 ? "-" : "") + digits
+    }
+
+    /// Money as the exports write it: `1250.00`, `0.123456`, `-3.50`.
+    public var description: String { formatted(minimumDecimals: 2) }
+}
+
+public struct DecimalParseError: Error, Sendable, CustomStringConvertible {
+    public let text: String
+    public let reason: String
+    public var description: String { "invalid decimal number \"\(text.prefix(40))\": \(reason)" }
+}

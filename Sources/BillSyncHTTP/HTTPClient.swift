@@ -1,0 +1,138 @@
+import CCurl
+import Foundation
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names lowercased; a repeated header keeps its last value.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// A request failed below HTTP: no connection, timeout, reset, or a body past the cap.
+public struct TransportError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable { case connect, timeout, reset, bodyTooLarge, other }
+    public let kind: Kind
+    public let message: String
+    public var description: String { message }
+}
+
+public struct HTTPClientOptions: Sendable {
+    public var connectTimeoutMs: Int = 10_000
+    public var totalTimeoutMs: Int = 120_000
+    public var maxBodyBytes: Int = 64 << 20
+    public var userAgent: String = "billsync/1.0"
+
+    public init() {}
+}
+
+private let curlGlobalInit: Void = { _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+/// Accumulates one response; handed to libcurl's callbacks as their user data.
+private final class ResponseSink {
+    var body: [UInt8] = []
+    var headers: [String: String] = [:]
+    var status = 0
+    let maxBody: Int
+    var overflowed = false
+
+    init(maxBody: Int) { self.maxBody = maxBody }
+}
+
+private let writeCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { data, size, count, user in
+    let sink = Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue()
+    let n = size * count
+    if sink.body.count + n > sink.maxBody {
+        sink.overflowed = true
+        return 0
+    }
+    if let data, n > 0 {
+        data.withMemoryRebound(to: UInt8.self, capacity: n) { sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
+    }
+    return n
+}
+
+private let headerCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { data, size, count, user in
+    let sink = Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue()
+    let n = size * count
+    guard let data, n > 0 else { return n }
+    let line = data.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
+    if line.hasPrefix("HTTP/") {
+        // A new status line (redirect or 100-continue): start over.
+        sink.headers = [:]
+        let parts = line.split(separator: " ")
+        if parts.count >= 2, let code = Int(parts[1]) { sink.status = code }
+    } else if let colon = line.firstIndex(of: ":") {
+        let name = line[..<colon].lowercased()
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        sink.headers[name] = value
+    }
+    return n
+}
+
+/// One libcurl easy handle, reused for every request of one source so that the
+/// connection stays alive. Not thread-safe: one source's sync owns it.
+public final class HTTPClient {
+    private let handle: UnsafeMutableRawPointer
+    public let options: HTTPClientOptions
+
+    public init(options: HTTPClientOptions = HTTPClientOptions()) {
+        _ = curlGlobalInit
+        self.options = options
+        handle = curl_easy_init()
+        _ = bs_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = bs_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+        _ = bs_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
+        _ = bs_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeoutMs)
+        _ = bs_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, options.totalTimeoutMs)
+        _ = bs_curl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
+        _ = bs_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        _ = bs_curl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
+        _ = bs_curl_setopt_string(handle, CURLOPT_USERAGENT, options.userAgent)
+        _ = bs_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = bs_curl_setopt_write(handle, writeCallback)
+        _ = bs_curl_setopt_header(handle, headerCallback)
+    }
+
+    deinit { curl_easy_cleanup(handle) }
+
+    /// Performs a GET and returns whatever HTTP status came back; only transport
+    /// failures throw.
+    public func get(_ url: String, headers: [(String, String)]) throws(TransportError) -> HTTPResponse {
+        let sink = ResponseSink(maxBody: options.maxBodyBytes)
+        let user = Unmanaged.passUnretained(sink).toOpaque()
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for (name, value) in headers { list = curl_slist_append(list, "\(name): \(value)") }
+        list = curl_slist_append(list, "Accept: application/json")
+        defer { curl_slist_free_all(list) }
+        _ = bs_curl_setopt_string(handle, CURLOPT_URL, url)
+        _ = bs_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+        _ = bs_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
+        _ = bs_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, user)
+        _ = bs_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
+        let code = withExtendedLifetime(sink) { curl_easy_perform(handle) }
+        _ = bs_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
+        if code != CURLE_OK {
+            if sink.overflowed {
+                throw TransportError(kind: .bodyTooLarge, message: "response body larger than \(options.maxBodyBytes) bytes")
+            }
+            let text = String(cString: curl_easy_strerror(code))
+            let kind: TransportError.Kind
+            switch code {
+            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST: kind = .connect
+            case CURLE_OPERATION_TIMEDOUT: kind = .timeout
+            case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE: kind = .reset
+            default: kind = .other
+            }
+            throw TransportError(kind: kind, message: "\(text) (curl \(code.rawValue))")
+        }
+        var status = 0
+        _ = bs_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status == 0 ? sink.status : status, headers: sink.headers, body: sink.body)
+    }
+}
