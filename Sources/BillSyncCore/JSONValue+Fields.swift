@@ -2,6 +2,12 @@
 public struct FieldError: Error, Sendable, CustomStringConvertible {
     public let path: String
     public let problem: String
+
+    public init(path: String, problem: String) {
+        self.path = path
+        self.problem = problem
+    }
+
     public var description: String { "field \(path): \(problem)" }
 }
 

@@ -1,0 +1,259 @@
+import BillSyncConfig
+import BillSyncCore
+import BillSyncHTTP
+import BillSyncProviders
+import BillSyncStore
+import Foundation
+import Logging
+
+/// What one source's sync did, for the log, `status` and the exit code.
+public struct SyncReport: Sendable {
+    public var source: String
+    public var invoicesNew = 0
+    public var invoicesChanged = 0
+    public var detailRequests = 0
+    public var usageHours = 0
+    public var requests = 0
+    public var durationMs = 0
+    /// Nil on success; the message that was logged and stored otherwise.
+    public var error: String?
+
+    public var succeeded: Bool { error == nil }
+}
+
+/// One incremental pass over one source: the invoice walk, the re-read of open
+/// invoices, then the usage windows. Every page commits with the position after it.
+public final class SourceSync {
+    let source: SourceConfig
+    let config: Config
+    let store: BillingStore
+    let logger: Logger
+    let stop: StopFlag
+    let clock: SyncClock
+    var report: SyncReport
+    var provider: BillingProvider!
+    var http: PacedHTTP!
+
+    public init(source: SourceConfig, config: Config, store: BillingStore, logger: Logger, stop: StopFlag, clock: SyncClock) {
+        self.source = source
+        self.config = config
+        self.store = store
+        var logger = logger
+        logger[metadataKey: "source"] = .string(source.name)
+        self.logger = logger
+        self.stop = stop
+        self.clock = clock
+        report = SyncReport(source: source.name)
+    }
+
+    var providerName: String { source.provider.rawValue }
+
+    public func run() -> SyncReport {
+        let started = monotonicSeconds()
+        logger.info("sync.started", metadata: ["provider": .string(providerName)])
+        var failure: String?
+        do {
+            try store.recordAttempt(source: source.name, provider: providerName, at: clock.now())
+            let key = try KeyReader.read(source.key, source: source.name, file: config.path)
+            var options = HTTPClientOptions()
+            options.connectTimeoutMs = Int(config.connectTimeout * 1000)
+            options.totalTimeoutMs = Int(config.requestTimeout * 1000)
+            options.maxBodyBytes = config.maxResponseBytes
+            var retry = RetryPolicy()
+            retry.maxAttempts = config.retryMaxAttempts
+            retry.baseDelay = config.retryBaseDelay
+            retry.maxDelay = config.retryMaxDelay
+            http = PacedHTTP(client: HTTPClient(options: options), rateLimit: source.rateLimit, retry: retry, stop: stop)
+            http.onEvent = { [logger] event in
+                switch event {
+                case .retry(let attempt, let reason, let delay):
+                    logger.warning("request.retry", metadata: ["attempt": "\(attempt)", "reason": .string(reason), "delay_ms": "\(Int(delay * 1000))"])
+                case .rateLimitWait(let seconds, let reason):
+                    logger.info("ratelimit.wait", metadata: ["wait_ms": "\(Int(seconds * 1000))", "reason": .string(reason)])
+                }
+            }
+            provider = ProviderRegistry.make(ProviderSettings(
+                kind: source.provider, baseURL: source.baseURL, apiKey: key, team: source.team,
+                amountsInCents: source.moneyUnit == .cents, currency: source.currency), http: http)
+            try syncInvoices()
+            if provider.hasUsage { try syncUsage() }
+        } catch let error as ProviderError {
+            failure = error.description
+        } catch {
+            failure = "\(error)"
+        }
+        report.requests = http?.requestsMade ?? 0
+        report.durationMs = Int((monotonicSeconds() - started) * 1000)
+        report.error = failure
+        do {
+            try store.recordResult(source: source.name, provider: providerName, at: clock.now(), error: failure, requests: report.requests)
+        } catch {
+            logger.error("store.failed", metadata: ["error": .string("\(error)")])
+        }
+        if let failure {
+            logger.error("sync.failed", metadata: [
+                "error": .string(failure), "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
+                "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "duration_ms": "\(report.durationMs)",
+            ])
+        } else {
+            logger.info("sync.finished", metadata: [
+                "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
+                "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "duration_ms": "\(report.durationMs)",
+            ])
+        }
+        return report
+    }
+
+    // MARK: - Invoices
+
+    func syncInvoices() throws {
+        let state = try store.state(source: source.name, provider: providerName)
+        var seen = Set<String>()
+        if state.walkActive {
+            logger.info("invoices.resume", metadata: ["cursor": .string(state.walkCursor ?? "")])
+            try walk(from: state.walkCursor, full: state.walkFull, seen: &seen)
+            // The head may have moved while the walk was interrupted.
+            try walk(from: nil, full: false, seen: &seen)
+        } else {
+            try walk(from: nil, full: state.walkFull, seen: &seen)
+        }
+        if provider.needsInvoiceDetail {
+            for id in try store.nonFinalInvoiceIDs(source: source.name) where !seen.contains(id) {
+                try checkStop()
+                let invoice = try detail(id)
+                try commit([invoice], position: nil)
+            }
+        }
+    }
+
+    func checkStop() throws(ProviderError) {
+        if stop.isSet { throw .stopped }
+    }
+
+    /// Walks the list newest first from `start`, committing each page with the cursor that
+    /// follows it. Stops at the end of the list or, unless `full`, at the first page that
+    /// brings nothing new or changed once every stored open invoice has been re-read.
+    func walk(from start: String?, full: Bool, seen: inout Set<String>) throws {
+        var cursor = start
+        var cursors = Set<String>()
+        if let start { cursors.insert(start) }
+        var unreadOpen = Set(try store.nonFinalInvoiceIDs(source: source.name)).subtracting(seen)
+        while true {
+            try checkStop()
+            let page = try provider.invoicePage(cursor: cursor)
+            if let next = page.next, !cursors.insert(next).inserted {
+                throw ProviderError.repeatingCursor(endpoint: provider.invoiceEndpoint, cursor: next)
+            }
+            let known = try store.knownInvoices(source: source.name, ids: page.invoices.map(\.id))
+            var invoices: [Invoice] = []
+            var bringsNews = false
+            for var invoice in page.invoices {
+                seen.insert(invoice.id)
+                unreadOpen.remove(invoice.id)
+                let old = known[invoice.id]
+                let changed = old.map { Self.differs($0, invoice) } ?? true
+                if changed { bringsNews = true }
+                if provider.needsInvoiceDetail && (changed || old?.hasLines == false) {
+                    invoice = try detail(invoice.id)
+                }
+                invoices.append(invoice)
+            }
+            let reachedEnd = page.next == nil
+            let stopEarly = !full && !bringsNews && !page.invoices.isEmpty && (provider.needsInvoiceDetail || unreadOpen.isEmpty)
+            let done = reachedEnd || stopEarly
+            try commit(invoices, position: done ? .finished(reachedEnd: reachedEnd) : .next(cursor: page.next!))
+            if done { return }
+            cursor = page.next
+        }
+    }
+
+    static func differs(_ old: KnownInvoice, _ new: Invoice) -> Bool {
+        old.status != new.status.rawValue || old.providerStatus != new.providerStatus
+            || old.total != new.total.description || old.creditsApplied != new.creditsApplied.description
+    }
+
+    func detail(_ id: String) throws -> Invoice {
+        report.detailRequests += 1
+        return try provider.invoiceDetail(id: id)
+    }
+
+    func commit(_ invoices: [Invoice], position: WalkPosition?) throws {
+        var reconciled = invoices
+        for i in reconciled.indices {
+            guard let lines = reconciled[i].lineItems else { continue }
+            let result = Normalization.reconcile(lines, total: reconciled[i].total)
+            reconciled[i].lineItems = result.lines
+            if let difference = result.difference {
+                logger.warning("invoice.adjusted", metadata: [
+                    "invoice": .string(reconciled[i].id), "difference": .string(difference.description),
+                    "total": .string(reconciled[i].total.description),
+                    "reason": "line items do not sum to the invoice total; an adjustment line records the difference",
+                ])
+            }
+        }
+        let now = clock.now()
+        let outcome = try store.commitInvoicePage(source: source.name, provider: providerName, invoices: reconciled,
+                                                  position: position, seenAt: now, syncDay: UTC.startOfDay(now))
+        report.invoicesNew += outcome.new
+        report.invoicesChanged += outcome.changed
+    }
+
+    // MARK: - Usage
+
+    /// The first hour a source backfills when `usage_start` is not set: the start of the
+    /// previous UTC month at its first sync.
+    static func defaultUsageStart(now: Int64) -> Int64 {
+        var c = UTC.civil(now)
+        c.day = 1; c.hour = 0; c.minute = 0; c.second = 0
+        c.month -= 1
+        if c.month == 0 { c.month = 12; c.year -= 1 }
+        return UTC.unix(c)
+    }
+
+    func syncUsage() throws {
+        var state = try store.state(source: source.name, provider: providerName)
+        let now = clock.now()
+        let lastWholeHourEnd = UTC.startOfHour(now)
+        let usageStart = source.usageStart ?? state.usageStart ?? Self.defaultUsageStart(now: now)
+        if state.usageStart != usageStart {
+            try store.setUsageStart(source: source.name, provider: providerName, start: usageStart)
+            if let old = state.usageStart, usageStart < old {
+                // usage_start moved back: read the new hours too.
+                try store.reset(source: source.name, provider: providerName, usageFrom: usageStart)
+                state = try store.state(source: source.name, provider: providerName)
+            }
+        }
+        if let window = state.usageWindow {
+            logger.info("usage.resume", metadata: ["window_start": .string(UTC.iso8601(window.start)), "window_end": .string(UTC.iso8601(window.end))])
+            try readWindow(window)
+            state = try store.state(source: source.name, provider: providerName)
+        }
+        let doneUntil = state.usageDoneUntil ?? usageStart
+        var from = max(usageStart, min(doneUntil, lastWholeHourEnd - source.usageLookback))
+        let step = provider.usageWindowHours * 3600
+        while from < lastWholeHourEnd {
+            let end = min(from + step, lastWholeHourEnd)
+            try readWindow(UsageWindow(start: from, end: end, cursor: nil))
+            from = end
+        }
+    }
+
+    func readWindow(_ window: UsageWindow) throws {
+        var cursor = window.cursor
+        var cursors = Set<String>()
+        if let c = cursor { cursors.insert(c) }
+        while true {
+            try checkStop()
+            let page = try provider.usagePage(start: window.start, end: window.end, cursor: cursor)
+            if let next = page.next, !cursors.insert(next).inserted {
+                throw ProviderError.repeatingCursor(endpoint: "usage", cursor: next)
+            }
+            let position: UsagePosition = page.next.map { .inWindow(UsageWindow(start: window.start, end: window.end, cursor: $0)) }
+                ?? .windowDone(doneUntil: window.end)
+            try store.commitUsagePage(source: source.name, provider: providerName, hours: page.hours, position: position)
+            report.usageHours += page.hours.count
+            guard let next = page.next else { return }
+            cursor = next
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import BillSyncCore
+
+/// Northflank: `/v1/billing/...` or `/v1/teams/{team}/billing/...`, cursor pagination,
+/// amounts in cents (possibly fractional) or, for newer accounts, decimal currency units.
+public final class NorthflankProvider: BillingProvider {
+    public let client: ProviderClient
+    let prefix: String
+    let centsShift: Int
+    let currency: String
+    static let perPage = 100
+
+    public init(client: ProviderClient, team: String?, amountsInCents: Bool, currency: String) {
+        self.client = client
+        prefix = team.map { "/v1/teams/\(ProviderClient.percentEncode($0))/billing" } ?? "/v1/billing"
+        centsShift = amountsInCents ? -2 : 0
+        self.currency = currency
+    }
+
+    public var invoiceEndpoint: String { prefix + "/invoices" }
+    public var hasUsage: Bool { true }
+    public var usageWindowHours: Int64 { Int64(Self.perPage) }
+
+    public func invoicePage(cursor: String?) throws(ProviderError) -> InvoicePage {
+        let endpoint = invoiceEndpoint
+        var query = [("per_page", String(Self.perPage))]
+        if let cursor { query.append(("cursor", cursor)) }
+        let json = try client.getJSON(endpoint, query: query)
+        return try decoding(endpoint) { () throws(FieldError) -> InvoicePage in
+            let root = JSONField(json)
+            let items = try root.require("data").require("invoices").array()
+            let next = try Self.nextCursor(root)
+            var invoices: [Invoice] = []
+            invoices.reserveCapacity(items.count)
+            for item in items { invoices.append(try invoice(item)) }
+            if let next, next == cursor { throw FieldError(path: "$.pagination.cursor", problem: "repeats the cursor of the request (\(next.prefix(64)))") }
+            return InvoicePage(invoices: invoices, next: next)
+        }
+    }
+
+    public func usagePage(start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage {
+        let endpoint = prefix + "/usage"
+        var query = [("startTime", String(start)), ("endTime", String(end)), ("per_page", String(Self.perPage))]
+        if let cursor { query.append(("cursor", cursor)) }
+        let json = try client.getJSON(endpoint, query: query)
+        return try decoding(endpoint) { () throws(FieldError) -> UsagePage in
+            let root = JSONField(json)
+            let next = try Self.nextCursor(root)
+            if let next, next == cursor { throw FieldError(path: "$.pagination.cursor", problem: "repeats the cursor of the request (\(next.prefix(64)))") }
+            // An empty window may come back without `data.usage`.
+            guard let data = try root.optional("data"), let usage = try data.optional("usage") else {
+                return UsagePage(hours: [], next: next)
+            }
+            var hours: [UsageHour] = []
+            let items = try usage.array()
+            hours.reserveCapacity(items.count)
+            for item in items {
+                let hour = try self.usageHour(item)
+                guard hour.hourStart >= start && hour.hourStart < end else {
+                    throw FieldError(path: item.path + ".timestamp", problem: "hour \(hour.hourStart) outside the requested window [\(start), \(end))")
+                }
+                hours.append(hour)
+            }
+            return UsagePage(hours: hours, next: next)
+        }
+    }
+
+    static func nextCursor(_ root: JSONField) throws(FieldError) -> String? {
+        let pagination = try root.require("pagination")
+        guard try pagination.require("hasNextPage").bool() else { return nil }
+        guard let cursor = try pagination.optional("cursor")?.text(), !cursor.isEmpty else {
+            throw FieldError(path: pagination.path + ".cursor", problem: "hasNextPage is true but no cursor was given")
+        }
+        return cursor
+    }
+
+    func money(_ field: JSONField?, _ key: String) throws(FieldError) -> ExactDecimal {
+        guard let value = try field?.optional(key) else { return .zero }
+        return try value.decimal().shifted(by: centsShift)
+    }
+
+    func usageHour(_ item: JSONField) throws(FieldError) -> UsageHour {
+        let ts = try item.require("timestamp").int64()
+        guard ts % 3600 == 0 else { throw FieldError(path: item.path + ".timestamp", problem: "\(ts) is not the start of an hour") }
+        let paas = try item.optional("paasUsage")?.optional("price")
+        let byoc = try item.optional("byocUsage")?.optional("price")
+        return UsageHour(
+            hourStart: ts, currency: currency,
+            paasTotal: try money(paas, "total"), cpu: try money(paas, "cpu"), memory: try money(paas, "memory"),
+            storage: try money(paas, "storage"), gpu: try money(paas, "gpu"),
+            byocTotal: try money(byoc, "total"), byocVCPU: try money(byoc, "vcpu"), byocMemory: try money(byoc, "memory"),
+            byocGPUMemory: try money(byoc, "gpuMemory"), byocCluster: try money(byoc, "cluster"))
+    }
+
+    static let components: [(group: String, key: String, type: String, label: String)] = [
+        ("paasUsage", "cpu", "cpu", "CPU"),
+        ("paasUsage", "memory", "memory", "Memory"),
+        ("paasUsage", "storage", "storage", "Storage"),
+        ("paasUsage", "gpu", "gpu", "GPU"),
+        ("byocUsage", "vcpu", "byoc-vcpu", "BYOC vCPU"),
+        ("byocUsage", "memory", "byoc-memory", "BYOC memory"),
+        ("byocUsage", "gpuMemory", "byoc-gpu-memory", "BYOC GPU memory"),
+        ("byocUsage", "cluster", "byoc-cluster", "BYOC cluster"),
+    ]
+
+    func invoice(_ item: JSONField) throws(FieldError) -> Invoice {
+        let id = try item.require("id").text()
+        let period = try item.require("period")
+        let start = try period.require("start").int64()
+        let end = Normalization.exclusiveEnd(try period.require("end").int64())
+        let total = try item.require("total").decimal().shifted(by: centsShift)
+        let subtotal = try item.optional("subTotal")?.decimal().shifted(by: centsShift)
+        let paid = try item.require("paid").bool()
+        let currency = try item.optional("currency")?.string().uppercased() ?? self.currency
+        var lines: [LineItem] = []
+        for c in Self.components {
+            let amount = try money(try item.optional(c.group)?.optional("price"), c.key)
+            if !amount.isZero {
+                lines.append(LineItem(lineType: c.type, category: .usage, description: "\(c.label) usage \(UTC.date(start)) to \(UTC.date(end))", amount: amount))
+            }
+        }
+        let sum = lines.reduce(ExactDecimal.zero) { $0 + $1.amount }
+        if let subtotal, sum == subtotal, total != subtotal {
+            // The documented difference between subTotal and total is tax.
+            lines.append(LineItem(lineType: "tax", category: .tax, description: "Tax", amount: total - subtotal))
+        }
+        return Invoice(id: id, status: paid ? .paid : .open, providerStatus: paid ? "paid" : "unpaid", currency: currency,
+                       periodStart: start, periodEnd: end, issuedOn: UTC.startOfDay(end), subtotal: subtotal,
+                       total: total, lineItems: lines)
+    }
+}

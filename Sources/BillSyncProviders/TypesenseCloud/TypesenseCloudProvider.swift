@@ -1,0 +1,95 @@
+import BillSyncCore
+
+/// Typesense Cloud: page-numbered list without line items, a detail request per invoice
+/// for its lines; integer cents.
+public final class TypesenseCloudProvider: BillingProvider {
+    public let client: ProviderClient
+    static let perPage = 50
+
+    public init(client: ProviderClient) {
+        self.client = client
+    }
+
+    public var invoiceEndpoint: String { "/api/v1/invoices" }
+    public var needsInvoiceDetail: Bool { true }
+
+    public func invoicePage(cursor: String?) throws(ProviderError) -> InvoicePage {
+        let endpoint = invoiceEndpoint
+        let page = cursor.flatMap { Int($0) } ?? 1
+        let json = try client.getJSON(endpoint, query: [("page", String(page)), ("per_page", String(Self.perPage))])
+        return try decoding(endpoint) { () throws(FieldError) -> InvoicePage in
+            let root = JSONField(json)
+            let items = try root.require("invoices").array()
+            var invoices: [Invoice] = []
+            for item in items { invoices.append(try Self.invoice(item, withLines: false)) }
+            let total = try root.optional("total")?.int64()
+            let hasMore: Bool
+            if let total { hasMore = !items.isEmpty && Int64(page * Self.perPage) < total } else { hasMore = items.count == Self.perPage }
+            return InvoicePage(invoices: invoices, next: hasMore ? String(page + 1) : nil)
+        }
+    }
+
+    public func invoiceDetail(id: String) throws(ProviderError) -> Invoice {
+        let endpoint = "/api/v1/invoices/" + ProviderClient.percentEncode(id)
+        let json = try client.getJSON(endpoint)
+        return try decoding(endpoint) { () throws(FieldError) -> Invoice in
+            let invoice = try Self.invoice(JSONField(json), withLines: true)
+            guard invoice.id == id else {
+                throw FieldError(path: "$.id", problem: "detail for \(id) answered with invoice \(invoice.id)")
+            }
+            return invoice
+        }
+    }
+
+    static func status(_ raw: String) -> InvoiceStatus {
+        switch raw {
+        case "paid": .paid
+        case "due": .open
+        default: .unknown
+        }
+    }
+
+    static func invoice(_ item: JSONField, withLines: Bool) throws(FieldError) -> Invoice {
+        let id = try item.require("id").text()
+        let raw = try item.require("status").string()
+        let total = try item.require("amount_cents").decimal().shifted(by: -2)
+        let start = try item.require("period_starts_at").int64()
+        let end = Normalization.exclusiveEnd(try item.require("period_ends_at").int64())
+        let issued = try item.optional("invoice_date")?.int64() ?? end
+        let credits = try item.optional("payment")?.optional("paid_via_credits_cents")?.decimal().shifted(by: -2) ?? .zero
+        var lines: [LineItem]?
+        if withLines {
+            lines = []
+            for line in try item.require("line_items").array() { lines!.append(try lineItem(line)) }
+        }
+        return Invoice(id: id, number: try item.optional("number")?.text() ?? "", status: status(raw), providerStatus: raw,
+                       currency: "USD", periodStart: start, periodEnd: end, issuedOn: UTC.startOfDay(issued),
+                       total: total, creditsApplied: credits, url: try item.optional("invoice_html_url")?.string() ?? "",
+                       lineItems: lines)
+    }
+
+    static func lineItem(_ line: JSONField) throws(FieldError) -> LineItem {
+        let rawType = try line.require("line_item_type").string()
+        let type = rawType.replacingOccurrences(of: "_", with: "-")
+        let amount = try line.require("price_cents").decimal().shifted(by: -2)
+        let category: LineCategory
+        let unit: String
+        switch type {
+        case "node": category = .usage; unit = "node-hour"
+        case "bandwidth": category = .usage; unit = "GB"
+        case "support": category = .purchase; unit = "plan"
+        case "prepaid-credit-purchase": category = .purchase; unit = "credit"
+        default: category = amount < .zero ? .credit : .usage; unit = ""
+        }
+        let parameters = try line.optional("parameters")
+        let resource = try parameters?.optional("cluster_id")?.text() ?? ""
+        var attributes = ""
+        if let parameters, case .object(let members) = parameters.value, !members.isEmpty {
+            attributes = parameters.value.canonicalText
+        }
+        return LineItem(lineType: type, category: category, description: try line.optional("description")?.string() ?? type,
+                        quantity: try line.optional("quantity")?.decimal(), unit: unit,
+                        unitPrice: try line.optional("unit_price_cents")?.decimal().shifted(by: -2),
+                        amount: amount, resourceID: resource, attributes: attributes)
+    }
+}

@@ -1,0 +1,381 @@
+import BillSyncCore
+import Foundation
+import GRDB
+
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ text: String) { description = text }
+}
+
+/// An invoice as stored, with what billsync adds to it.
+public struct StoredInvoice: Sendable {
+    public var source: String
+    public var provider: String
+    public var invoice: Invoice
+    public var paidOn: Int64?
+}
+
+/// The SQLite file that holds everything billsync knows and where each sync stands.
+///
+/// Guarantees: each `commit…Page` call is one transaction holding a page's rows and the
+/// position that follows them, so a crash at any point leaves either both or neither.
+/// WAL mode; safe to use from several threads (writes are serialized).
+public final class BillingStore: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Schema.migrator.migrate(pool)
+        } catch {
+            throw StoreError("cannot open the state database \(path): \(error)")
+        }
+    }
+
+    // MARK: - Source state
+
+    public func state(source: String, provider: String) throws -> SourceState {
+        try pool.read { db in try Self.loadState(db, source: source) } ?? SourceState(source: source, provider: provider)
+    }
+
+    public func allStates() throws -> [SourceState] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT source FROM source_state ORDER BY source").compactMap { row in
+                try Self.loadState(db, source: row["source"])
+            }
+        }
+    }
+
+    static func loadState(_ db: Database, source: String) throws -> SourceState? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM source_state WHERE source = ?", arguments: [source]) else { return nil }
+        var s = SourceState(source: source, provider: row["provider"])
+        s.walkActive = row["walk_active"]
+        s.walkCursor = row["walk_cursor"]
+        s.walkFull = row["walk_full"]
+        s.usageStart = row["usage_start"]
+        s.usageDoneUntil = row["usage_done_until"]
+        if let start: Int64 = row["usage_window_start"], let end: Int64 = row["usage_window_end"] {
+            s.usageWindow = UsageWindow(start: start, end: end, cursor: row["usage_window_cursor"])
+        }
+        s.lastAttemptAt = row["last_attempt_at"]
+        s.lastSuccessAt = row["last_success_at"]
+        s.lastError = row["last_error"]
+        s.lastErrorAt = row["last_error_at"]
+        s.lastSyncRequests = row["last_sync_requests"]
+        s.requestsTotal = row["requests_total"]
+        return s
+    }
+
+    static func ensureState(_ db: Database, source: String, provider: String) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO source_state (source, provider) VALUES (?, ?)", arguments: [source, provider])
+    }
+
+    /// Fixes the first usage hour the first time a source syncs, so that later syncs agree.
+    public func setUsageStart(source: String, provider: String, start: Int64) throws {
+        try pool.write { db in
+            try Self.ensureState(db, source: source, provider: provider)
+            try db.execute(sql: "UPDATE source_state SET usage_start = ? WHERE source = ?", arguments: [start, source])
+        }
+    }
+
+    public func recordAttempt(source: String, provider: String, at: Int64) throws {
+        try pool.write { db in
+            try Self.ensureState(db, source: source, provider: provider)
+            try db.execute(sql: "UPDATE source_state SET last_attempt_at = ? WHERE source = ?", arguments: [at, source])
+        }
+    }
+
+    /// Ends a sync: success clears the last error; failure records it. Requests are added up.
+    public func recordResult(source: String, provider: String, at: Int64, error: String?, requests: Int) throws {
+        try pool.write { db in
+            try Self.ensureState(db, source: source, provider: provider)
+            if let error {
+                try db.execute(sql: """
+                    UPDATE source_state SET last_error = ?, last_error_at = ?, last_sync_requests = ?,
+                        requests_total = requests_total + ? WHERE source = ?
+                    """, arguments: [error, at, requests, requests, source])
+            } else {
+                try db.execute(sql: """
+                    UPDATE source_state SET last_success_at = ?, last_error = NULL, last_error_at = NULL,
+                        last_sync_requests = ?, requests_total = requests_total + ? WHERE source = ?
+                    """, arguments: [at, requests, requests, source])
+            }
+        }
+    }
+
+    /// Rewinds a source: the next invoice walk reads the whole list, and usage is re-read
+    /// from `usageFrom` (or from its start). Data is kept and upserted.
+    public func reset(source: String, provider: String, usageFrom: Int64?) throws {
+        try pool.write { db in
+            try Self.ensureState(db, source: source, provider: provider)
+            try db.execute(sql: """
+                UPDATE source_state SET walk_active = 0, walk_cursor = NULL, walk_full = 1,
+                    usage_done_until = ?, usage_window_start = NULL, usage_window_end = NULL, usage_window_cursor = NULL
+                WHERE source = ?
+                """, arguments: [usageFrom, source])
+        }
+    }
+
+    // MARK: - Invoices
+
+    public func knownInvoices(source: String, ids: [String]) throws -> [String: KnownInvoice] {
+        guard !ids.isEmpty else { return [:] }
+        return try pool.read { db in
+            var out: [String: KnownInvoice] = [:]
+            let statement = try db.cachedStatement(sql: """
+                SELECT status, provider_status, total, credits_applied, has_lines FROM invoices WHERE source = ? AND invoice_id = ?
+                """)
+            for id in ids {
+                if let row = try Row.fetchOne(statement, arguments: [source, id]) {
+                    out[id] = KnownInvoice(status: row[0], providerStatus: row[1], total: row[2], creditsApplied: row[3], hasLines: row[4])
+                }
+            }
+            return out
+        }
+    }
+
+    /// Ids of the source's invoices that are not final yet (to be re-read until they are).
+    public func nonFinalInvoiceIDs(source: String) throws -> [String] {
+        try pool.read { db in
+            try String.fetchAll(db, sql: "SELECT invoice_id FROM invoices WHERE source = ? AND status <> 'paid' ORDER BY invoice_id", arguments: [source])
+        }
+    }
+
+    /// Upserts a page of invoices (with their lines when given) and moves the walk, in one
+    /// transaction. `syncDay` is the payment date for invoices seen to turn paid now.
+    @discardableResult
+    public func commitInvoicePage(source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
+                                  seenAt: Int64, syncDay: Int64) throws -> PageOutcome {
+        try pool.write { db in
+            try Self.ensureState(db, source: source, provider: provider)
+            var outcome = PageOutcome()
+            for invoice in invoices {
+                try Self.upsert(db, invoice, source: source, provider: provider, seenAt: seenAt, syncDay: syncDay, outcome: &outcome)
+            }
+            switch position {
+            case .next(let cursor)?:
+                try db.execute(sql: "UPDATE source_state SET walk_active = 1, walk_cursor = ? WHERE source = ?", arguments: [cursor, source])
+            case .finished(let reachedEnd)?:
+                try db.execute(sql: """
+                    UPDATE source_state SET walk_active = 0, walk_cursor = NULL,
+                        walk_full = CASE WHEN ? THEN 0 ELSE walk_full END WHERE source = ?
+                    """, arguments: [reachedEnd, source])
+            case nil:
+                break
+            }
+            return outcome
+        }
+    }
+
+    static func upsert(_ db: Database, _ invoice: Invoice, source: String, provider: String, seenAt: Int64, syncDay: Int64,
+                       outcome: inout PageOutcome) throws {
+        let old = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT status, provider_status, total, credits_applied, paid_on FROM invoices WHERE source = ? AND invoice_id = ?
+            """), arguments: [source, invoice.id])
+        let total = invoice.total.description
+        let credits = invoice.creditsApplied.description
+        var paidOn: Int64?
+        var change: String?
+        if let old {
+            let oldStatus: String = old[0]
+            let wasPaid = oldStatus == InvoiceStatus.paid.rawValue
+            if invoice.status == .paid { paidOn = wasPaid ? old[4] : syncDay }
+            if oldStatus != invoice.status.rawValue || old[1] != invoice.providerStatus || old[2] != total || old[3] != credits {
+                change = "changed"
+                outcome.changed += 1
+            }
+        } else {
+            paidOn = invoice.status == .paid ? invoice.issuedOn : nil
+            change = "created"
+            outcome.new += 1
+        }
+        let hasLines = invoice.lineItems != nil
+        try db.cachedStatement(sql: """
+            INSERT INTO invoices (source, invoice_id, provider, invoice_number, status, provider_status, currency,
+                period_start, period_end, issued_on, paid_on, subtotal, total, credits_applied, url, has_lines,
+                first_seen_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (source, invoice_id) DO UPDATE SET
+                invoice_number = excluded.invoice_number, status = excluded.status,
+                provider_status = excluded.provider_status, currency = excluded.currency,
+                period_start = excluded.period_start, period_end = excluded.period_end, issued_on = excluded.issued_on,
+                paid_on = excluded.paid_on, subtotal = excluded.subtotal, total = excluded.total,
+                credits_applied = excluded.credits_applied, url = excluded.url,
+                has_lines = MAX(has_lines, excluded.has_lines), updated_at = excluded.updated_at
+            """).execute(arguments: [
+                source, invoice.id, provider, invoice.number, invoice.status.rawValue, invoice.providerStatus, invoice.currency,
+                invoice.periodStart, invoice.periodEnd, invoice.issuedOn, paidOn, invoice.subtotal?.description, total,
+                credits, invoice.url, hasLines, seenAt, seenAt,
+            ])
+        if let lines = invoice.lineItems {
+            try db.cachedStatement(sql: "DELETE FROM line_items WHERE source = ? AND invoice_id = ?").execute(arguments: [source, invoice.id])
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO line_items (source, invoice_id, line_no, line_type, category, description, quantity, unit,
+                    unit_price, amount, resource_id, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for line in lines {
+                try insert.execute(arguments: [
+                    source, invoice.id, line.lineNo, line.lineType, line.category.rawValue, line.description,
+                    line.quantity?.formatted(minimumDecimals: 0), line.unit, line.unitPrice?.description, line.amount.description,
+                    line.resourceID, line.attributes,
+                ])
+            }
+        }
+        if let change {
+            try db.cachedStatement(sql: """
+                INSERT INTO invoice_history (source, invoice_id, seen_at, change, status, provider_status, total, credits_applied)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [source, invoice.id, seenAt, change, invoice.status.rawValue, invoice.providerStatus, total, credits])
+        }
+    }
+
+    public struct HistoryRow: Sendable, Equatable {
+        public var seenAt: Int64
+        public var change: String
+        public var status: String
+        public var total: String
+    }
+
+    public func history(source: String, invoiceID: String) throws -> [HistoryRow] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT seen_at, change, status, total FROM invoice_history WHERE source = ? AND invoice_id = ? ORDER BY id
+                """, arguments: [source, invoiceID]).map { HistoryRow(seenAt: $0[0], change: $0[1], status: $0[2], total: $0[3]) }
+        }
+    }
+
+    // MARK: - Usage
+
+    /// Upserts a page of hours and moves the usage position, in one transaction.
+    public func commitUsagePage(source: String, provider: String, hours: [UsageHour], position: UsagePosition) throws {
+        try pool.write { db in
+            try Self.ensureState(db, source: source, provider: provider)
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO usage_hours (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
+                    byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for h in hours {
+                try insert.execute(arguments: [
+                    source, h.hourStart, h.currency, h.paasTotal.description, h.cpu.description, h.memory.description,
+                    h.storage.description, h.gpu.description, h.byocTotal.description, h.byocVCPU.description,
+                    h.byocMemory.description, h.byocGPUMemory.description, h.byocCluster.description,
+                ])
+            }
+            switch position {
+            case .inWindow(let w):
+                try db.execute(sql: """
+                    UPDATE source_state SET usage_window_start = ?, usage_window_end = ?, usage_window_cursor = ? WHERE source = ?
+                    """, arguments: [w.start, w.end, w.cursor, source])
+            case .windowDone(let doneUntil):
+                try db.execute(sql: """
+                    UPDATE source_state SET usage_window_start = NULL, usage_window_end = NULL, usage_window_cursor = NULL,
+                        usage_done_until = MAX(COALESCE(usage_done_until, 0), ?) WHERE source = ?
+                    """, arguments: [doneUntil, source])
+            }
+        }
+    }
+
+    // MARK: - Reading for exports and status
+
+    public struct Counts: Sendable, Equatable {
+        public var invoices = 0
+        public var openInvoices = 0
+        public var lineItems = 0
+        public var usageHours = 0
+        public var historyRows = 0
+    }
+
+    public func counts(source: String) throws -> Counts {
+        try pool.read { db in
+            var c = Counts()
+            c.invoices = try Int.fetchOne(db, sql: "SELECT count(*) FROM invoices WHERE source = ?", arguments: [source]) ?? 0
+            c.openInvoices = try Int.fetchOne(db, sql: "SELECT count(*) FROM invoices WHERE source = ? AND status <> 'paid'", arguments: [source]) ?? 0
+            c.lineItems = try Int.fetchOne(db, sql: "SELECT count(*) FROM line_items WHERE source = ?", arguments: [source]) ?? 0
+            c.usageHours = try Int.fetchOne(db, sql: "SELECT count(*) FROM usage_hours WHERE source = ?", arguments: [source]) ?? 0
+            c.historyRows = try Int.fetchOne(db, sql: "SELECT count(*) FROM invoice_history WHERE source = ?", arguments: [source]) ?? 0
+            return c
+        }
+    }
+
+    /// Every invoice with its lines, ordered by source, issue date, id.
+    public func allInvoices() throws -> [StoredInvoice] {
+        try pool.read { db in
+            var lines: [String: [LineItem]] = [:]
+            let lineRows = try Row.fetchCursor(db, sql: """
+                SELECT source, invoice_id, line_no, line_type, category, description, quantity, unit, unit_price, amount,
+                    resource_id, attributes FROM line_items ORDER BY source, invoice_id, line_no
+                """)
+            while let r = try lineRows.next() {
+                let key = (r[0] as String) + "\u{0}" + (r[1] as String)
+                lines[key, default: []].append(LineItem(
+                    lineNo: r[2], lineType: r[3], category: LineCategory(rawValue: r[4]) ?? .usage, description: r[5],
+                    quantity: try (r[6] as String?).map { try ExactDecimal(parsing: $0) }, unit: r[7],
+                    unitPrice: try (r[8] as String?).map { try ExactDecimal(parsing: $0) }, amount: try ExactDecimal(parsing: r[9] as String),
+                    resourceID: r[10], attributes: r[11]))
+            }
+            var out: [StoredInvoice] = []
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT source, provider, invoice_id, invoice_number, status, provider_status, currency, period_start,
+                    period_end, issued_on, paid_on, subtotal, total, credits_applied, url
+                FROM invoices ORDER BY source, issued_on, invoice_id
+                """)
+            while let r = try rows.next() {
+                let source: String = r[0]
+                let id: String = r[2]
+                let invoice = Invoice(
+                    id: id, number: r[3], status: InvoiceStatus(rawValue: r[4]) ?? .unknown, providerStatus: r[5],
+                    currency: r[6], periodStart: r[7], periodEnd: r[8], issuedOn: r[9],
+                    subtotal: try (r[11] as String?).map { try ExactDecimal(parsing: $0) },
+                    total: try ExactDecimal(parsing: r[12] as String), creditsApplied: try ExactDecimal(parsing: r[13] as String),
+                    url: r[14], lineItems: lines[source + "\u{0}" + id] ?? [])
+                out.append(StoredInvoice(source: source, provider: r[1], invoice: invoice, paidOn: r[10]))
+            }
+            return out
+        }
+    }
+
+    /// The UTC months (`YYYY-MM`) that hold usage, oldest first.
+    public func usageMonths() throws -> [String] {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT MIN(hour_start), MAX(hour_start) FROM usage_hours"),
+                  let low: Int64 = row[0], let high: Int64 = row[1] else { return [] }
+            var months: [String] = []
+            var c = UTC.civil(low)
+            c.day = 1; c.hour = 0; c.minute = 0; c.second = 0
+            while UTC.unix(c) <= high {
+                months.append(UTC.month(UTC.unix(c)))
+                c.month += 1
+                if c.month > 12 { c.month = 1; c.year += 1 }
+            }
+            return months
+        }
+    }
+
+    /// Calls `body` with each stored hour in `[start, end)`, ordered by source then hour.
+    public func forEachUsageHour(from start: Int64, to end: Int64,
+                                 _ body: (_ source: String, _ provider: String, _ hour: UsageHour) throws -> Void) throws {
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT u.source, COALESCE(s.provider, ''), u.hour_start, u.currency, u.paas_total, u.cpu, u.memory, u.storage,
+                    u.gpu, u.byoc_total, u.byoc_vcpu, u.byoc_memory, u.byoc_gpu_memory, u.byoc_cluster
+                FROM usage_hours u LEFT JOIN source_state s ON s.source = u.source
+                WHERE u.hour_start >= ? AND u.hour_start < ? ORDER BY u.source, u.hour_start
+                """, arguments: [start, end])
+            while let r = try rows.next() {
+                func d(_ i: Int) throws -> ExactDecimal { try ExactDecimal(parsing: r[i] as String) }
+                let hour = UsageHour(hourStart: r[2], currency: r[3], paasTotal: try d(4), cpu: try d(5), memory: try d(6),
+                                     storage: try d(7), gpu: try d(8), byocTotal: try d(9), byocVCPU: try d(10),
+                                     byocMemory: try d(11), byocGPUMemory: try d(12), byocCluster: try d(13))
+                try body(r[0], r[1], hour)
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import GRDB
+
+/// The schema, as named append-only migrations: never edit one that has shipped; add the next.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-sources-invoices-usage") { db in
+            try db.execute(sql: """
+                CREATE TABLE source_state (
+                    source TEXT PRIMARY KEY NOT NULL,
+                    provider TEXT NOT NULL,
+                    -- an invoice walk in progress: 1 while pages remain, with the next page's cursor (NULL = first page)
+                    walk_active INTEGER NOT NULL DEFAULT 0,
+                    walk_cursor TEXT,
+                    -- the next walk reads the whole list, without stopping early (first sync, after reset)
+                    walk_full INTEGER NOT NULL DEFAULT 1,
+                    usage_start INTEGER,
+                    -- every hour before this has been read at least once
+                    usage_done_until INTEGER,
+                    -- a usage window in progress: [start, end) and the next page's cursor
+                    usage_window_start INTEGER,
+                    usage_window_end INTEGER,
+                    usage_window_cursor TEXT,
+                    last_attempt_at INTEGER,
+                    last_success_at INTEGER,
+                    last_error TEXT,
+                    last_error_at INTEGER,
+                    last_sync_requests INTEGER NOT NULL DEFAULT 0,
+                    requests_total INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE invoices (
+                    source TEXT NOT NULL,
+                    invoice_id TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    invoice_number TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    provider_status TEXT NOT NULL,
+                    currency TEXT NOT NULL,
+                    period_start INTEGER NOT NULL,
+                    period_end INTEGER NOT NULL,
+                    issued_on INTEGER NOT NULL,
+                    paid_on INTEGER,
+                    subtotal TEXT,
+                    total TEXT NOT NULL,
+                    credits_applied TEXT NOT NULL,
+                    url TEXT NOT NULL,
+                    has_lines INTEGER NOT NULL,
+                    first_seen_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (source, invoice_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX invoices_open ON invoices (source, status);
+                CREATE TABLE line_items (
+                    source TEXT NOT NULL,
+                    invoice_id TEXT NOT NULL,
+                    line_no INTEGER NOT NULL,
+                    line_type TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    quantity TEXT,
+                    unit TEXT NOT NULL,
+                    unit_price TEXT,
+                    amount TEXT NOT NULL,
+                    resource_id TEXT NOT NULL,
+                    attributes TEXT NOT NULL,
+                    PRIMARY KEY (source, invoice_id, line_no)
+                ) WITHOUT ROWID;
+                CREATE TABLE invoice_history (
+                    id INTEGER PRIMARY KEY,
+                    source TEXT NOT NULL,
+                    invoice_id TEXT NOT NULL,
+                    seen_at INTEGER NOT NULL,
+                    change TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    provider_status TEXT NOT NULL,
+                    total TEXT NOT NULL,
+                    credits_applied TEXT NOT NULL
+                );
+                CREATE INDEX invoice_history_invoice ON invoice_history (source, invoice_id);
+                CREATE TABLE usage_hours (
+                    source TEXT NOT NULL,
+                    hour_start INTEGER NOT NULL,
+                    currency TEXT NOT NULL,
+                    paas_total TEXT NOT NULL,
+                    cpu TEXT NOT NULL,
+                    memory TEXT NOT NULL,
+                    storage TEXT NOT NULL,
+                    gpu TEXT NOT NULL,
+                    byoc_total TEXT NOT NULL,
+                    byoc_vcpu TEXT NOT NULL,
+                    byoc_memory TEXT NOT NULL,
+                    byoc_gpu_memory TEXT NOT NULL,
+                    byoc_cluster TEXT NOT NULL,
+                    PRIMARY KEY (source, hour_start)
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+}
