@@ -42,6 +42,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BillSyncCoreTests", dependencies: ["BillSyncCore"]),
+        .testTarget(name: "BillSyncConfigTests", dependencies: ["BillSyncConfig", "BillSyncCore"]),
         .testTarget(name: "BillSyncSimulatorTests", dependencies: ["BillSyncSimulator"]),
+        .testTarget(name: "BillSyncCLITests", dependencies: ["BillSyncSimulator", "BillSyncCore", "BillSyncStore"]),
     ]
 )

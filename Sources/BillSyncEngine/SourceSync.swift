@@ -55,6 +55,7 @@ public final class SourceSync {
         do {
             try store.recordAttempt(source: source.name, provider: providerName, at: clock.now())
             let key = try KeyReader.read(source.key, source: source.name, file: config.path)
+            SecretRegistry.shared.add(key)
             var options = HTTPClientOptions()
             options.connectTimeoutMs = Int(config.connectTimeout * 1000)
             options.totalTimeoutMs = Int(config.requestTimeout * 1000)
@@ -246,7 +247,7 @@ public final class SourceSync {
             try checkStop()
             let page = try provider.usagePage(start: window.start, end: window.end, cursor: cursor)
             if let next = page.next, !cursors.insert(next).inserted {
-                throw ProviderError.repeatingCursor(endpoint: "usage", cursor: next)
+                throw ProviderError.repeatingCursor(endpoint: provider.usageEndpoint, cursor: next)
             }
             let position: UsagePosition = page.next.map { .inWindow(UsageWindow(start: window.start, end: window.end, cursor: $0)) }
                 ?? .windowDone(doneUntil: window.end)

@@ -40,10 +40,3 @@ public struct RateWindow: Sendable {
         head = 0
     }
 }
-
-/// Monotonic seconds.
-public func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}

@@ -40,6 +40,8 @@ public protocol BillingProvider: AnyObject {
 
     /// True when the provider has hourly usage.
     var hasUsage: Bool { get }
+    /// The usage endpoint, for logs and errors.
+    var usageEndpoint: String { get }
     /// Usage in `[start, end)`; `cursor` nil is the window's first page.
     func usagePage(start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage
     /// Hours per window so that one window is one full page.
@@ -52,6 +54,7 @@ extension BillingProvider {
         throw .badField(endpoint: invoiceEndpoint, detail: "this provider has no invoice detail endpoint")
     }
     public var hasUsage: Bool { false }
+    public var usageEndpoint: String { "" }
     public func usagePage(start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage {
         UsagePage(hours: [], next: nil)
     }

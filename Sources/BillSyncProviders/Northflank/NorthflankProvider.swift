@@ -18,6 +18,7 @@ public final class NorthflankProvider: BillingProvider {
 
     public var invoiceEndpoint: String { prefix + "/invoices" }
     public var hasUsage: Bool { true }
+    public var usageEndpoint: String { prefix + "/usage" }
     public var usageWindowHours: Int64 { Int64(Self.perPage) }
 
     public func invoicePage(cursor: String?) throws(ProviderError) -> InvoicePage {
@@ -25,27 +26,26 @@ public final class NorthflankProvider: BillingProvider {
         var query = [("per_page", String(Self.perPage))]
         if let cursor { query.append(("cursor", cursor)) }
         let json = try client.getJSON(endpoint, query: query)
-        return try decoding(endpoint) { () throws(FieldError) -> InvoicePage in
+        let page = try decoding(endpoint) { () throws(FieldError) -> InvoicePage in
             let root = JSONField(json)
             let items = try root.require("data").require("invoices").array()
-            let next = try Self.nextCursor(root)
             var invoices: [Invoice] = []
             invoices.reserveCapacity(items.count)
             for item in items { invoices.append(try invoice(item)) }
-            if let next, next == cursor { throw FieldError(path: "$.pagination.cursor", problem: "repeats the cursor of the request (\(next.prefix(64)))") }
-            return InvoicePage(invoices: invoices, next: next)
+            return InvoicePage(invoices: invoices, next: try Self.nextCursor(root))
         }
+        if let next = page.next, next == cursor { throw .repeatingCursor(endpoint: endpoint, cursor: next) }
+        return page
     }
 
     public func usagePage(start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage {
-        let endpoint = prefix + "/usage"
+        let endpoint = usageEndpoint
         var query = [("startTime", String(start)), ("endTime", String(end)), ("per_page", String(Self.perPage))]
         if let cursor { query.append(("cursor", cursor)) }
         let json = try client.getJSON(endpoint, query: query)
-        return try decoding(endpoint) { () throws(FieldError) -> UsagePage in
+        let page = try decoding(endpoint) { () throws(FieldError) -> UsagePage in
             let root = JSONField(json)
             let next = try Self.nextCursor(root)
-            if let next, next == cursor { throw FieldError(path: "$.pagination.cursor", problem: "repeats the cursor of the request (\(next.prefix(64)))") }
             // An empty window may come back without `data.usage`.
             guard let data = try root.optional("data"), let usage = try data.optional("usage") else {
                 return UsagePage(hours: [], next: next)
@@ -62,6 +62,8 @@ public final class NorthflankProvider: BillingProvider {
             }
             return UsagePage(hours: hours, next: next)
         }
+        if let next = page.next, next == cursor { throw .repeatingCursor(endpoint: endpoint, cursor: next) }
+        return page
     }
 
     static func nextCursor(_ root: JSONField) throws(FieldError) -> String? {

@@ -1,0 +1,73 @@
+import BillSyncConfig
+import BillSyncCore
+import BillSyncEngine
+import BillSyncExport
+import BillSyncStore
+import Foundation
+import Logging
+
+/// One pass over some sources (concurrently, each on its own thread; one failing source
+/// never stops the others), then the exports.
+public struct SyncPass {
+    public let config: Config
+    public let store: BillingStore
+    public let logger: Logger
+    public let stop: StopFlag
+    public let clock: SyncClock
+
+    public init(config: Config, store: BillingStore, logger: Logger, stop: StopFlag, clock: SyncClock) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+        self.stop = stop
+        self.clock = clock
+    }
+
+    public func sync(_ sources: [SourceConfig]) -> [SyncReport] {
+        let results = ReportBox(count: sources.count)
+        let group = DispatchGroup()
+        for (index, source) in sources.enumerated() {
+            group.enter()
+            let thread = Thread { [config, store, logger, stop, clock] in
+                let report = SourceSync(source: source, config: config, store: store, logger: logger, stop: stop, clock: clock).run()
+                results.set(index, report)
+                group.leave()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        group.wait()
+        return results.all()
+    }
+
+    /// Rewrites the configured exports; logs each file written.
+    public func export(formats: [ExportFormat]? = nil) throws -> [ExportedFile] {
+        let wanted = formats ?? config.exports
+        for format in wanted where !Exporter.available.contains(format) {
+            logger.warning("export.unsupported", metadata: ["format": .string(format.rawValue), "reason": "this build does not write this format yet"])
+        }
+        let exporter = Exporter(store: store, directory: config.exportDir, bom: config.csvBOM, accounting: config.accounting)
+        let started = monotonicSeconds()
+        let files = try exporter.run(formats: wanted)
+        for file in files where file.written {
+            logger.info("export.written", metadata: ["path": .string(file.path), "bytes": "\(file.bytes)", "rows": "\(file.rows)"])
+        }
+        logger.info("export.finished", metadata: [
+            "files": "\(files.count)", "written": "\(files.filter(\.written).count)",
+            "duration_ms": "\(Int((monotonicSeconds() - started) * 1000))",
+        ])
+        return files
+    }
+}
+
+/// Collects per-source reports from their threads.
+final class ReportBox: @unchecked Sendable {
+    private var reports: [SyncReport?]
+    private let lock = NSLock()
+
+    init(count: Int) { reports = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ report: SyncReport) { lock.withLock { reports[index] = report } }
+
+    func all() -> [SyncReport] { lock.withLock { reports.compactMap { $0 } } }
+}

@@ -1,0 +1,56 @@
+/// RFC 4180 CSV with CRLF line ends, built in memory.
+///
+/// Text cells that a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`, tab,
+/// CR) get a leading `'`; generated numeric cells go through ``number(_:)`` and never do.
+public struct CSVWriter {
+    public private(set) var bytes: [UInt8] = []
+    var rowStarted = false
+    public private(set) var rows = 0
+
+    public init(header: [String], bom: Bool) {
+        if bom { bytes.append(contentsOf: [0xEF, 0xBB, 0xBF]) }
+        for name in header { number(name) }
+        endRow()
+        rows = 0
+    }
+
+    mutating func separator() {
+        if rowStarted { bytes.append(UInt8(ascii: ",")) }
+        rowStarted = true
+    }
+
+    /// A cell from outside (provider text, ids): guarded and quoted as needed.
+    public mutating func text(_ value: String) {
+        separator()
+        var needsQuotes = false
+        for b in value.utf8 where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D {
+            needsQuotes = true
+            break
+        }
+        let guarded: Bool
+        switch value.utf8.first {
+        case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D: guarded = true
+        default: guarded = false
+        }
+        if needsQuotes { bytes.append(0x22) }
+        if guarded { bytes.append(UInt8(ascii: "'")) }
+        for b in value.utf8 {
+            if b == 0x22 { bytes.append(0x22) }
+            bytes.append(b)
+        }
+        if needsQuotes { bytes.append(0x22) }
+    }
+
+    /// A cell billsync generated (amounts, dates, counts): written as is.
+    public mutating func number(_ value: String) {
+        separator()
+        bytes.append(contentsOf: value.utf8)
+    }
+
+    public mutating func endRow() {
+        bytes.append(0x0D)
+        bytes.append(0x0A)
+        rowStarted = false
+        rows += 1
+    }
+}

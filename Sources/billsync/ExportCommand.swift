@@ -1,0 +1,30 @@
+import ArgumentParser
+import BillSyncConfig
+import BillSyncCore
+import BillSyncDaemon
+
+extension ExportFormat: ExpressibleByArgument {}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Rewrite the exports from the store only (no network).")
+
+    @OptionGroup var options: ConfigOption
+
+    @Option(name: .customLong("format"), help: ArgumentHelp("csv, ledger, beancount or focus; repeat for several (default: the config's exports).", valueName: "format"))
+    var formats: [ExportFormat] = []
+
+    func run() throws {
+        let runtime = try Runtime.load(options)
+        let (lock, store) = try runtime.openLocked()
+        let pass = SyncPass(config: runtime.config, store: store, logger: runtime.logger, stop: StopFlag(), clock: runtime.clock)
+        do {
+            let files = try withExtendedLifetime(lock) { try pass.export(formats: formats.isEmpty ? nil : formats) }
+            for file in files { print(file.path) }
+        } catch {
+            printError("\(error)")
+            throw Exit.sourceFailed
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import BillSyncCore
+import BillSyncDaemon
+
+struct SyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "One incremental pass over the sources (all by default), then refresh the exports.")
+
+    @OptionGroup var options: ConfigOption
+
+    @Option(name: .customLong("source"), help: ArgumentHelp("Only this source; repeat for several.", valueName: "name"))
+    var sources: [String] = []
+
+    func run() throws {
+        let runtime = try Runtime.load(options)
+        let selected = try runtime.sources(named: sources)
+        try runtime.checkKeys(selected)
+        let (lock, store) = try runtime.openLocked()
+        let stop = StopFlag()
+        let pass = SyncPass(config: runtime.config, store: store, logger: runtime.logger, stop: stop, clock: runtime.clock)
+        let reports = withExtendedLifetime(lock) { pass.sync(selected) }
+        do { _ = try withExtendedLifetime(lock) { try pass.export() } } catch {
+            runtime.logger.error("export.failed", metadata: ["error": .string("\(error)")])
+            printError("\(error)")
+            throw Exit.sourceFailed
+        }
+        if reports.contains(where: { !$0.succeeded }) { throw Exit.sourceFailed }
+    }
+}

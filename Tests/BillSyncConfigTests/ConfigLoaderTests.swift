@@ -1,0 +1,136 @@
+import BillSyncConfig
+import BillSyncCore
+import Foundation
+import Testing
+
+@Suite struct ConfigLoaderTests {
+    static let minimal = """
+        state_dir = "/tmp/bs"
+        [[sources]]
+        name = "nf"
+        provider = "northflank"
+        api_key_env = "NF_KEY"
+        """
+
+    func parse(_ text: String) throws(ConfigError) -> Config {
+        try ConfigLoader.parse(text, path: "billsync.toml")
+    }
+
+    func problem(_ text: String) -> String {
+        do { _ = try parse(text); return "no error" } catch { return error.description }
+    }
+
+    @Test func defaultsFollowTheSpec() throws {
+        let c = try parse(Self.minimal)
+        #expect(c.exportDir == "/tmp/bs/exports")
+        #expect(c.pollInterval == 3600)
+        #expect(c.exports == [.csv, .ledger, .beancount])
+        #expect(c.accounting.payableAccount == "Liabilities:AccountsPayable")
+        let s = try #require(c.sources.first)
+        #expect(s.baseURL == "https://api.northflank.com")
+        #expect(s.rateLimit == RateLimit(requests: 1000, period: 3600))
+        #expect(s.usageLookback == 48 * 3600)
+        #expect(s.vendor == "Northflank")
+    }
+
+    @Test func everyKeyIsRead() throws {
+        let c = try parse("""
+            state_dir = "/s"
+            export_dir = "/e"
+            poll_interval = "15m"
+            log_format = "json"
+            exports = ["csv", "focus"]
+            csv_bom = true
+            [accounting]
+            payable_account = "Liabilities:AP"
+            [[sources]]
+            name = "ts-1"
+            provider = "typesense-cloud"
+            api_key_file = "ts"
+            poll_interval = "90s"
+            rate_limit = "20/1m"
+            vendor = "Typesense"
+            """)
+        #expect(c.pollInterval == 900)
+        #expect(c.logFormat == .json)
+        #expect(c.exports == [.csv, .focus])
+        #expect(c.csvBOM)
+        #expect(c.accounting.payableAccount == "Liabilities:AP")
+        #expect(c.sources[0].pollInterval == 90)
+        #expect(c.sources[0].rateLimit == RateLimit(requests: 20, period: 60))
+        #expect(c.sources[0].vendor == "Typesense")
+    }
+
+    @Test func unknownKeyIsAnError() {
+        #expect(problem(Self.minimal + "\nbase_urll = \"https://x\"") ==
+                "billsync.toml: sources[0].base_urll: unknown key (allowed: api_key, api_key_env, api_key_file, base_url, currency, money_unit, name, poll_interval, provider, rate_limit, team, usage_lookback, usage_start, vendor)")
+        #expect(problem("statedir = \"/x\"\n" + Self.minimal).hasPrefix("billsync.toml: statedir: unknown key"))
+    }
+
+    @Test func badDurationIsAnError() {
+        #expect(problem(Self.minimal.replacingOccurrences(of: "state_dir = \"/tmp/bs\"", with: "state_dir = \"/tmp/bs\"\npoll_interval = \"1 hour\"")) ==
+                "billsync.toml: poll_interval: \"1 hour\" is not a duration (use a whole number with ms, s, m, h or d, like \"90s\" or \"1h\")")
+    }
+
+    @Test func duplicateSourceNamesAreAnError() {
+        #expect(problem(Self.minimal + "\n[[sources]]\nname = \"nf\"\nprovider = \"usageflow\"\napi_key_env = \"X\"\nbase_url = \"https://uf.example\"") ==
+                "billsync.toml: sources[1].name: duplicate source name \"nf\" (names must be unique)")
+    }
+
+    @Test func plainHTTPOnlyForLoopback() throws {
+        #expect(problem(Self.minimal + "\nbase_url = \"http://api.example.com\"") ==
+                "billsync.toml: sources[0].base_url: http:// is only allowed for loopback hosts; use https:// for api.example.com")
+        for host in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9"] {
+            #expect(try parse(Self.minimal + "\nbase_url = \"\(host)\"").sources[0].baseURL == host)
+        }
+        #expect(problem(Self.minimal + "\nbase_url = \"https://x.example\"\nrate_limit = \"none\"") ==
+                "billsync.toml: sources[0].rate_limit: \"none\" is only allowed for loopback base_url")
+    }
+
+    @Test func sourceNamesAreRestricted() {
+        #expect(problem(Self.minimal.replacingOccurrences(of: "\"nf\"", with: "\"NF prod\"")) ==
+                "billsync.toml: sources[0].name: \"NF prod\" must match [a-z0-9-]+")
+    }
+
+    @Test func usageflowNeedsABaseURL() {
+        #expect(problem("state_dir = \"/s\"\n[[sources]]\nname = \"u\"\nprovider = \"usageflow\"\napi_key_env = \"K\"") ==
+                "billsync.toml: sources[0].base_url: usageflow is self-hosted: base_url is required")
+    }
+
+    @Test func inlineKeysAreAcceptedWithAWarning() throws {
+        let c = try parse(Self.minimal.replacingOccurrences(of: "api_key_env = \"NF_KEY\"", with: "api_key = \"secret-123\""))
+        #expect(c.warnings == ["source nf: api_key is written inline in billsync.toml; prefer api_key_file or api_key_env"])
+        #expect(!c.warnings.joined().contains("secret-123"))
+    }
+
+    @Test func keyFilesResolveAgainstTheCredentialsDirectory() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bs-cred-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "k-123456\n".write(toFile: dir + "/nf", atomically: true, encoding: .utf8)
+        try "".write(toFile: dir + "/empty", atomically: true, encoding: .utf8)
+        let env = ["CREDENTIALS_DIRECTORY": dir]
+        #expect(try KeyReader.read(.file("nf"), source: "nf", file: "c.toml", environment: env) == "k-123456")
+        #expect(throws: ConfigError.self) { try KeyReader.read(.file("missing"), source: "nf", file: "c.toml", environment: env) }
+        do { _ = try KeyReader.read(.file("missing"), source: "nf", file: "c.toml", environment: env) } catch {
+            #expect(error.description == "c.toml: source nf.api_key_file: key file \(dir)/missing does not exist")
+        }
+        do { _ = try KeyReader.read(.file("empty"), source: "nf", file: "c.toml", environment: env) } catch {
+            #expect(error.description == "c.toml: source nf.api_key_file: key file \(dir)/empty is empty")
+        }
+        do { _ = try KeyReader.read(.env("NOPE"), source: "nf", file: "c.toml", environment: env) } catch {
+            #expect(error.description == "c.toml: source nf.api_key_env: environment variable NOPE is not set")
+        }
+    }
+
+    @Test func valueSyntax() {
+        #expect(ValueSyntax.duration("90s") == 90)
+        #expect(ValueSyntax.duration("2d") == 172800)
+        #expect(ValueSyntax.duration("250ms") == 0.25)
+        #expect(ValueSyntax.duration("1.5h") == nil)
+        #expect(ValueSyntax.duration("h") == nil)
+        #expect(ValueSyntax.rateLimit("30/1m") == .limited(requests: 30, period: 60))
+        #expect(ValueSyntax.rateLimit("1000/h") == .limited(requests: 1000, period: 3600))
+        #expect(ValueSyntax.rateLimit("none") == .unlimited)
+        #expect(ValueSyntax.rateLimit("fast") == nil)
+    }
+}

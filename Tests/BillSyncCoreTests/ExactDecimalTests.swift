@@ -1,0 +1,121 @@
+import BillSyncCore
+import Testing
+
+@Suite struct ExactDecimalTests {
+    @Test func centsBecomeExactMajorUnits() throws {
+        #expect(try ExactDecimal(parsing: "1234.5").shifted(by: -2).description == "12.345")
+        #expect(try ExactDecimal(parsing: "125000").shifted(by: -2).description == "1250.00")
+        #expect(try ExactDecimal(parsing: "0.123456").description == "0.123456")
+        #expect(try ExactDecimal(parsing: "-3.5").description == "-3.50")
+        #expect(try ExactDecimal(parsing: "7").description == "7.00")
+        #expect(try ExactDecimal(parsing: "0").description == "0.00")
+    }
+
+    @Test func exponentsAreExact() throws {
+        #expect(try ExactDecimal(parsing: "1.25e3").description == "1250.00")
+        #expect(try ExactDecimal(parsing: "7E-2").description == "0.07")
+        #expect(try ExactDecimal(parsing: "1e-8").description == "0.00000001")
+    }
+
+    @Test func sumsThatBinaryFloatingPointGetsWrong() throws {
+        let a = try ExactDecimal(parsing: "0.1"), b = try ExactDecimal(parsing: "0.2")
+        #expect((a + b).description == "0.30")
+        #expect(a + b == (try ExactDecimal(parsing: "0.3")))
+        var total = ExactDecimal.zero
+        for _ in 0..<1000 { total += try ExactDecimal(parsing: "0.001") }
+        #expect(total.description == "1.00")
+    }
+
+    @Test func rejectsWhatIsNotANumber() {
+        for text in ["", "-", "abc", "1.2.3", "1e", "12a", "1e999"] {
+            #expect(throws: DecimalParseError.self) { try ExactDecimal(parsing: text) }
+        }
+    }
+
+    @Test func equalityIgnoresScale() throws {
+        #expect(try ExactDecimal(parsing: "1.50") == ExactDecimal(parsing: "1.5"))
+        #expect(try ExactDecimal(parsing: "1.50").hashValue == ExactDecimal(parsing: "1.5").hashValue)
+        #expect(try ExactDecimal(parsing: "-0.01") < .zero)
+    }
+}
+
+@Suite struct JSONValueTests {
+    @Test func numbersKeepTheirText() throws {
+        let json = try JSONValue.parse(#"{"a": 1234.5678, "b": [1e3, -0.0], "s": "x\u00e9\n\"", "t": true, "n": null}"#)
+        guard case .object(let m) = json else { Issue.record("not an object"); return }
+        #expect(m["a"] == .number("1234.5678"))
+        #expect(m["b"] == .array([.number("1e3"), .number("-0.0")]))
+        #expect(m["s"] == .string("xé\n\""))
+        #expect(m["t"] == .bool(true))
+        #expect(m["n"] == .null)
+    }
+
+    @Test func surrogatePairsDecode() throws {
+        #expect(try JSONValue.parse(#""\ud83d\ude00""#) == .string("😀"))
+    }
+
+    @Test func malformedTextIsRejectedWithAnOffset() {
+        for text in ["{", "{\"a\":}", "[1,]", "{\"a\":1} x", "\"abc", "01", "{\"a\" 1}", "[\"\u{01}\"]", "\"\\ud800\""] {
+            #expect(throws: JSONSyntaxError.self) { try JSONValue.parse(text) }
+        }
+    }
+
+    @Test func fieldErrorsNameThePath() throws {
+        let root = JSONField(try JSONValue.parse(#"{"data":{"invoices":[{"id":"a"},{"total":1}]}}"#))
+        let items = try root.require("data").require("invoices").array()
+        #expect(throws: FieldError.self) { try items[1].require("id") }
+        do { _ = try items[1].require("id") } catch { #expect(error.description == "field $.data.invoices[1].id: required field is missing") }
+        do { _ = try items[0].require("id").decimal() } catch { #expect(error.description == "field $.data.invoices[0].id: expected number, found string") }
+    }
+
+    @Test func canonicalTextSortsKeys() throws {
+        let json = try JSONValue.parse(#"{"b": 1, "a": {"z": "x", "c": [true, null]}}"#)
+        #expect(json.canonicalText == #"{"a":{"c":[true,null],"z":"x"},"b":1}"#)
+    }
+}
+
+@Suite struct UTCTests {
+    @Test func formatsAndParses() {
+        #expect(UTC.dateTime(1702857599) == "2023-12-17 23:59:59")
+        #expect(UTC.date(0) == "1970-01-01")
+        #expect(UTC.iso8601(951782400) == "2000-02-29T00:00:00Z")
+        #expect(UTC.parse("2025-03-01T00:00:00.000Z") == 1740787200)
+        #expect(UTC.parse("2025-03-01") == 1740787200)
+        #expect(UTC.parse("2025-03-01T02:00:00+02:00") == 1740787200)
+        #expect(UTC.parse("2025-13-01") == nil)
+        #expect(UTC.parse("yesterday") == nil)
+        #expect(UTC.month(1740787200) == "2025-03")
+    }
+
+    @Test func inclusiveEndsBecomeExclusive() {
+        #expect(Normalization.exclusiveEnd(1702857599) == 1702857600)
+        #expect(Normalization.exclusiveEnd(1702857600) == 1702857600)
+    }
+}
+
+@Suite struct ReconcileTests {
+    func line(_ amount: String) throws -> LineItem {
+        LineItem(lineType: "node", category: .usage, description: "n", amount: try ExactDecimal(parsing: amount))
+    }
+
+    @Test func linesThatSumNeedNoAdjustment() throws {
+        let r = Normalization.reconcile([try line("1.10"), try line("2.20")], total: try ExactDecimal(parsing: "3.3"))
+        #expect(r.difference == nil)
+        #expect(r.lines.map(\.lineNo) == [1, 2])
+    }
+
+    @Test func aDifferenceBecomesAnAdjustmentLine() throws {
+        let r = Normalization.reconcile([try line("10.00"), try line("5.00")], total: try ExactDecimal(parsing: "14"))
+        #expect(r.difference?.description == "-1.00")
+        #expect(r.lines.count == 3)
+        #expect(r.lines[2].lineType == "adjustment")
+        #expect(r.lines[2].category == .adjustment)
+        #expect(r.lines.reduce(ExactDecimal.zero) { $0 + $1.amount } == (try ExactDecimal(parsing: "14")))
+    }
+
+    @Test func anInvoiceWithoutLinesGetsOne() throws {
+        let r = Normalization.reconcile([], total: .zero)
+        #expect(r.lines.count == 1)
+        #expect(r.difference == nil)
+    }
+}
