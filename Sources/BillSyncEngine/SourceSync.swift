@@ -64,7 +64,7 @@ public final class SourceSync {
             retry.maxAttempts = config.retryMaxAttempts
             retry.baseDelay = config.retryBaseDelay
             retry.maxDelay = config.retryMaxDelay
-            http = PacedHTTP(client: HTTPClient(options: options), rateLimit: source.rateLimit, retry: retry, stop: stop)
+            http = PacedHTTP(client: HTTPClient(options: options, stop: stop), rateLimit: source.rateLimit, retry: retry, stop: stop)
             http.onEvent = { [logger] event in
                 switch event {
                 case .retry(let attempt, let reason, let delay):

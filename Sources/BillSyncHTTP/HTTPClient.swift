@@ -1,3 +1,4 @@
+import BillSyncCore
 import CCurl
 import Foundation
 
@@ -16,7 +17,7 @@ public struct HTTPResponse: Sendable {
 
 /// A request failed below HTTP: no connection, timeout, reset, or a body past the cap.
 public struct TransportError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case connect, timeout, reset, bodyTooLarge, other }
+    public enum Kind: Sendable { case connect, timeout, reset, bodyTooLarge, aborted, other }
     public let kind: Kind
     public let message: String
     public var description: String { message }
@@ -75,16 +76,30 @@ private let headerCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, I
     return n
 }
 
+private let progressCallback: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = { user, _, _, _, _ in
+    let stop = Unmanaged<StopFlag>.fromOpaque(user!).takeUnretainedValue()
+    return stop.isSet ? 1 : 0
+}
+
 /// One libcurl easy handle, reused for every request of one source so that the
 /// connection stays alive. Not thread-safe: one source's sync owns it.
 public final class HTTPClient {
     private let handle: UnsafeMutableRawPointer
     public let options: HTTPClientOptions
 
-    public init(options: HTTPClientOptions = HTTPClientOptions()) {
+    private let stop: StopFlag?
+
+    /// With `stop`, a request in flight is abandoned as soon as the flag is set.
+    public init(options: HTTPClientOptions = HTTPClientOptions(), stop: StopFlag? = nil) {
         _ = curlGlobalInit
         self.options = options
+        self.stop = stop
         handle = curl_easy_init()
+        if let stop {
+            _ = bs_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+            _ = bs_curl_setopt_xferinfo(handle, progressCallback)
+            _ = bs_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, Unmanaged.passUnretained(stop).toOpaque())
+        }
         _ = bs_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = bs_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
         _ = bs_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
@@ -127,6 +142,7 @@ public final class HTTPClient {
             case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST: kind = .connect
             case CURLE_OPERATION_TIMEDOUT: kind = .timeout
             case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE: kind = .reset
+            case CURLE_ABORTED_BY_CALLBACK: kind = .aborted
             default: kind = .other
             }
             throw TransportError(kind: kind, message: "\(text) (curl \(code.rawValue))")

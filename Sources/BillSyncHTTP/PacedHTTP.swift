@@ -100,6 +100,7 @@ public final class PacedHTTP {
             } catch let error as HTTPFailure {
                 throw error
             } catch let error as TransportError {
+                if error.kind == .aborted { throw HTTPFailure.stopped }
                 if error.kind == .bodyTooLarge { throw HTTPFailure.transport(error) }
                 reason = error.message
             } catch {

@@ -141,10 +141,11 @@ public final class BillingStore: Sendable {
         }
     }
 
-    /// Ids of the source's invoices that are not final yet (to be re-read until they are).
+    /// Ids of the source's invoices still owed (open or failed), to be re-read until paid. An unknown
+    /// status is kept raw and not chased; `reset` re-reads everything.
     public func nonFinalInvoiceIDs(source: String) throws -> [String] {
         try pool.read { db in
-            try String.fetchAll(db, sql: "SELECT invoice_id FROM invoices WHERE source = ? AND status <> 'paid' ORDER BY invoice_id", arguments: [source])
+            try String.fetchAll(db, sql: "SELECT invoice_id FROM invoices WHERE source = ? AND status IN ('open', 'failed') ORDER BY invoice_id", arguments: [source])
         }
     }
 

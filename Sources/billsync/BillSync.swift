@@ -11,7 +11,7 @@ struct BillSync: ParsableCommand {
             Exit codes: 0 success; 1 at least one source failed (the others still synced and exported); \
             2 usage or config error; 3 another billsync holds the state lock.
             """,
-        subcommands: [SyncCommand.self, ExportCommand.self, StatusCommand.self, CheckCommand.self,
+        subcommands: [RunCommand.self, SyncCommand.self, ExportCommand.self, StatusCommand.self, CheckCommand.self,
                       ResetCommand.self, DemoCommand.self])
 
     static func main() {

@@ -2,6 +2,7 @@ import ArgumentParser
 import BillSyncConfig
 import BillSyncCore
 import BillSyncDaemon
+import BillSyncEngine
 import BillSyncSimulator
 import Foundation
 
@@ -25,7 +26,7 @@ struct DemoCommand: ParsableCommand {
         let base = "http://127.0.0.1:\(port)"
         for (name, key) in [("northflank", options.northflankKey), ("typesense", options.typesenseKey), ("usageflow", options.usageflowKey)] {
             let path = root + "/keys/" + name
-            FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
         }
         let now = SyncClock.fromEnvironment().now()
         let usageStart = UTC.date(UTC.startOfDay(now) - 30 * 86400)

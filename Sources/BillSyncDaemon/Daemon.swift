@@ -1,0 +1,222 @@
+import BillSyncConfig
+import BillSyncCore
+import BillSyncEngine
+import BillSyncStore
+import Foundation
+import Logging
+
+/// `billsync run`: every source on its own schedule, concurrently, until SIGTERM/SIGINT.
+///
+/// - Each source syncs every `poll_interval` (its own or the global one) plus a little
+///   jitter so that sources do not align; a failing source is retried with exponential
+///   backoff capped at its interval while the others carry on.
+/// - Exports are refreshed after each successful sync (one export at a time).
+/// - SIGHUP reloads the config (an invalid one keeps the old running) and reopens `log_file`.
+/// - SIGTERM/SIGINT: the page in hand is finished and committed, then exit 0.
+/// - sd_notify: READY=1, STATUS= after each sync, WATCHDOG=1, STOPPING=1.
+public final class Daemon: @unchecked Sendable {
+    struct Schedule {
+        var nextDue: Double
+        var failures = 0
+        var running = false
+        var lastFinished: Double?
+        var lastOK: Bool?
+    }
+
+    let configPath: String
+    var config: Config
+    let store: BillingStore
+    let output: LogOutput
+    let logger: Logger
+    let clock: SyncClock
+    let notifier: SystemdNotifier
+    public let stop = StopFlag()
+    let condition = NSCondition()
+    var schedules: [String: Schedule] = [:]
+    var reloadRequested = false
+    var lastSyncAt: Int64?
+    let exportLock = NSLock()
+    var signalSources: [DispatchSourceSignal] = []
+    let signalQueue = DispatchQueue(label: "billsync.signals")
+
+    public init(configPath: String, config: Config, store: BillingStore, output: LogOutput, logger: Logger,
+                clock: SyncClock, notifier: SystemdNotifier = SystemdNotifier()) {
+        self.configPath = configPath
+        self.config = config
+        self.store = store
+        self.output = output
+        self.logger = logger
+        self.clock = clock
+        self.notifier = notifier
+    }
+
+    func interval(_ source: SourceConfig) -> Double { source.pollInterval ?? config.pollInterval }
+
+    /// Up to 10 % of the interval (at most a minute), so that sources drift apart.
+    static func jitter(_ interval: Double) -> Double { Double.random(in: 0...min(interval * 0.1, 60)) }
+
+    /// Exponential from an eighth of the interval, capped at the interval.
+    static func backoff(failures: Int, interval: Double) -> Double {
+        min(interval, interval / 8 * pow(2, Double(max(0, failures - 1))))
+    }
+
+    func installSignalHandlers() {
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: signalQueue)
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                self.condition.lock()
+                if sig == SIGHUP { self.reloadRequested = true } else { self.stop.set() }
+                self.condition.broadcast()
+                self.condition.unlock()
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    /// Runs until stopped; returns the process exit code.
+    public func run() -> Int32 {
+        installSignalHandlers()
+        let start = monotonicSeconds()
+        for source in config.sources {
+            schedules[source.name] = Schedule(nextDue: start + Double.random(in: 0...min(1, interval(source) * 0.1)))
+        }
+        notifier.notify("READY=1\nSTATUS=started, \(config.sources.count) sources")
+        logger.info("daemon.ready", metadata: [
+            "sources": "\(config.sources.count)", "poll_interval_s": "\(Int(config.pollInterval))",
+            "watchdog_ms": "\(notifier.watchdogInterval.map { Int($0 * 1000) } ?? 0)", "pid": "\(getpid())",
+        ])
+        var nextWatchdog = notifier.watchdogInterval.map { monotonicSeconds() + $0 }
+        if nextWatchdog != nil { notifier.notify("WATCHDOG=1") }
+
+        condition.lock()
+        while !stop.isSet {
+            if reloadRequested {
+                reloadRequested = false
+                condition.unlock()
+                reload()
+                condition.lock()
+                continue
+            }
+            let now = monotonicSeconds()
+            for source in config.sources {
+                guard var schedule = schedules[source.name], !schedule.running, schedule.nextDue <= now else { continue }
+                schedule.running = true
+                schedules[source.name] = schedule
+                startSync(source)
+            }
+            if let due = nextWatchdog, due <= now {
+                notifier.notify("WATCHDOG=1")
+                nextWatchdog = now + notifier.watchdogInterval!
+            }
+            var wakeAt = now + 1
+            for schedule in schedules.values where !schedule.running { wakeAt = min(wakeAt, schedule.nextDue) }
+            if let due = nextWatchdog { wakeAt = min(wakeAt, due) }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: max(0.001, wakeAt - monotonicSeconds())))
+        }
+        condition.unlock()
+
+        notifier.notify("STOPPING=1")
+        logger.info("daemon.stopping", metadata: ["reason": "signal"])
+        // Syncs in flight finish their page, commit and return (they watch the stop flag).
+        let deadline = monotonicSeconds() + 9
+        condition.lock()
+        while schedules.values.contains(where: \.running) && monotonicSeconds() < deadline {
+            _ = condition.wait(until: Date(timeIntervalSinceNow: 0.05))
+        }
+        let unfinished = schedules.filter { $0.value.running }.map(\.key)
+        condition.unlock()
+        if !unfinished.isEmpty {
+            logger.warning("daemon.stop_timeout", metadata: ["sources": .string(unfinished.sorted().joined(separator: ","))])
+        }
+        logger.info("daemon.stopped")
+        return 0
+    }
+
+    func startSync(_ source: SourceConfig) {
+        let config = self.config
+        let thread = Thread { [self] in
+            let pass = SyncPass(config: config, store: store, logger: logger, stop: stop, clock: clock)
+            let report = pass.sync([source])[0]
+            if report.succeeded && !stop.isSet {
+                exportLock.lock()
+                do { _ = try pass.export() } catch {
+                    logger.error("export.failed", metadata: ["error": .string("\(error)")])
+                }
+                exportLock.unlock()
+            }
+            finished(source, report: report)
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    func finished(_ source: SourceConfig, report: SyncReport) {
+        condition.lock()
+        defer {
+            condition.broadcast()
+            condition.unlock()
+        }
+        let now = monotonicSeconds()
+        guard var schedule = schedules[source.name] else { return }
+        schedule.running = false
+        schedule.lastFinished = now
+        schedule.lastOK = report.succeeded
+        let every = interval(config.source(named: source.name) ?? source)
+        if report.succeeded {
+            schedule.failures = 0
+            schedule.nextDue = now + every + Self.jitter(every)
+        } else if !stop.isSet {
+            schedule.failures += 1
+            let wait = Self.backoff(failures: schedule.failures, interval: every)
+            schedule.nextDue = now + wait
+            logger.warning("source.backoff", metadata: [
+                "source": .string(source.name), "failures": "\(schedule.failures)", "retry_in_ms": "\(Int(wait * 1000))",
+            ])
+        }
+        schedules[source.name] = schedule
+        lastSyncAt = clock.now()
+        let ok = schedules.values.filter { $0.lastOK == true }.count
+        let failing = schedules.values.filter { $0.lastOK == false }.count
+        let stamp = UTC.iso8601(lastSyncAt!)
+        notifier.notify("STATUS=\(ok) sources ok" + (failing > 0 ? ", \(failing) failing" : "") + ", last sync \(stamp.dropLast(4))Z")
+    }
+
+    func reload() {
+        let fresh: Config
+        do {
+            fresh = try ConfigLoader.load(path: configPath)
+            for source in fresh.sources { _ = try KeyReader.read(source.key, source: source.name, file: configPath) }
+            guard fresh.stateDir == config.stateDir else {
+                throw ConfigError(file: configPath, key: "state_dir", problem: "cannot change while running; restart billsync")
+            }
+            try output.openFile(fresh.logFile)
+        } catch {
+            logger.error("config.reload_failed", metadata: ["error": .string("\(error)"), "kept": "previous configuration"])
+            return
+        }
+        output.setFormat(fresh.logFormat)
+        condition.lock()
+        config = fresh
+        let now = monotonicSeconds()
+        var next: [String: Schedule] = [:]
+        for source in fresh.sources {
+            if var schedule = schedules[source.name] {
+                if !schedule.running, schedule.failures == 0, let last = schedule.lastFinished {
+                    schedule.nextDue = last + interval(source)
+                }
+                next[source.name] = schedule
+            } else {
+                next[source.name] = Schedule(nextDue: now)
+            }
+        }
+        // A removed source that is still syncing is kept until it finishes.
+        for (name, schedule) in schedules where next[name] == nil && schedule.running { next[name] = schedule }
+        schedules = next
+        condition.broadcast()
+        condition.unlock()
+        logger.info("config.reloaded", metadata: ["sources": "\(fresh.sources.count)", "poll_interval_s": "\(Int(fresh.pollInterval))"])
+    }
+}
