@@ -101,24 +101,25 @@ import Testing
     }
 
     @Test func aFaultMidWalkKeepsTheCommittedPagesAndTheRerunResumes() throws {
-        let sim = try SimHarness { $0.typesenseInvoices = 120 }
+        let sim = try SimHarness { $0.typesenseInvoices = 180 }
         let ws = try workspace(sim, only: "typesense")
-        try sim.fault("path=/api/v1/invoices&kind=status&code=400&message=bad&after=51&count=1")
+        // Pages 1 and 2 with their 100 details go through; page 3 fails.
+        try sim.fault("path=/api/v1/invoices&kind=status&code=400&message=bad&after=102&count=1")
         let first = try ws.billsync(["sync"])
         #expect(first.status == 1)
-        // Page 1 (50 invoices with their details) committed; page 2 failed.
+        #expect(first.stderr.contains("error=\"GET /api/v1/invoices: HTTP 400: bad\""))
         let status = try ws.billsync(["status", "--json"])
-        #expect(status.stdout.contains("\"invoices\":50,"), "\(status.stdout)")
-        #expect(status.stdout.contains("\"invoice_walk\":{\"active\":true,\"cursor\":\"2\""))
+        #expect(status.stdout.contains("\"invoices\":100,"), "\(status.stdout)")
+        #expect(status.stdout.contains("\"invoice_walk\":{\"active\":true,\"cursor\":\"3\""))
         try sim.delete("/_sim/faults")
         try sim.resetCounts()
         let second = try ws.billsync(["sync"])
         #expect(second.status == 0, "\(second.stderr)")
         let counts = try sim.endpointCounts()
-        // Pages 2 and 3, their 70 details, then the head page again: page 1 is not re-read in detail.
+        // Pages 3 and 4 with their 80 details, then the head page once: pages 1 and 2 are not walked again.
         #expect(counts["GET /api/v1/invoices"] == 3)
-        #expect(counts["GET /api/v1/invoices/{id}"] == 70)
-        #expect(try ws.csv("invoices.csv").count == 120)
+        #expect(counts["GET /api/v1/invoices/{id}"] == 80)
+        #expect(try ws.csv("invoices.csv").count == 180)
     }
 
     // MARK: - Config errors: exit 2 with file, key and problem

@@ -62,8 +62,8 @@ func startProcess(_ path: String, _ args: [String], env: [String: String] = [:])
     for (k, v) in env { environment[k] = v }
     process.environment = environment
     let tmp = FileManager.default.temporaryDirectory.path + "/bs-proc-\(UUID().uuidString)"
-    FileManager.default.createFile(atPath: tmp + ".out", contents: nil)
-    FileManager.default.createFile(atPath: tmp + ".err", contents: nil)
+    _ = FileManager.default.createFile(atPath: tmp + ".out", contents: nil)
+    _ = FileManager.default.createFile(atPath: tmp + ".err", contents: nil)
     process.standardOutput = FileHandle(forWritingAtPath: tmp + ".out")
     process.standardError = FileHandle(forWritingAtPath: tmp + ".err")
     process.standardInput = FileHandle.nullDevice
@@ -146,7 +146,7 @@ final class Workspace: @unchecked Sendable {
         root = FileManager.default.temporaryDirectory.path + "/billsync-test-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root + "/keys", withIntermediateDirectories: true)
         for (name, key) in [("nf", sim.options.northflankKey), ("ts", sim.options.typesenseKey), ("uf", sim.options.usageflowKey)] {
-            FileManager.default.createFile(atPath: root + "/keys/" + name, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: root + "/keys/" + name, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
         }
     }
 

@@ -1,0 +1,466 @@
+import Foundation
+
+/// Northflank's billing API: the organisation at `/v1/billing/...`, each team at
+/// `/v1/teams/{team}/billing/...`; monthly invoices and hourly usage, cursor pagination,
+/// money in cents with fractional digits (or major units with `MoneyUnit.decimal`).
+struct NorthflankAPI: ProviderAPI {
+    let options: SimulatorOptions
+
+    var kind: ProviderKind { .northflank }
+    var apiKey: String { options.northflankKey }
+    var rateLimit: RateLimitPolicy? { RateLimitPolicy(limit: 1000, periodSeconds: 3_600, advertised: true) }
+    var unauthorizedMessage: String { "Unauthenticated" }
+    var rateLimitedMessage: String { "Too many requests" }
+
+    /// Invoice amounts carry up to 4 fractional cent digits, usage amounts up to 6.
+    static let invoiceScale = 4
+    static let usageScale = 6
+
+    // MARK: Accounts
+
+    /// `org` (index 0) or `team-N` (index N). Odd teams pay 20% tax; even teams run no BYOC.
+    struct Account: Sendable {
+        let index: Int
+
+        var name: String { index == 0 ? "org" : "team-\(index)" }
+        var isTaxed: Bool { index % 2 == 1 }
+        var hasBYOC: Bool { index == 0 || index % 2 == 1 }
+    }
+
+    func account(_ name: String) -> Account? {
+        if name == "org" { return Account(index: 0) }
+        guard name.hasPrefix("team-"), let number = Int(name.dropFirst(5)), number >= 1, number <= options.teams,
+              name == "team-\(number)"
+        else { return nil }
+        return Account(index: number)
+    }
+
+    /// Spend grows with this per-account factor, so accounts differ in size.
+    private func magnitude(_ account: Account) -> Int64 {
+        var rng = SeededRandom(seed: options.seed, .northflankAccount, Int64(account.index))
+        return rng.int(in: 1...6)
+    }
+
+    // MARK: Records
+
+    struct PaaSPrice: Sendable {
+        var cpu: Int64 = 0, memory: Int64 = 0, storage: Int64 = 0, gpu: Int64 = 0
+        var total: Int64 { cpu + memory + storage + gpu }
+    }
+
+    struct BYOCPrice: Sendable {
+        var vcpu: Int64 = 0, memory: Int64 = 0, gpuMemory: Int64 = 0, cluster: Int64 = 0
+        var total: Int64 { vcpu + memory + gpuMemory + cluster }
+    }
+
+    /// Amounts in units of 10^-4 cent.
+    struct Invoice: Sendable {
+        let id: String
+        let month: Int64
+        let periodStart: Int64
+        let periodEnd: Int64
+        let paas: PaaSPrice
+        let byoc: BYOCPrice
+        let tax: Int64
+        let paid: Bool
+
+        var subTotal: Int64 { paas.total + byoc.total }
+        var total: Int64 { subTotal + tax }
+    }
+
+    /// Amounts in units of 10^-6 cent.
+    struct UsageHour: Sendable {
+        let timestamp: Int64
+        let paas: PaaSPrice
+        let byoc: BYOCPrice
+
+        var total: Int64 { paas.total + byoc.total }
+    }
+
+    /// Invoice months (indexes from `UTCCalendar.monthIndex`), oldest to newest inclusive.
+    struct InvoiceMonths {
+        let oldest: Int64
+        /// The newest month that ended before `now`; later ones were added by the control API.
+        let newestGenerated: Int64
+        let newest: Int64
+    }
+
+    func invoiceMonths(_ account: Account, now: Int64, changes: InvoiceChanges.Snapshot) -> InvoiceMonths {
+        let generated = UTCCalendar.monthIndex(containing: now) - 1
+        return InvoiceMonths(
+            oldest: UTCCalendar.monthIndex(containing: now - Int64(options.historyDays) * UTCCalendar.secondsPerDay),
+            newestGenerated: generated,
+            newest: generated + Int64(changes.added(.northflank, account: account.name)))
+    }
+
+    static func invoiceID(_ account: Account, month: Int64) -> String {
+        "nfinv_\(account.name)_\(UTCCalendar.yearMonth(ofMonth: month))"
+    }
+
+    func invoice(_ account: Account, month: Int64, months: InvoiceMonths, changes: InvoiceChanges.Snapshot) -> Invoice {
+        var rng = SeededRandom(seed: options.seed, .northflankInvoice, Int64(account.index), month)
+        let size = magnitude(account)
+        let scale = Self.invoiceScale
+        var paas = PaaSPrice()
+        paas.cpu = Self.amount(&rng, belowCents: 150_000 * size, scale: scale)
+        paas.memory = Self.amount(&rng, belowCents: 90_000 * size, scale: scale)
+        paas.storage = rng.oneIn(6) ? 0 : Self.amount(&rng, belowCents: 8_000, scale: scale)
+        paas.gpu = rng.oneIn(5) ? Self.amount(&rng, belowCents: 250_000, scale: scale) : 0
+        var byoc = BYOCPrice()
+        if account.hasBYOC {
+            byoc.vcpu = Self.amount(&rng, belowCents: 60_000 * size, scale: scale)
+            byoc.memory = Self.amount(&rng, belowCents: 30_000 * size, scale: scale)
+            byoc.gpuMemory = rng.oneIn(6) ? Self.amount(&rng, belowCents: 80_000, scale: scale) : 0
+            byoc.cluster = rng.int(in: 1...3) * 15_000 * 10_000
+        }
+        let subTotal = paas.total + byoc.total
+        let id = Self.invoiceID(account, month: month)
+        let paid = changes.status(.northflank, id: id).map { $0 == "paid" } ?? (month < months.newestGenerated)
+        return Invoice(
+            id: id, month: month,
+            periodStart: UTCCalendar.start(ofMonth: month), periodEnd: UTCCalendar.start(ofMonth: month + 1),
+            paas: paas, byoc: byoc,
+            tax: account.isTaxed ? (2 * subTotal + 5) / 10 : 0,   // 20%, half up, at 10^-4 cent
+            paid: paid)
+    }
+
+    /// Hour starts from the day `historyDays` before `now` up to the last whole hour.
+    func usageHours(now: Int64) -> Range<Int64> {
+        let first = UTCCalendar.floor(now - Int64(options.historyDays) * UTCCalendar.secondsPerDay,
+                                      to: UTCCalendar.secondsPerDay)
+        return first..<UTCCalendar.floor(now, to: UTCCalendar.secondsPerHour)
+    }
+
+    func usage(_ account: Account, hour: Int64) -> UsageHour {
+        var rng = SeededRandom(seed: options.seed, .northflankUsage, Int64(account.index),
+                               UTCCalendar.floorDiv(hour, UTCCalendar.secondsPerHour))
+        guard !rng.oneIn(10) else {
+            return UsageHour(timestamp: hour, paas: PaaSPrice(), byoc: BYOCPrice())
+        }
+        let size = magnitude(account)
+        let scale = Self.usageScale
+        var paas = PaaSPrice()
+        paas.cpu = Self.amount(&rng, belowCents: 200 * size, scale: scale)
+        paas.memory = Self.amount(&rng, belowCents: 120 * size, scale: scale)
+        paas.storage = Self.amount(&rng, belowCents: 12, scale: scale)
+        paas.gpu = rng.oneIn(8) ? Self.amount(&rng, belowCents: 300, scale: scale) : 0
+        var byoc = BYOCPrice()
+        if account.hasBYOC {
+            byoc.vcpu = Self.amount(&rng, belowCents: 80 * size, scale: scale)
+            byoc.memory = Self.amount(&rng, belowCents: 40 * size, scale: scale)
+            byoc.gpuMemory = rng.oneIn(8) ? Self.amount(&rng, belowCents: 100, scale: scale) : 0
+            byoc.cluster = Self.amount(&rng, belowCents: 25, scale: scale)
+        }
+        return UsageHour(timestamp: hour, paas: paas, byoc: byoc)
+    }
+
+    /// A random amount below `belowCents`, in units of 10^-scale cent, with a random number
+    /// of fractional digits so that `12`, `12.5` and `12.345678` all occur.
+    private static func amount(_ rng: inout SeededRandom, belowCents: Int64, scale: Int) -> Int64 {
+        var unit: Int64 = 1
+        for _ in 0..<scale { unit *= 10 }
+        let raw = Int64(rng.below(UInt64(belowCents * unit)))
+        var step: Int64 = 1
+        for _ in 0..<(scale - min(scale, rng.element(of: [0, 1, 2, 4, 6, 6, 6]))) { step *= 10 }
+        return raw / step * step
+    }
+
+    private func money(_ units: Int64, scale: Int) -> ExactDecimal {
+        let cents = ExactDecimal(units, scale: scale)
+        return options.northflankMoney == .cents ? cents : cents.majorUnits
+    }
+
+    // MARK: HTTP
+
+    func presentedKey(_ request: HTTPRequest) -> String? {
+        guard let authorization = request.headers["authorization"],
+              authorization.lowercased().hasPrefix("bearer ")
+        else { return nil }
+        return authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+    }
+
+    func errorResponse(status: Int, message: String) -> HTTPResponse {
+        var json = JSONText()
+        json.beginObject()
+        json.key("error")
+        json.beginObject()
+        json.field("status", status)
+        json.field("message", message)
+        json.endObject()
+        json.endObject()
+        return .json(status, json)
+    }
+
+    func endpoint(for request: HTTPRequest) -> Endpoint? {
+        let segments = request.pathSegments
+        guard segments.first == "v1" else { return nil }
+        let isGet = request.method == "GET"
+        let resource: Endpoint.Resource
+        let template: String
+        switch segments.count {
+        case 3 where segments[1] == "billing" && ["invoices", "usage"].contains(segments[2]):
+            template = "/v1/billing/\(segments[2])"
+            resource = segments[2] == "invoices" ? .northflankInvoices(account: "org") : .northflankUsage(account: "org")
+        case 5 where segments[1] == "teams" && segments[3] == "billing" && ["invoices", "usage"].contains(segments[4]):
+            template = "/v1/teams/{team}/billing/\(segments[4])"
+            resource = segments[4] == "invoices"
+                ? .northflankInvoices(account: segments[2]) : .northflankUsage(account: segments[2])
+        default:
+            return Endpoint(template: "\(request.method) \(request.path)", resource: .unknown(methodAllowed: true))
+        }
+        return Endpoint(template: "\(request.method) \(template)",
+                        resource: isGet ? resource : .unknown(methodAllowed: false))
+    }
+
+    func respond(to request: HTTPRequest, at endpoint: Endpoint, context: ProviderContext) -> HTTPResponse {
+        do throws(RequestRejection) {
+            switch endpoint.resource {
+            case .northflankInvoices(let name):
+                guard let account = account(name) else { throw RequestRejection(status: 404, message: "Team not found") }
+                return try invoicePage(account, request, context)
+            case .northflankUsage(let name):
+                guard let account = account(name) else { throw RequestRejection(status: 404, message: "Team not found") }
+                return try usagePage(account, request, context)
+            case .unknown(methodAllowed: false):
+                throw RequestRejection(status: 405, message: "Method not allowed")
+            default:
+                throw RequestRejection(status: 404, message: "Not found")
+            }
+        } catch {
+            return errorResponse(status: error.status, message: error.message)
+        }
+    }
+
+    private func invoicePage(_ account: Account, _ request: HTTPRequest, _ context: ProviderContext)
+        throws(RequestRejection) -> HTTPResponse
+    {
+        let perPage = try Self.pageSize(request)
+        let months = invoiceMonths(account, now: context.now, changes: context.changes)
+        let requestCursor = request.parameters["cursor"]
+        var first = months.newest
+        if let requestCursor {
+            guard let month = Self.decodeCursor(requestCursor, kind: "i") else { throw .badRequest("Invalid cursor") }
+            first = min(first, month)
+        }
+        let last = max(months.oldest, first - Int64(perPage) + 1)
+        var json = JSONText(capacity: 1_024 + perPage * 600)
+        json.beginObject()
+        json.key("data")
+        json.beginObject()
+        json.key("invoices")
+        json.beginArray()
+        var month = first
+        while month >= last {
+            let invoice = invoice(account, month: month, months: months, changes: context.changes)
+            write(invoice, to: &json, wrongType: month == first && context.mutation == .wrongType)
+            month -= 1
+        }
+        json.endArray()
+        json.endObject()
+        writePagination(to: &json, count: Int(max(0, first - last + 1)),
+                        next: month >= months.oldest ? Self.encodeCursor(kind: "i", month) : nil,
+                        requestCursor: requestCursor, start: Self.encodeCursor(kind: "i", months.newest),
+                        context: context)
+        json.endObject()
+        return .json(200, json)
+    }
+
+    private func usagePage(_ account: Account, _ request: HTTPRequest, _ context: ProviderContext)
+        throws(RequestRejection) -> HTTPResponse
+    {
+        let perPage = try Self.pageSize(request)
+        guard let startText = request.parameters["startTime"] else { throw .badRequest("startTime is required") }
+        guard let startTime = Int64(startText) else { throw .badRequest("startTime must be a unix timestamp") }
+        var endTime = context.now
+        if let endText = request.parameters["endTime"] {
+            guard let value = Int64(endText) else { throw .badRequest("endTime must be a unix timestamp") }
+            endTime = value
+        }
+        guard endTime >= startTime else { throw .badRequest("endTime must not be before startTime") }
+        let available = usageHours(now: context.now)
+        let from = max(available.lowerBound, UTCCalendar.ceil(startTime, to: UTCCalendar.secondsPerHour))
+        let end = min(available.upperBound, endTime)
+        let requestCursor = request.parameters["cursor"]
+        var hour = from
+        if let requestCursor {
+            guard let cursorHour = Self.decodeCursor(requestCursor, kind: "u") else {
+                throw .badRequest("Invalid cursor")
+            }
+            hour = max(from, UTCCalendar.ceil(cursorHour, to: UTCCalendar.secondsPerHour))
+        }
+        let first = hour
+        var json = JSONText(capacity: 1_024 + perPage * 400)
+        json.beginObject()
+        json.key("data")
+        json.beginObject()
+        json.key("usage")
+        json.beginArray()
+        var count = 0
+        while hour < end, count < perPage {
+            write(usage(account, hour: hour), to: &json, wrongType: count == 0 && context.mutation == .wrongType)
+            hour += UTCCalendar.secondsPerHour
+            count += 1
+        }
+        json.endArray()
+        json.endObject()
+        writePagination(to: &json, count: count, next: hour < end ? Self.encodeCursor(kind: "u", hour) : nil,
+                        requestCursor: requestCursor, start: Self.encodeCursor(kind: "u", first), context: context)
+        json.endObject()
+        return .json(200, json)
+    }
+
+    /// `pagination`, unless a fault drops it; a `repeat-cursor` fault answers with the
+    /// request's cursor, or on a first page with `next` (or `start`) and keeps that promise
+    /// when it comes back.
+    private func writePagination(to json: inout JSONText, count: Int, next: String?, requestCursor: String?,
+                                 start: String, context: ProviderContext) {
+        var next = next
+        if let requestCursor, context.faults.takeRepeatingCursor(requestCursor) {
+            next = requestCursor
+        }
+        if context.mutation == .repeatCursor {
+            if let requestCursor {
+                next = requestCursor
+            } else {
+                let promised = next ?? start
+                context.faults.repeatCursor(promised)
+                next = promised
+            }
+        }
+        guard context.mutation != .missingField else { return }
+        json.key("pagination")
+        json.beginObject()
+        json.field("hasNextPage", next != nil)
+        if let next {
+            json.field("cursor", next)
+        }
+        json.field("count", count)
+        json.endObject()
+    }
+
+    private func write(_ invoice: Invoice, to json: inout JSONText, wrongType: Bool) {
+        let scale = Self.invoiceScale
+        json.beginObject()
+        json.field("id", invoice.id)
+        json.key("period")
+        json.beginObject()
+        json.field("start", invoice.periodStart)
+        json.field("end", invoice.periodEnd)
+        json.endObject()
+        json.field("currency", "usd")
+        write(invoice.paas, invoice.byoc, scale: scale, to: &json, wrongType: false)
+        if wrongType {
+            json.field("total", "abc")
+        } else {
+            json.field("total", money(invoice.total, scale: scale))
+        }
+        json.field("subTotal", money(invoice.subTotal, scale: scale))
+        json.field("paid", invoice.paid)
+        json.endObject()
+    }
+
+    private func write(_ usage: UsageHour, to json: inout JSONText, wrongType: Bool) {
+        json.beginObject()
+        json.field("timestamp", usage.timestamp)
+        write(usage.paas, usage.byoc, scale: Self.usageScale, to: &json, wrongType: wrongType)
+        json.endObject()
+    }
+
+    private func write(_ paas: PaaSPrice, _ byoc: BYOCPrice, scale: Int, to json: inout JSONText, wrongType: Bool) {
+        json.key("paasUsage")
+        json.beginObject()
+        json.key("price")
+        json.beginObject()
+        if wrongType {
+            json.field("total", "abc")
+        } else {
+            json.field("total", money(paas.total, scale: scale))
+        }
+        json.field("cpu", money(paas.cpu, scale: scale))
+        json.field("memory", money(paas.memory, scale: scale))
+        json.field("storage", money(paas.storage, scale: scale))
+        json.field("gpu", money(paas.gpu, scale: scale))
+        json.endObject()
+        json.endObject()
+        json.key("byocUsage")
+        json.beginObject()
+        json.key("price")
+        json.beginObject()
+        json.field("total", money(byoc.total, scale: scale))
+        json.field("vcpu", money(byoc.vcpu, scale: scale))
+        json.field("memory", money(byoc.memory, scale: scale))
+        json.field("gpuMemory", money(byoc.gpuMemory, scale: scale))
+        json.field("cluster", money(byoc.cluster, scale: scale))
+        json.endObject()
+        json.endObject()
+    }
+
+    private static func pageSize(_ request: HTTPRequest) throws(RequestRejection) -> Int {
+        guard let text = request.parameters["per_page"] else { return 50 }
+        guard let size = Int(text) else { throw .badRequest("per_page must be an integer") }
+        guard size <= 100 else { throw .badRequest("per_page must be at most 100") }
+        guard size >= 1 else { throw .badRequest("per_page must be at least 1") }
+        return size
+    }
+
+    /// Opaque, URL-safe cursors: base64url of `i:<month>` (invoices) or `u:<hour>` (usage),
+    /// pointing at the first record of the next page.
+    private static func encodeCursor(kind: Character, _ position: Int64) -> String {
+        Data("\(kind):\(position)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    private static func decodeCursor(_ cursor: String, kind: Character) -> Int64? {
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
+              text.hasPrefix("\(kind):")
+        else { return nil }
+        return Int64(text.dropFirst(2))
+    }
+
+    // MARK: Control and ground truth
+
+    func account(named requested: String?) -> String? {
+        account(requested ?? "org")?.name
+    }
+
+    func statusOverride(_ requested: String) -> String? {
+        ["paid", "unpaid"].contains(requested) ? requested : nil
+    }
+
+    func hasInvoice(id: String, now: Int64, changes: InvoiceChanges.Snapshot) -> Bool {
+        guard id.hasPrefix("nfinv_"), let separator = id.lastIndex(of: "_"),
+              let account = account(String(id[id.index(id.startIndex, offsetBy: 6)..<separator])),
+              let month = UTCCalendar.monthIndex(yearMonth: id[id.index(after: separator)...])
+        else { return false }
+        let months = invoiceMonths(account, now: now, changes: changes)
+        return months.oldest <= month && month <= months.newest
+    }
+
+    func truthInvoices(account name: String, now: Int64, changes: InvoiceChanges.Snapshot, limit: Int)
+        -> [TruthInvoice]
+    {
+        guard let account = account(name) else { return [] }
+        let months = invoiceMonths(account, now: now, changes: changes)
+        guard months.oldest <= months.newest else { return [] }
+        return stride(from: months.newest, through: months.oldest, by: -1).prefix(limit).map { month in
+            let invoice = invoice(account, month: month, months: months, changes: changes)
+            let major = { (units: Int64) in ExactDecimal(units, scale: Self.invoiceScale).majorUnits }
+            let components: [(String, Int64)] = [
+                ("cpu", invoice.paas.cpu), ("memory", invoice.paas.memory), ("storage", invoice.paas.storage),
+                ("gpu", invoice.paas.gpu), ("byoc-vcpu", invoice.byoc.vcpu), ("byoc-memory", invoice.byoc.memory),
+                ("byoc-gpu-memory", invoice.byoc.gpuMemory), ("byoc-cluster", invoice.byoc.cluster),
+            ]
+            return TruthInvoice(
+                id: invoice.id, number: nil, status: invoice.paid ? "paid" : "unpaid", currency: "USD",
+                periodStart: invoice.periodStart, periodEnd: invoice.periodEnd, issued: invoice.periodEnd,
+                total: major(invoice.total), subtotal: major(invoice.subTotal), creditsApplied: ExactDecimal(0, scale: 2),
+                lineItems: components.filter { $0.1 != 0 }.map { type, units in
+                    TruthLineItem(type: type, description: type, quantity: ExactDecimal(1, scale: 0),
+                                  unitPrice: major(units), amount: major(units))
+                })
+        }
+    }
+}

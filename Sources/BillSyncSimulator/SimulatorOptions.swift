@@ -1,0 +1,44 @@
+/// How Northflank responses express money.
+public enum MoneyUnit: String, Sendable, CaseIterable {
+    /// Cents, possibly fractional, as Northflank documents.
+    case cents
+    /// Major currency units (cents / 100), as newer accounts may receive.
+    case decimal
+}
+
+/// Everything that shapes what the simulator serves. The same options, with a fixed
+/// `now`, give byte-identical responses on every run.
+public struct SimulatorOptions: Sendable {
+    /// Seeds every generated record and the error-rate dice.
+    public var seed: UInt64 = 1
+    /// Unix seconds the data is generated against; `nil` reads the real clock at each request.
+    public var now: Int64? = nil
+    /// Northflank teams `team-1`...`team-N`, besides the organisation account `org`.
+    public var teams: Int = 2
+    /// How far back Northflank usage and invoices go.
+    public var historyDays: Int = 90
+    /// Weekly Typesense Cloud invoices, the newest ending at the last Monday before `now`.
+    public var typesenseInvoices: Int = 30
+    /// Monthly UsageFlow invoices, the newest covering the month before `now`.
+    public var usageflowInvoices: Int = 12
+    public var northflankKey = "nf-sim-key", typesenseKey = "ts-sim-key", usageflowKey = "uf-sim-key"
+    public var northflankMoney: MoneyUnit = .cents
+    /// Typesense line-item descriptions cycle through text that breaks naive CSV and journals.
+    public var hostileText: Bool = false
+    /// Enforce the providers' documented limits (Northflank 1000/h, Typesense 30/min per key).
+    public var rateLimits: Bool = false
+    /// Divides the rate-limit periods: 60 makes Typesense's window 30 requests per second.
+    public var rateScale: Double = 1
+    /// Added to every provider response.
+    public var latencyMs: Int = 0
+    /// Fraction of provider requests answered 500, 502 or 503, drawn from a seeded generator.
+    public var errorRate: Double = 0
+
+    public init() {}
+
+    /// Parses an instant as `--now` takes it: unix seconds (`1793491200`) or a UTC
+    /// ISO-8601 instant (`2026-11-01T00:00:00Z`, `2026-11-01`).
+    public static func parseInstant(_ text: String) -> Int64? {
+        UTCCalendar.parseInstant(text)
+    }
+}
