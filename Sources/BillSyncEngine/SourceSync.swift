@@ -52,6 +52,7 @@ public final class SourceSync {
         let started = monotonicSeconds()
         logger.info("sync.started", metadata: ["provider": .string(providerName)])
         var failure: String?
+        var stopped = false
         do {
             try store.recordAttempt(source: source.name, provider: providerName, at: clock.now())
             let key = try KeyReader.read(source.key, source: source.name, file: config.path)
@@ -78,6 +79,8 @@ public final class SourceSync {
                 amountsInCents: source.moneyUnit == .cents, currency: source.currency), http: http)
             try syncInvoices()
             if provider.hasUsage { try syncUsage() }
+        } catch ProviderError.stopped {
+            stopped = true
         } catch let error as ProviderError {
             failure = error.description
         } catch {
@@ -85,13 +88,19 @@ public final class SourceSync {
         }
         report.requests = http?.requestsMade ?? 0
         report.durationMs = Int((monotonicSeconds() - started) * 1000)
-        report.error = failure
+        report.error = failure ?? (stopped ? "stopped before finishing; the next sync resumes here" : nil)
         do {
-            try store.recordResult(source: source.name, provider: providerName, at: clock.now(), error: failure, requests: report.requests)
+            try store.recordResult(source: source.name, provider: providerName, at: clock.now(), error: failure,
+                                   requests: report.requests, completed: !stopped)
         } catch {
             logger.error("store.failed", metadata: ["error": .string("\(error)")])
         }
-        if let failure {
+        if stopped {
+            logger.info("sync.stopped", metadata: [
+                "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
+                "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "duration_ms": "\(report.durationMs)",
+            ])
+        } else if let failure {
             logger.error("sync.failed", metadata: [
                 "error": .string(failure), "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
                 "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "duration_ms": "\(report.durationMs)",

@@ -84,7 +84,7 @@ struct ControlAPI: Sendable {
             remaining: try integer(request, "count", default: 1, in: 1...Int.max),
             skip: try integer(request, "after", default: 0, in: 0...Int.max),
             code: try integer(request, "code", default: 500, in: 100...599),
-            value: try integer(request, "value", default: kind.defaultValue, in: 0...Int(Int32.max) / 1_000),
+            value: try integer(request, "value", default: kind.defaultValue, in: 0...Int(Int32.max)),
             message: request.parameters["message"])
         gateway.faults.enqueue(fault)
         return .json(200, object { json in

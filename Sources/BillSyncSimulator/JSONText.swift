@@ -112,7 +112,8 @@ struct JSONText {
 
     static func appendQuoted(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+        let needsEscaping: (UInt8) -> Bool = { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        guard text.utf8.withContiguousStorageIfAvailable({ $0.contains(where: needsEscaping) }) ?? true else {
             out.append(contentsOf: text.utf8)
             out.append(UInt8(ascii: "\""))
             return

@@ -154,6 +154,8 @@ struct NorthflankAPI: ProviderAPI {
         return UsageHour(timestamp: hour, paas: paas, byoc: byoc)
     }
 
+    private static let fractionDigitChoices = [0, 1, 2, 4, 6, 6, 6]
+
     /// A random amount below `belowCents`, in units of 10^-scale cent, with a random number
     /// of fractional digits so that `12`, `12.5` and `12.345678` all occur.
     private static func amount(_ rng: inout SeededRandom, belowCents: Int64, scale: Int) -> Int64 {
@@ -161,7 +163,7 @@ struct NorthflankAPI: ProviderAPI {
         for _ in 0..<scale { unit *= 10 }
         let raw = Int64(rng.below(UInt64(belowCents * unit)))
         var step: Int64 = 1
-        for _ in 0..<(scale - min(scale, rng.element(of: [0, 1, 2, 4, 6, 6, 6]))) { step *= 10 }
+        for _ in 0..<(scale - min(scale, rng.element(of: fractionDigitChoices))) { step *= 10 }
         return raw / step * step
     }
 

@@ -60,13 +60,13 @@ final class ProviderGateway: Sendable {
 
     private func answer(_ request: HTTPRequest, _ provider: any ProviderAPI, _ endpoint: Endpoint) -> HTTPResponse {
         if options.latencyMs > 0 {
-            usleep(UInt32(options.latencyMs) * 1_000)
+            Self.pause(milliseconds: options.latencyMs)
         }
         let fault = faults.take(for: request)
         if let fault {
             if let response = immediateAnswer(fault, provider) { return response }
             if fault.kind == .stall {
-                usleep(UInt32(max(0, fault.value)) * 1_000)
+                Self.pause(milliseconds: fault.value)
             }
         }
         if options.errorRate > 0, let status = rollServerError() {
@@ -126,6 +126,14 @@ final class ProviderGateway: Sendable {
         errorDice.withLock { dice in
             guard dice.fraction() < options.errorRate else { return nil }
             return [500, 502, 503][Int(dice.below(3))]
+        }
+    }
+
+    private static func pause(milliseconds: Int) {
+        var delay = timespec(tv_sec: milliseconds / 1_000, tv_nsec: milliseconds % 1_000 * 1_000_000)
+        var left = timespec()
+        while nanosleep(&delay, &left) != 0 && errno == EINTR {
+            delay = left
         }
     }
 

@@ -92,11 +92,16 @@ public final class BillingStore: Sendable {
         }
     }
 
-    /// Ends a sync: success clears the last error; failure records it. Requests are added up.
-    public func recordResult(source: String, provider: String, at: Int64, error: String?, requests: Int) throws {
+    /// Ends a sync: success clears the last error; failure records it; a sync stopped before
+    /// it completed (`completed` false) only adds its requests. Requests are added up.
+    public func recordResult(source: String, provider: String, at: Int64, error: String?, requests: Int, completed: Bool = true) throws {
         try pool.write { db in
             try Self.ensureState(db, source: source, provider: provider)
-            if let error {
+            if !completed && error == nil {
+                try db.execute(sql: """
+                    UPDATE source_state SET last_sync_requests = ?, requests_total = requests_total + ? WHERE source = ?
+                    """, arguments: [requests, requests, source])
+            } else if let error {
                 try db.execute(sql: """
                     UPDATE source_state SET last_error = ?, last_error_at = ?, last_sync_requests = ?,
                         requests_total = requests_total + ? WHERE source = ?
