@@ -43,10 +43,8 @@ public struct SyncPass {
     /// Rewrites the configured exports; logs each file written.
     public func export(formats: [ExportFormat]? = nil) throws -> [ExportedFile] {
         let wanted = formats ?? config.exports
-        for format in wanted where !Exporter.available.contains(format) {
-            logger.warning("export.unsupported", metadata: ["format": .string(format.rawValue), "reason": "this build does not write this format yet"])
-        }
-        let exporter = Exporter(store: store, directory: config.exportDir, bom: config.csvBOM, accounting: config.accounting)
+        let vendors = Dictionary(config.sources.map { ($0.name, $0.vendor) }, uniquingKeysWith: { a, _ in a })
+        let exporter = Exporter(store: store, directory: config.exportDir, bom: config.csvBOM, accounting: config.accounting, vendors: vendors)
         let started = monotonicSeconds()
         let files = try exporter.run(formats: wanted)
         for file in files where file.written {

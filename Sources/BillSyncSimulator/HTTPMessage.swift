@@ -10,6 +10,8 @@ struct HTTPRequest: Sendable {
     let body: [UInt8]
     /// Decoded query parameters; a repeated name keeps its last value.
     let parameters: [String: String]
+    /// Path segments, percent-decoded.
+    let pathSegments: [String]
 
     init(method: String, target: String, headers: [String: String], body: [UInt8] = []) {
         self.method = method
@@ -19,16 +21,12 @@ struct HTTPRequest: Sendable {
         self.headers = headers
         self.body = body
         parameters = Self.decodeQuery(query)
+        pathSegments = path.split(separator: "/").map { Self.percentDecode($0, plusIsSpace: false) }
     }
 
     /// `PATH?QUERY`, as the request line carried it.
     var target: String {
         query.isEmpty ? path : path + "?" + query
-    }
-
-    /// Path segments, percent-decoded.
-    var pathSegments: [String] {
-        path.split(separator: "/").map { Self.percentDecode($0, plusIsSpace: false) }
     }
 
     static func decodeQuery(_ query: String) -> [String: String] {

@@ -15,6 +15,8 @@ final class HTTPServer: Sendable {
     private let listener: Int32
     private let handler: Handler
     private let connections = Mutex(Connections())
+    /// Signalled once the accept thread has closed the listening socket.
+    private let listenerClosed = DispatchSemaphore(value: 0)
 
     private struct Connections {
         var open: Set<Int32> = []
@@ -58,21 +60,29 @@ final class HTTPServer: Sendable {
         thread.start()
     }
 
-    /// Stops accepting and shuts every open connection down; returns at once.
+    /// Stops accepting and shuts every open connection down. Returns once the port is
+    /// free again, without waiting for requests in progress.
     func stop() {
-        connections.withLock { state in
-            guard !state.stopped else { return }
+        let stopping = connections.withLock { state in
+            guard !state.stopped else { return false }
             state.stopped = true
             // Wakes the blocked accept(); the accept thread closes the descriptor.
             shutdown(listener, Int32(SHUT_RDWR))
             for fd in state.open {
                 shutdown(fd, Int32(SHUT_RDWR))
             }
+            return true
+        }
+        if stopping {
+            _ = listenerClosed.wait(timeout: .now() + 5)
         }
     }
 
     private func acceptLoop() {
-        defer { close(listener) }
+        defer {
+            close(listener)
+            listenerClosed.signal()
+        }
         while true {
             let fd = accept(listener, nil, nil)
             if fd < 0 {
@@ -123,7 +133,8 @@ final class HTTPServer: Sendable {
             let response = handler(request)
             switch response.delivery {
             case .complete:
-                guard connection.write(response.head(keepAlive: keepAlive) + response.body), keepAlive else { return }
+                let body = request.method == "HEAD" ? [] : response.body
+                guard connection.write(response.head(keepAlive: keepAlive) + body), keepAlive else { return }
             case .truncateThenClose:
                 _ = connection.write(response.head(keepAlive: false) + response.body.prefix(response.body.count / 2))
                 return

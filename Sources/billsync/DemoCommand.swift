@@ -34,7 +34,7 @@ struct DemoCommand: ParsableCommand {
             # Written by `billsync demo`: three sources served by the built-in simulator.
             state_dir = "\(root)/state"
             export_dir = "\(root)/exports"
-            exports = ["csv"]
+            exports = ["csv", "ledger", "beancount", "focus"]
 
             [[sources]]
             name = "northflank"

@@ -1,0 +1,42 @@
+import BillSyncCore
+
+/// `billsync.beancount` for beancount v3: `open` directives, then the same transactions as
+/// the journal, with `^` links tying each invoice to its payment. Passes `bean-check`.
+enum BeancountExport {
+    static func render(_ model: LedgerModel) -> [UInt8] {
+        var out = "; billsync ledger: generated from billsync.sqlite3 by `billsync export`; edits are overwritten.\n"
+        out += "option \"title\" \"billsync\"\n\n"
+        let opened = model.transactions.first.map { UTC.date($0.date) } ?? "1970-01-01"
+        for currency in model.currencies { out += "\(opened) commodity \(currency)\n" }
+        for account in model.accounts { out += "\(opened) open \(account)\n" }
+        for t in model.transactions {
+            let link = "^" + LedgerText.token(t.source + "." + t.invoiceID)
+            out += "\n\(UTC.date(t.date)) \(t.cleared ? "*" : "!") \(quoted(t.vendor)) \(quoted(t.narration)) \(link)\n"
+            out += "  source: \(quoted(t.source))\n"
+            out += "  invoice: \(quoted(t.invoiceID))\n"
+            for (account, amount) in t.postings {
+                out += "  " + account + "  " + amount.description + " " + t.currency + "\n"
+            }
+        }
+        return Array(out.utf8)
+    }
+
+    /// A beancount string: quotes and backslashes escaped, control characters and line
+    /// breaks turned into spaces.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{2028}" || scalar == "\u{2029}" || scalar == "\u{85}" {
+                    out += " "
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

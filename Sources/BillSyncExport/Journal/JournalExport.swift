@@ -1,0 +1,28 @@
+import BillSyncCore
+
+/// `billsync.journal` for hledger and ledger-cli: commodities, accounts, payees and tags
+/// declared up front, then transactions in date order. Passes `hledger check -s
+/// ordereddates payees` and `ledger --pedantic`.
+enum JournalExport {
+    static func render(_ model: LedgerModel) -> [UInt8] {
+        var out = "; billsync journal: generated from billsync.sqlite3 by `billsync export`; edits are overwritten.\n\n"
+        for currency in model.currencies { out += "commodity \(currency)\n" }
+        out += "\n"
+        for account in model.accounts { out += "account \(account)\n" }
+        out += "\n"
+        for vendor in model.vendors { out += "payee \(vendor)\n" }
+        out += "\ntag source\ntag invoice\n"
+        for t in model.transactions {
+            let id = LedgerText.token(t.invoiceID)
+            out += "\n\(UTC.date(t.date)) \(t.cleared ? "*" : "!") (\(id)) \(t.vendor)\n"
+            out += "    ; source: \(t.source)\n"
+            out += "    ; invoice: \(id)\n"
+            out += "    ; \(t.narration)\n"
+            let width = max(40, (t.postings.map(\.account.count).max() ?? 0) + 2)
+            for (account, amount) in t.postings {
+                out += "    " + account + String(repeating: " ", count: width - account.count) + amount.description + " " + t.currency + "\n"
+            }
+        }
+        return Array(out.utf8)
+    }
+}
