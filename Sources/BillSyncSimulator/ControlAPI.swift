@@ -14,7 +14,7 @@ struct ControlAPI: Sendable {
             case (_, "requests"): return try requests(request, Array(segments.dropFirst()))
             case ("GET", "truth") where segments == ["truth", "invoices"]: return try truthInvoices(request)
             case ("GET", "truth") where segments == ["truth", "usage"]: return try truthUsage(request)
-            case ("GET", "health") where segments.count == 1: return .json(200, object { $0.field("ok", true) })
+            case ("GET", "health") where segments.count == 1: return .json(200, .object { $0.field("ok", true) })
             default: throw RequestRejection(status: 404, message: "no simulator endpoint \(request.method) \(request.path)")
             }
         } catch {
@@ -40,7 +40,7 @@ struct ControlAPI: Sendable {
             gateway.changes.addInvoices(provider.kind, account: account, count: count)
             let added = provider.truthInvoices(account: account, now: now, changes: gateway.changes.snapshot(),
                                                limit: count)
-            return .json(200, object { json in
+            return .json(200, .object { json in
                 json.field("provider", provider.kind.rawValue)
                 if !account.isEmpty {
                     json.field("account", account)
@@ -64,7 +64,7 @@ struct ControlAPI: Sendable {
             throw RequestRejection(status: 404, message: "no \(provider.kind.rawValue) invoice \(id)")
         }
         gateway.changes.setStatus(provider.kind, id: id, to: value)
-        return .json(200, object { json in
+        return .json(200, .object { json in
             json.field("provider", provider.kind.rawValue)
             json.field("id", id)
             json.field("status", value)
@@ -87,7 +87,7 @@ struct ControlAPI: Sendable {
             value: try integer(request, "value", default: kind.defaultValue, in: 0...Int(Int32.max)),
             message: request.parameters["message"])
         gateway.faults.enqueue(fault)
-        return .json(200, object { json in
+        return .json(200, .object { json in
             json.key("queued")
             write(fault, to: &json)
         })
@@ -95,7 +95,7 @@ struct ControlAPI: Sendable {
 
     private func clearFaults() -> HTTPResponse {
         let cleared = gateway.faults.clear()
-        return .json(200, object { $0.field("cleared", cleared) })
+        return .json(200, .object { $0.field("cleared", cleared) })
     }
 
     private func pendingFaults() -> HTTPResponse {
@@ -133,7 +133,7 @@ struct ControlAPI: Sendable {
             return HTTPResponse(status: 200, body: gateway.requestLog.text(), contentType: "text/plain; charset=utf-8")
         case ("POST", ["reset"]):
             gateway.requestLog.reset()
-            return .json(200, object { $0.field("reset", true) })
+            return .json(200, .object { $0.field("reset", true) })
         default:
             throw RequestRejection(status: 404, message: "use GET /_sim/requests, GET /_sim/requests/log or POST /_sim/requests/reset")
         }
@@ -192,13 +192,5 @@ struct ControlAPI: Sendable {
             throw .badRequest("\(name) must be unix seconds or an ISO-8601 UTC instant")
         }
         return instant
-    }
-
-    private func object(_ body: (inout JSONText) -> Void) -> JSONText {
-        var json = JSONText()
-        json.beginObject()
-        body(&json)
-        json.endObject()
-        return json
     }
 }

@@ -93,13 +93,14 @@ struct HTTPResponse: Sendable {
         HTTPResponse(status: status, body: json.bytes)
     }
 
+    /// `{"<field>":"<message>"}`: UsageFlow's, Typesense's and the simulator's own error shape.
+    static func message(_ status: Int, field: String, _ message: String) -> HTTPResponse {
+        .json(status, .object { $0.field(field, message) })
+    }
+
     /// `{"error":"message"}`, the simulator's own error shape for `/_sim/` endpoints.
     static func simulatorError(_ status: Int, _ message: String) -> HTTPResponse {
-        var json = JSONText()
-        json.beginObject()
-        json.field("error", message)
-        json.endObject()
-        return .json(status, json)
+        .message(status, field: "error", message)
     }
 
     static let resetWithoutAnswer: HTTPResponse = {

@@ -15,6 +15,15 @@ struct JSONText {
         bytes.reserveCapacity(capacity)
     }
 
+    /// One object, its members written by `body`.
+    static func object(_ body: (inout JSONText) -> Void) -> JSONText {
+        var json = JSONText()
+        json.beginObject()
+        body(&json)
+        json.endObject()
+        return json
+    }
+
     mutating func beginObject() {
         separate()
         bytes.append(UInt8(ascii: "{"))

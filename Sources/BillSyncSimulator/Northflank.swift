@@ -56,7 +56,6 @@ struct NorthflankAPI: ProviderAPI {
     /// Amounts in units of 10^-4 cent.
     struct Invoice: Sendable {
         let id: String
-        let month: Int64
         let periodStart: Int64
         let periodEnd: Int64
         let paas: PaaSPrice
@@ -117,7 +116,7 @@ struct NorthflankAPI: ProviderAPI {
         let id = Self.invoiceID(account, month: month)
         let paid = changes.status(.northflank, id: id).map { $0 == "paid" } ?? (month < months.newestGenerated)
         return Invoice(
-            id: id, month: month,
+            id: id,
             periodStart: UTCCalendar.start(ofMonth: month), periodEnd: UTCCalendar.start(ofMonth: month + 1),
             paas: paas, byoc: byoc,
             tax: account.isTaxed ? (2 * subTotal + 5) / 10 : 0,   // 20%, half up, at 10^-4 cent

@@ -76,7 +76,7 @@ final class ProviderGateway: Sendable {
             return provider.errorResponse(status: 401, message: provider.unauthorizedMessage)
         }
         if let policy = provider.rateLimit,
-           case .limited(let retryAfter, _) = limiter.admit(key: windowKey(provider, key), policy: policy,
+           case .limited(let retryAfter) = limiter.admit(key: windowKey(provider, key), policy: policy,
                                                              enforce: options.rateLimits) {
             var response = provider.errorResponse(status: 429, message: provider.rateLimitedMessage)
             response.setHeader("Retry-After", String(retryAfter))

@@ -15,8 +15,8 @@ final class RateLimiter: Sendable {
     }
 
     enum Decision: Sendable {
-        case admitted(WindowState)
-        case limited(retryAfterSeconds: Int64, WindowState)
+        case admitted
+        case limited(retryAfterSeconds: Int64)
     }
 
     /// Send times inside the window, oldest first.
@@ -67,11 +67,10 @@ final class RateLimiter: Sendable {
             windows[key, default: Window()].expire(olderThan: now &- min(now, period))
             if enforce, let window = windows[key], window.count >= policy.limit, let oldest = window.oldest {
                 // Whole seconds, rounded up, never 0: a scaled sub-second wait still says 1.
-                let seconds = max(1, Int64((oldest + period - now + 999_999_999) / 1_000_000_000))
-                return .limited(retryAfterSeconds: seconds, state(window, policy, now, period))
+                return .limited(retryAfterSeconds: max(1, Int64((oldest + period - now + 999_999_999) / 1_000_000_000)))
             }
             windows[key, default: Window()].record(now, limit: policy.limit)
-            return .admitted(state(windows[key, default: Window()], policy, now, period))
+            return .admitted
         }
     }
 

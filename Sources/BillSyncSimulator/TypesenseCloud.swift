@@ -206,11 +206,7 @@ struct TypesenseCloudAPI: ProviderAPI {
     }
 
     func errorResponse(status: Int, message: String) -> HTTPResponse {
-        var json = JSONText()
-        json.beginObject()
-        json.field("message", message)
-        json.endObject()
-        return .json(status, json)
+        .message(status, field: "message", message)
     }
 
     func endpoint(for request: HTTPRequest) -> Endpoint? {

@@ -68,11 +68,7 @@ struct UsageFlowAPI: ProviderAPI {
     }
 
     func errorResponse(status: Int, message: String) -> HTTPResponse {
-        var json = JSONText()
-        json.beginObject()
-        json.field("error", message)
-        json.endObject()
-        return .json(status, json)
+        .message(status, field: "error", message)
     }
 
     func endpoint(for request: HTTPRequest) -> Endpoint? {

@@ -69,8 +69,12 @@ struct LedgerModel {
     }
 }
 
-/// Turning provider text into something no journal parser can trip over.
+/// Turning provider text into something no journal parser can trip over (ledger refuses
+/// lines over 4096 bytes, so names are also kept short).
 enum LedgerText {
+    static let maxSegment = 48
+    static let maxToken = 100
+
     /// `byoc-gpu-memory` → `ByocGpuMemory`; anything else reduced to ASCII letters and digits.
     static func accountSegment(_ text: String) -> String {
         var out = ""
@@ -84,8 +88,8 @@ enum LedgerText {
             }
         }
         if out.isEmpty { return "Other" }
-        if let first = out.unicodeScalars.first, ("0"..."9").contains(first) { return "X" + out }
-        return out
+        if let first = out.unicodeScalars.first, ("0"..."9").contains(first) { out = "X" + out }
+        return String(out.prefix(maxSegment))
     }
 
     /// Ids as codes, tags and links: ASCII letters, digits and `_ . - /`; anything else becomes `_`.
@@ -95,6 +99,12 @@ enum LedgerText {
             let safe = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_.-/".unicodeScalars.contains(scalar))
             out.unicodeScalars.append(safe ? scalar : "_")
         }
-        return out.isEmpty ? "_" : out
+        return out.isEmpty ? "_" : String(out.prefix(maxToken))
     }
+}
+
+/// The sanitising rules of the journal formats, for callers and tests.
+public enum JournalNames {
+    public static func segment(_ text: String) -> String { LedgerText.accountSegment(text) }
+    public static func token(_ text: String) -> String { LedgerText.token(text) }
 }
