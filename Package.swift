@@ -43,6 +43,9 @@ let package = Package(
         ]),
         .testTarget(name: "BillSyncCoreTests", dependencies: ["BillSyncCore"]),
         .testTarget(name: "BillSyncConfigTests", dependencies: ["BillSyncConfig", "BillSyncCore"]),
+        .testTarget(name: "BillSyncProvidersTests", dependencies: [
+            "BillSyncProviders", "BillSyncStore", "BillSyncCore", "BillSyncHTTP", "BillSyncSimulator",
+        ]),
         .testTarget(name: "BillSyncExportTests", dependencies: ["BillSyncExport", "BillSyncStore", "BillSyncCore", "BillSyncConfig"]),
         .testTarget(name: "BillSyncSimulatorTests", dependencies: ["BillSyncSimulator"]),
         .testTarget(name: "BillSyncCLITests", dependencies: ["BillSyncSimulator", "BillSyncCore", "BillSyncStore"]),

@@ -10,8 +10,11 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     public private(set) var scale: Int
 
     public static let zero = ExactDecimal(significand: 0, scale: 0)
-    /// Largest scale kept; JSON numbers with more fractional digits are refused, not rounded.
-    public static let maxScale = 18
+    /// Most decimals kept; JSON numbers with more significant fractional digits are refused, not rounded.
+    public static let maxScale = 12
+    /// Amounts are refused from this magnitude on (a quadrillion), so that no sum of them
+    /// can overflow the 128-bit significand.
+    public static let limit = ExactDecimal(significand: 1_000_000_000_000_000, scale: 0)
 
     public init(significand: Int128, scale: Int) {
         self.significand = significand
@@ -30,16 +33,17 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         var sawDigit = false
         var inFraction = false
         var exponent = 0
+        var digits = 0
         var iterator = text.utf8.makeIterator()
         var byte = iterator.next()
         if byte == UInt8(ascii: "-") { negative = true; byte = iterator.next() } else if byte == UInt8(ascii: "+") { byte = iterator.next() }
         while let b = byte {
             if b >= 48 && b <= 57 {
                 sawDigit = true
-                let (m, o1) = sig.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(Int128(b - 48))
-                if o1 || o2 { throw DecimalParseError(text: String(text), reason: "too many digits") }
-                sig = a
+                if sig != 0 || b != 48 { digits += 1 }
+                // 36 significant digits always fit in 128 bits; more is never a billing amount.
+                guard digits <= 36 else { throw DecimalParseError(text: String(text), reason: "too many digits") }
+                sig = sig * 10 + Int128(b - 48)
                 if inFraction { scale += 1 }
             } else if b == UInt8(ascii: "."), !inFraction {
                 inFraction = true
@@ -57,12 +61,24 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             byte = iterator.next()
         }
         guard sawDigit else { throw DecimalParseError(text: String(text), reason: "no digits") }
-        var value = ExactDecimal(significand: negative ? -sig : sig, scale: scale).shifted(by: exponent)
+        var value = ExactDecimal(significand: negative ? -sig : sig, scale: scale - exponent)
         value.normalizeScale()
         guard value.scale <= ExactDecimal.maxScale else {
             throw DecimalParseError(text: String(text), reason: "more than \(ExactDecimal.maxScale) decimals")
         }
+        guard value.scale >= 0 || value.significand == 0 else {
+            throw DecimalParseError(text: String(text), reason: "out of range")
+        }
+        if value.scale < 0 { value.scale = 0 }
+        guard value.magnitudeIsBelowLimit else { throw DecimalParseError(text: String(text), reason: "out of range") }
         self = value
+    }
+
+    /// True when |self| < ``limit`` (compared without scaling up, so it cannot overflow).
+    var magnitudeIsBelowLimit: Bool {
+        var integerPart = significand.magnitude
+        for _ in 0..<max(0, scale) { integerPart /= 10 }
+        return integerPart < 1_000_000_000_000_000
     }
 
     /// Multiplies by `10^places` exactly (negative places divide): cents → units is `shifted(by: -2)`.
@@ -75,13 +91,12 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         return result
     }
 
-    /// Drops trailing zero decimals (never below scale 0).
+    /// Drops trailing zero decimals; a negative scale (from an exponent) is kept as long
+    /// as the parser needs it to range-check without overflow.
     mutating func normalizeScale() {
-        if scale < 0 {
-            while scale < 0 { significand *= 10; scale += 1 }
-            return
-        }
+        if significand == 0 { scale = 0; return }
         while scale > 0 && significand % 10 == 0 { significand /= 10; scale -= 1 }
+        while scale < 0 && significand.magnitude < (Int128.max / 10).magnitude { significand *= 10; scale += 1 }
     }
 
     private static func aligned(_ a: ExactDecimal, _ b: ExactDecimal) -> (Int128, Int128, Int) {

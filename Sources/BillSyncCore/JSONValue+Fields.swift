@@ -71,6 +71,15 @@ public struct JSONField: Sendable {
         return v
     }
 
+    /// Unix seconds between 1970 and 9999 (anything else is not a billing time).
+    public func timestamp() throws(FieldError) -> Int64 {
+        let t = try int64()
+        guard t >= 0 && t <= 253_402_300_799 else {
+            throw FieldError(path: path, problem: "\(t) is not a unix time between 1970 and 9999")
+        }
+        return t
+    }
+
     /// Integer or numeric string (ids are strings at some providers and numbers at others).
     public func text() throws(FieldError) -> String {
         switch value {

@@ -84,7 +84,7 @@ public enum UTC {
             }
             return v
         }
-        guard let y = num(0, 4), b.count >= 10, b[4] == 45, let mo = num(5, 2), b[7] == 45, let d = num(8, 2),
+        guard b.count >= 10, let y = num(0, 4), b[4] == 45, let mo = num(5, 2), b[7] == 45, let d = num(8, 2),
               (1...12).contains(mo), (1...31).contains(d) else { return nil }
         var c = Civil(year: y, month: mo, day: d, hour: 0, minute: 0, second: 0)
         if b.count == 10 { return unix(c) }

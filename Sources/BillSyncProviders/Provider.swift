@@ -32,11 +32,14 @@ public protocol BillingProvider: AnyObject {
 
     /// A page of the invoice list; `cursor` nil is the newest page.
     func invoicePage(cursor: String?) throws(ProviderError) -> InvoicePage
+    /// The mapping half of `invoicePage`: a parsed response to the model.
+    func decodeInvoicePage(_ json: JSONValue, cursor: String?) throws(ProviderError) -> InvoicePage
 
     /// True when list pages carry no line items and a detail request brings them.
     var needsInvoiceDetail: Bool { get }
     /// The invoice with its line items (only called when `needsInvoiceDetail`).
     func invoiceDetail(id: String) throws(ProviderError) -> Invoice
+    func decodeInvoiceDetail(_ json: JSONValue, id: String) throws(ProviderError) -> Invoice
 
     /// True when the provider has hourly usage.
     var hasUsage: Bool { get }
@@ -44,6 +47,7 @@ public protocol BillingProvider: AnyObject {
     var usageEndpoint: String { get }
     /// Usage in `[start, end)`; `cursor` nil is the window's first page.
     func usagePage(start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage
+    func decodeUsagePage(_ json: JSONValue, start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage
     /// Hours per window so that one window is one full page.
     var usageWindowHours: Int64 { get }
 }
@@ -52,6 +56,12 @@ extension BillingProvider {
     public var needsInvoiceDetail: Bool { false }
     public func invoiceDetail(id: String) throws(ProviderError) -> Invoice {
         throw .badField(endpoint: invoiceEndpoint, detail: "this provider has no invoice detail endpoint")
+    }
+    public func decodeInvoiceDetail(_ json: JSONValue, id: String) throws(ProviderError) -> Invoice {
+        throw .badField(endpoint: invoiceEndpoint, detail: "this provider has no invoice detail endpoint")
+    }
+    public func decodeUsagePage(_ json: JSONValue, start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage {
+        UsagePage(hours: [], next: nil)
     }
     public var hasUsage: Bool { false }
     public var usageEndpoint: String { "" }

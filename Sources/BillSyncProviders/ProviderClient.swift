@@ -30,8 +30,13 @@ public final class ProviderClient {
         guard (200..<300).contains(response.status) else {
             throw .http(endpoint: path, status: response.status, message: redact(Self.errorMessage(response.body)))
         }
-        do { return try JSONValue.parse(response.body) } catch {
-            throw .malformedJSON(endpoint: path, detail: error.description)
+        return try Self.parse(response.body, endpoint: path)
+    }
+
+    /// A response body as JSON, or the error that names the endpoint.
+    public static func parse(_ body: [UInt8], endpoint: String) throws(ProviderError) -> JSONValue {
+        do { return try JSONValue.parse(body) } catch {
+            throw .malformedJSON(endpoint: endpoint, detail: error.description)
         }
     }
 

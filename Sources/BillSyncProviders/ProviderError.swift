@@ -27,6 +27,18 @@ public enum ProviderError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A short name of the failure, for logs and counts.
+    public var kind: String {
+        switch self {
+        case .http: "http"
+        case .malformedJSON: "malformedJSON"
+        case .badField: "badField"
+        case .repeatingCursor: "repeatingCursor"
+        case .transport: "transport"
+        case .stopped: "stopped"
+        }
+    }
+
     /// The HTTP status, where there is one (for logs).
     public var status: Int? {
         if case .http(_, let status, _) = self { return status }

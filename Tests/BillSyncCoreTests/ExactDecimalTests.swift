@@ -27,9 +27,17 @@ import Testing
     }
 
     @Test func rejectsWhatIsNotANumber() {
-        for text in ["", "-", "abc", "1.2.3", "1e", "12a", "1e999"] {
+        for text in ["", "-", "abc", "1.2.3", "1e", "12a", "1e999", "1e20", "1000000000000000", "-1e15",
+                     "0.0000000000001", "99999999999999999999999999999999999999999", "1e-40"] {
             #expect(throws: DecimalParseError.self) { try ExactDecimal(parsing: text) }
         }
+    }
+
+    @Test func amountsUpToTheLimitParse() throws {
+        #expect(try ExactDecimal(parsing: "999999999999999.999999999999").description == "999999999999999.999999999999")
+        #expect(try ExactDecimal(parsing: "1.5e2").description == "150.00")
+        #expect(try ExactDecimal(parsing: "0e10").description == "0.00")
+        #expect(try ExactDecimal(parsing: "1200e-2").description == "12.00")
     }
 
     @Test func equalityIgnoresScale() throws {

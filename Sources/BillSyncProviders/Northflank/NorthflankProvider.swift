@@ -25,7 +25,11 @@ public final class NorthflankProvider: BillingProvider {
         let endpoint = invoiceEndpoint
         var query = [("per_page", String(Self.perPage))]
         if let cursor { query.append(("cursor", cursor)) }
-        let json = try client.getJSON(endpoint, query: query)
+        return try decodeInvoicePage(try client.getJSON(endpoint, query: query), cursor: cursor)
+    }
+
+    public func decodeInvoicePage(_ json: JSONValue, cursor: String?) throws(ProviderError) -> InvoicePage {
+        let endpoint = invoiceEndpoint
         let page = try decoding(endpoint) { () throws(FieldError) -> InvoicePage in
             let root = JSONField(json)
             let items = try root.require("data").require("invoices").array()
@@ -42,7 +46,11 @@ public final class NorthflankProvider: BillingProvider {
         let endpoint = usageEndpoint
         var query = [("startTime", String(start)), ("endTime", String(end)), ("per_page", String(Self.perPage))]
         if let cursor { query.append(("cursor", cursor)) }
-        let json = try client.getJSON(endpoint, query: query)
+        return try decodeUsagePage(try client.getJSON(endpoint, query: query), start: start, end: end, cursor: cursor)
+    }
+
+    public func decodeUsagePage(_ json: JSONValue, start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage {
+        let endpoint = usageEndpoint
         let page = try decoding(endpoint) { () throws(FieldError) -> UsagePage in
             let root = JSONField(json)
             let next = try Self.nextCursor(root)
@@ -81,7 +89,7 @@ public final class NorthflankProvider: BillingProvider {
     }
 
     func usageHour(_ item: JSONField) throws(FieldError) -> UsageHour {
-        let ts = try item.require("timestamp").int64()
+        let ts = try item.require("timestamp").timestamp()
         guard ts % 3600 == 0 else { throw FieldError(path: item.path + ".timestamp", problem: "\(ts) is not the start of an hour") }
         let paas = try item.optional("paasUsage")?.optional("price")
         let byoc = try item.optional("byocUsage")?.optional("price")
@@ -107,8 +115,8 @@ public final class NorthflankProvider: BillingProvider {
     func invoice(_ item: JSONField) throws(FieldError) -> Invoice {
         let id = try item.require("id").text()
         let period = try item.require("period")
-        let start = try period.require("start").int64()
-        let end = Normalization.exclusiveEnd(try period.require("end").int64())
+        let start = try period.require("start").timestamp()
+        let end = Normalization.exclusiveEnd(try period.require("end").timestamp())
         let total = try item.require("total").decimal().shifted(by: centsShift)
         let subtotal = try item.optional("subTotal")?.decimal().shifted(by: centsShift)
         let paid = try item.require("paid").bool()

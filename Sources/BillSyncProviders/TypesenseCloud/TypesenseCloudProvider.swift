@@ -16,7 +16,12 @@ public final class TypesenseCloudProvider: BillingProvider {
     public func invoicePage(cursor: String?) throws(ProviderError) -> InvoicePage {
         let endpoint = invoiceEndpoint
         let page = cursor.flatMap { Int($0) } ?? 1
-        let json = try client.getJSON(endpoint, query: [("page", String(page)), ("per_page", String(Self.perPage))])
+        return try decodeInvoicePage(try client.getJSON(endpoint, query: [("page", String(page)), ("per_page", String(Self.perPage))]), cursor: cursor)
+    }
+
+    public func decodeInvoicePage(_ json: JSONValue, cursor: String?) throws(ProviderError) -> InvoicePage {
+        let endpoint = invoiceEndpoint
+        let page = cursor.flatMap { Int($0) } ?? 1
         return try decoding(endpoint) { () throws(FieldError) -> InvoicePage in
             let root = JSONField(json)
             let items = try root.require("invoices").array()
@@ -30,8 +35,11 @@ public final class TypesenseCloudProvider: BillingProvider {
     }
 
     public func invoiceDetail(id: String) throws(ProviderError) -> Invoice {
+        try decodeInvoiceDetail(try client.getJSON("/api/v1/invoices/" + ProviderClient.percentEncode(id)), id: id)
+    }
+
+    public func decodeInvoiceDetail(_ json: JSONValue, id: String) throws(ProviderError) -> Invoice {
         let endpoint = "/api/v1/invoices/" + ProviderClient.percentEncode(id)
-        let json = try client.getJSON(endpoint)
         return try decoding(endpoint) { () throws(FieldError) -> Invoice in
             let invoice = try Self.invoice(JSONField(json), withLines: true)
             guard invoice.id == id else {
@@ -53,9 +61,9 @@ public final class TypesenseCloudProvider: BillingProvider {
         let id = try item.require("id").text()
         let raw = try item.require("status").string()
         let total = try item.require("amount_cents").decimal().shifted(by: -2)
-        let start = try item.require("period_starts_at").int64()
-        let end = Normalization.exclusiveEnd(try item.require("period_ends_at").int64())
-        let issued = try item.optional("invoice_date")?.int64() ?? end
+        let start = try item.require("period_starts_at").timestamp()
+        let end = Normalization.exclusiveEnd(try item.require("period_ends_at").timestamp())
+        let issued = try item.optional("invoice_date")?.timestamp() ?? end
         let credits = try item.optional("payment")?.optional("paid_via_credits_cents")?.decimal().shifted(by: -2) ?? .zero
         var lines: [LineItem]?
         if withLines {

@@ -14,8 +14,11 @@ public final class UsageFlowProvider: BillingProvider {
     public var invoiceEndpoint: String { "/api/invoices" }
 
     public func invoicePage(cursor: String?) throws(ProviderError) -> InvoicePage {
+        try decodeInvoicePage(try client.getJSON(invoiceEndpoint), cursor: cursor)
+    }
+
+    public func decodeInvoicePage(_ json: JSONValue, cursor: String?) throws(ProviderError) -> InvoicePage {
         let endpoint = invoiceEndpoint
-        let json = try client.getJSON(endpoint)
         return try decoding(endpoint) { () throws(FieldError) -> InvoicePage in
             var invoices: [Invoice] = []
             for item in try JSONField(json).require("invoices").array() { invoices.append(try invoice(item)) }
