@@ -3,6 +3,9 @@ import Foundation
 
 public enum LogFormat: String, Sendable { case logfmt, json }
 
+/// `info` (default) or `debug`, which adds one `http.request` line per request.
+public enum LogLevel: String, Sendable { case info, debug }
+
 public enum ExportFormat: String, Sendable, CaseIterable {
     case csv, ledger, beancount, focus
 }
@@ -50,6 +53,7 @@ public struct Config: Sendable {
     public var exportDir: String
     public var pollInterval: Double = 3600
     public var logFormat: LogFormat = .logfmt
+    public var logLevel: LogLevel = .info
     public var logFile: String?
     public var exports: [ExportFormat] = [.csv, .ledger, .beancount]
     public var csvBOM = false

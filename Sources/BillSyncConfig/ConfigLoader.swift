@@ -5,7 +5,7 @@ import TOMLKit
 /// Reads and validates `billsync.toml`. Every problem names the file and the key.
 public enum ConfigLoader {
     static let topKeys: Set<String> = [
-        "state_dir", "export_dir", "poll_interval", "log_format", "log_file", "exports", "csv_bom",
+        "state_dir", "export_dir", "poll_interval", "log_format", "log_level", "log_file", "exports", "csv_bom",
         "accounting", "sources", "request_timeout", "connect_timeout", "retry_max_attempts",
         "retry_base_delay", "retry_max_delay", "max_response_bytes",
     ]
@@ -23,7 +23,12 @@ public enum ConfigLoader {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: path, key: nil, problem: "not UTF-8 text")
         }
-        return try parse(text, path: path, environment: environment)
+        var config = try parse(text, path: path, environment: environment)
+        if config.sources.contains(where: { if case .inline = $0.key { true } else { false } }),
+           let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            config.warnings.append("\(path) holds an inline api_key and is readable by group or others (mode \(String(mode, radix: 8))); chmod 600 it or use api_key_file")
+        }
+        return config
     }
 
     public static func parse(_ text: String, path: String, environment: [String: String] = [:]) throws(ConfigError) -> Config {
@@ -41,6 +46,10 @@ public enum ConfigLoader {
         if let v = try reader.string("log_format") {
             guard let format = LogFormat(rawValue: v) else { throw reader.bad("log_format", "must be \"logfmt\" or \"json\", not \"\(v)\"") }
             config.logFormat = format
+        }
+        if let v = try reader.string("log_level") {
+            guard let level = LogLevel(rawValue: v) else { throw reader.bad("log_level", "must be \"info\" or \"debug\", not \"\(v)\"") }
+            config.logLevel = level
         }
         config.logFile = try reader.string("log_file")
         if let list = try reader.stringArray("exports") {

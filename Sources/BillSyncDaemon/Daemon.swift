@@ -198,6 +198,7 @@ public final class Daemon: @unchecked Sendable {
             return
         }
         output.setFormat(fresh.logFormat)
+        output.setLevel(fresh.logLevel)
         condition.lock()
         config = fresh
         let now = monotonicSeconds()

@@ -8,6 +8,7 @@ import Synchronization
 public final class LogOutput: Sendable {
     struct State {
         var format: LogFormat
+        var debug = false
         var file: FileHandle?
     }
 
@@ -21,6 +22,8 @@ public final class LogOutput: Sendable {
     }
 
     public func setFormat(_ format: LogFormat) { state.withLock { $0.format = format } }
+
+    public func setLevel(_ level: LogLevel) { state.withLock { $0.debug = level == .debug } }
 
     /// Opens (or reopens, after rotation) the optional log file.
     public func openFile(_ path: String?) throws {
@@ -64,6 +67,7 @@ public final class LogOutput: Sendable {
     func emit(level: Logger.Level, event: String, fields: [(String, String)]) {
         let now = Date()
         state.withLock { s in
+            if level <= .debug && !s.debug { return }
             var line: String
             switch s.format {
             case .logfmt:
@@ -134,7 +138,9 @@ public final class LogOutput: Sendable {
 /// swift-log handler: the message is the event name, metadata the fields.
 public struct EventLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level = .info
+    /// Everything reaches ``LogOutput``, which filters by the configured level (so that a
+    /// reload can change it).
+    public var logLevel: Logger.Level = .trace
     let output: LogOutput
 
     public init(output: LogOutput) { self.output = output }

@@ -72,6 +72,11 @@ public final class SourceSync {
                     logger.warning("request.retry", metadata: ["attempt": "\(attempt)", "reason": .string(reason), "delay_ms": "\(Int(delay * 1000))"])
                 case .rateLimitWait(let seconds, let reason):
                     logger.info("ratelimit.wait", metadata: ["wait_ms": "\(Int(seconds * 1000))", "reason": .string(reason)])
+                case .exchange(let url, let status, let ms, let names):
+                    logger.debug("http.request", metadata: [
+                        "method": "GET", "url": .string(url), "status": .string(status.map(String.init) ?? "none"),
+                        "duration_ms": "\(ms)", "headers": .string(names.map { "\($0): [redacted]" }.joined(separator: "; ")),
+                    ])
                 }
             }
             provider = ProviderRegistry.make(ProviderSettings(

@@ -21,6 +21,9 @@ public struct RetryPolicy: Sendable {
 public enum HTTPEvent: Sendable {
     case retry(attempt: Int, reason: String, delay: Double)
     case rateLimitWait(seconds: Double, reason: String)
+    /// One attempt made: its URL, status (nil when no answer came), time, and the names of
+    /// the headers sent (never their values: one of them is the key).
+    case exchange(url: String, status: Int?, durationMs: Int, headerNames: [String])
 }
 
 public enum HTTPFailure: Error, Sendable, CustomStringConvertible {
@@ -82,8 +85,15 @@ public final class PacedHTTP {
             window?.record(at: monotonicSeconds())
             requestsMade += 1
             let reason: String
+            let started = monotonicSeconds()
+            var answered: Int?
+            defer {
+                onEvent(.exchange(url: url, status: answered, durationMs: Int((monotonicSeconds() - started) * 1000),
+                                  headerNames: headers.map(\.0)))
+            }
             do {
                 let response = try client.get(url, headers: headers)
+                answered = response.status
                 if response.status == 429 {
                     let wait = Self.rateLimitDelay(response.headers) ?? 60
                     if wait > retry.maxRateLimitWait { throw HTTPFailure.rateLimitWaitTooLong(seconds: wait) }

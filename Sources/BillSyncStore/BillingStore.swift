@@ -39,6 +39,29 @@ public final class BillingStore: Sendable {
         }
     }
 
+    // MARK: - Provider text
+
+    /// Provider text goes in as TEXT, or as a UTF-8 BLOB when it holds a NUL (which SQLite's
+    /// C-string text binding would cut off), so that every string is stored exactly.
+    static func bind(_ text: String) -> any DatabaseValueConvertible {
+        text.utf8.contains(0) ? Data(text.utf8) : text
+    }
+
+    /// Reads a column written by ``bind(_:)``.
+    static func text(_ row: Row, _ index: Int) -> String {
+        let value: DatabaseValue = row[index]
+        switch value.storage {
+        case .string(let s): return s
+        case .blob(let data): return String(decoding: data, as: UTF8.self)
+        default: return ""
+        }
+    }
+
+    struct InvoiceKey: Hashable {
+        var source: String
+        var id: String
+    }
+
     // MARK: - Source state
 
     public func state(source: String, provider: String) throws -> SourceState {
@@ -138,8 +161,8 @@ public final class BillingStore: Sendable {
                 SELECT status, provider_status, total, credits_applied, has_lines FROM invoices WHERE source = ? AND invoice_id = ?
                 """)
             for id in ids {
-                if let row = try Row.fetchOne(statement, arguments: [source, id]) {
-                    out[id] = KnownInvoice(status: row[0], providerStatus: row[1], total: row[2], creditsApplied: row[3], hasLines: row[4])
+                if let row = try Row.fetchOne(statement, arguments: [source, Self.bind(id)]) {
+                    out[id] = KnownInvoice(status: row[0], providerStatus: Self.text(row, 1), total: row[2], creditsApplied: row[3], hasLines: row[4])
                 }
             }
             return out
@@ -150,7 +173,8 @@ public final class BillingStore: Sendable {
     /// status is kept raw and not chased; `reset` re-reads everything.
     public func nonFinalInvoiceIDs(source: String) throws -> [String] {
         try pool.read { db in
-            try String.fetchAll(db, sql: "SELECT invoice_id FROM invoices WHERE source = ? AND status IN ('open', 'failed') ORDER BY invoice_id", arguments: [source])
+            try Row.fetchAll(db, sql: "SELECT invoice_id FROM invoices WHERE source = ? AND status IN ('open', 'failed') ORDER BY invoice_id",
+                             arguments: [source]).map { Self.text($0, 0) }
         }
     }
 
@@ -184,7 +208,7 @@ public final class BillingStore: Sendable {
                        outcome: inout PageOutcome) throws {
         let old = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT status, provider_status, total, credits_applied, paid_on FROM invoices WHERE source = ? AND invoice_id = ?
-            """), arguments: [source, invoice.id])
+            """), arguments: [source, Self.bind(invoice.id)])
         let total = invoice.total.description
         let credits = invoice.creditsApplied.description
         var paidOn: Int64?
@@ -193,7 +217,7 @@ public final class BillingStore: Sendable {
             let oldStatus: String = old[0]
             let wasPaid = oldStatus == InvoiceStatus.paid.rawValue
             if invoice.status == .paid { paidOn = wasPaid ? old[4] : syncDay }
-            if oldStatus != invoice.status.rawValue || old[1] != invoice.providerStatus || old[2] != total || old[3] != credits {
+            if oldStatus != invoice.status.rawValue || Self.text(old, 1) != invoice.providerStatus || old[2] != total || old[3] != credits {
                 change = "changed"
                 outcome.changed += 1
             }
@@ -216,21 +240,22 @@ public final class BillingStore: Sendable {
                 credits_applied = excluded.credits_applied, url = excluded.url,
                 has_lines = MAX(has_lines, excluded.has_lines), updated_at = excluded.updated_at
             """).execute(arguments: [
-                source, invoice.id, provider, invoice.number, invoice.status.rawValue, invoice.providerStatus, invoice.currency,
+                source, Self.bind(invoice.id), provider, Self.bind(invoice.number), invoice.status.rawValue,
+                Self.bind(invoice.providerStatus), invoice.currency,
                 invoice.periodStart, invoice.periodEnd, invoice.issuedOn, paidOn, invoice.subtotal?.description, total,
-                credits, invoice.url, hasLines, seenAt, seenAt,
+                credits, Self.bind(invoice.url), hasLines, seenAt, seenAt,
             ])
         if let lines = invoice.lineItems {
-            try db.cachedStatement(sql: "DELETE FROM line_items WHERE source = ? AND invoice_id = ?").execute(arguments: [source, invoice.id])
+            try db.cachedStatement(sql: "DELETE FROM line_items WHERE source = ? AND invoice_id = ?").execute(arguments: [source, Self.bind(invoice.id)])
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO line_items (source, invoice_id, line_no, line_type, category, description, quantity, unit,
                     unit_price, amount, resource_id, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for line in lines {
                 try insert.execute(arguments: [
-                    source, invoice.id, line.lineNo, line.lineType, line.category.rawValue, line.description,
-                    line.quantity?.formatted(minimumDecimals: 0), line.unit, line.unitPrice?.description, line.amount.description,
-                    line.resourceID, line.attributes,
+                    source, Self.bind(invoice.id), line.lineNo, Self.bind(line.lineType), line.category.rawValue,
+                    Self.bind(line.description), line.quantity?.formatted(minimumDecimals: 0), Self.bind(line.unit),
+                    line.unitPrice?.description, line.amount.description, Self.bind(line.resourceID), Self.bind(line.attributes),
                 ])
             }
         }
@@ -238,7 +263,8 @@ public final class BillingStore: Sendable {
             try db.cachedStatement(sql: """
                 INSERT INTO invoice_history (source, invoice_id, seen_at, change, status, provider_status, total, credits_applied)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [source, invoice.id, seenAt, change, invoice.status.rawValue, invoice.providerStatus, total, credits])
+                """).execute(arguments: [source, Self.bind(invoice.id), seenAt, change, invoice.status.rawValue,
+                                         Self.bind(invoice.providerStatus), total, credits])
         }
     }
 
@@ -253,7 +279,7 @@ public final class BillingStore: Sendable {
         try pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT seen_at, change, status, total FROM invoice_history WHERE source = ? AND invoice_id = ? ORDER BY id
-                """, arguments: [source, invoiceID]).map { HistoryRow(seenAt: $0[0], change: $0[1], status: $0[2], total: $0[3]) }
+                """, arguments: [source, Self.bind(invoiceID)]).map { HistoryRow(seenAt: $0[0], change: $0[1], status: $0[2], total: $0[3]) }
         }
     }
 
@@ -314,18 +340,18 @@ public final class BillingStore: Sendable {
     /// Every invoice with its lines, ordered by source, issue date, id.
     public func allInvoices() throws -> [StoredInvoice] {
         try pool.read { db in
-            var lines: [String: [LineItem]] = [:]
+            var lines: [InvoiceKey: [LineItem]] = [:]
             let lineRows = try Row.fetchCursor(db, sql: """
                 SELECT source, invoice_id, line_no, line_type, category, description, quantity, unit, unit_price, amount,
                     resource_id, attributes FROM line_items ORDER BY source, invoice_id, line_no
                 """)
             while let r = try lineRows.next() {
-                let key = (r[0] as String) + "\u{0}" + (r[1] as String)
+                let key = InvoiceKey(source: r[0], id: Self.text(r, 1))
                 lines[key, default: []].append(LineItem(
-                    lineNo: r[2], lineType: r[3], category: LineCategory(rawValue: r[4]) ?? .usage, description: r[5],
-                    quantity: try (r[6] as String?).map { try ExactDecimal(parsing: $0) }, unit: r[7],
+                    lineNo: r[2], lineType: Self.text(r, 3), category: LineCategory(rawValue: r[4]) ?? .usage, description: Self.text(r, 5),
+                    quantity: try (r[6] as String?).map { try ExactDecimal(parsing: $0) }, unit: Self.text(r, 7),
                     unitPrice: try (r[8] as String?).map { try ExactDecimal(parsing: $0) }, amount: try ExactDecimal(parsing: r[9] as String),
-                    resourceID: r[10], attributes: r[11]))
+                    resourceID: Self.text(r, 10), attributes: Self.text(r, 11)))
             }
             var out: [StoredInvoice] = []
             let rows = try Row.fetchCursor(db, sql: """
@@ -335,13 +361,13 @@ public final class BillingStore: Sendable {
                 """)
             while let r = try rows.next() {
                 let source: String = r[0]
-                let id: String = r[2]
+                let id = Self.text(r, 2)
                 let invoice = Invoice(
-                    id: id, number: r[3], status: InvoiceStatus(rawValue: r[4]) ?? .unknown, providerStatus: r[5],
+                    id: id, number: Self.text(r, 3), status: InvoiceStatus(rawValue: r[4]) ?? .unknown, providerStatus: Self.text(r, 5),
                     currency: r[6], periodStart: r[7], periodEnd: r[8], issuedOn: r[9],
                     subtotal: try (r[11] as String?).map { try ExactDecimal(parsing: $0) },
                     total: try ExactDecimal(parsing: r[12] as String), creditsApplied: try ExactDecimal(parsing: r[13] as String),
-                    url: r[14], lineItems: lines[source + "\u{0}" + id] ?? [])
+                    url: Self.text(r, 14), lineItems: lines[InvoiceKey(source: source, id: id)] ?? [])
                 out.append(StoredInvoice(source: source, provider: r[1], invoice: invoice, paidOn: r[10]))
             }
             return out

@@ -49,6 +49,7 @@ struct Runtime {
             throw Exit.configError
         }
         output.setFormat(config.logFormat)
+        output.setLevel(config.logLevel)
         do { try output.openFile(config.logFile) } catch {
             printError("\(error)")
             throw Exit.configError

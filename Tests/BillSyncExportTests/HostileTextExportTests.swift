@@ -12,7 +12,7 @@ import Testing
     static let hostile = [
         "=HYPERLINK(\"http://x\")", "@SUM(A1)", "+1", "-2", "\tTab", "a;b|c", "line\nbreak\r\nagain", "quote \" and \\ backslash",
         "emoji 🚀💸", "rtl \u{200F}mark\u{202E}", "ctrl \u{01}\u{1B}", "  runs   of   spaces  ", "(paren) [bracket] {brace}",
-        "colon: tag:value :tag:", "^link #hash", String(repeating: "x", count: 100_000),
+        "colon: tag:value :tag:", "^link #hash", "nul \u{0} byte", String(repeating: "x", count: 100_000),
     ]
 
     func tool(_ name: String) -> String? {
@@ -57,6 +57,15 @@ import Testing
             try store.commitInvoicePage(source: "ts", provider: "typesense-cloud", invoices: [invoice], position: nil, seenAt: day, syncDay: day)
             day += 86400
         }
+        // Stored exactly, whatever the text.
+        let stored = try store.allInvoices()
+        #expect(stored.count == Self.hostile.count)
+        for (i, text) in Self.hostile.enumerated() {
+            let inv = try #require(stored.first { $0.invoice.id == text + "#\(i)" }, "invoice \(i) not stored under its exact id")
+            #expect(inv.invoice.lineItems?.first?.description == text)
+            #expect(inv.invoice.lineItems?.first?.lineType == text)
+            #expect(inv.invoice.providerStatus == text)
+        }
         let exporter = Exporter(store: store, directory: dir + "/exports", bom: false, accounting: AccountingConfig(), vendors: ["ts": "TypesenseCloud"])
         let files = try exporter.run(formats: [.csv, .ledger, .beancount, .focus])
         #expect(files.count == 6)
@@ -81,6 +90,7 @@ import Testing
         #expect(csv.contains(String(repeating: "x", count: 100_000)))
         #expect(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\""))
         #expect(csv.contains("emoji 🚀💸"))
+        #expect(!csv.utf8.contains(0) && csv.contains("nul \u{FFFD} byte"))
     }
 
     @Test func accountSegmentsAndTokens() {

@@ -2,6 +2,7 @@
 ///
 /// Text cells that a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`, tab,
 /// CR) get a leading `'`; generated numeric cells go through ``number(_:)`` and never do.
+/// A NUL character is written as U+FFFD.
 public struct CSVWriter {
     public private(set) var bytes: [UInt8] = []
     var rowStarted = false
@@ -36,6 +37,11 @@ public struct CSVWriter {
         if guarded { bytes.append(UInt8(ascii: "'")) }
         for b in value.utf8 {
             if b == 0x22 { bytes.append(0x22) }
+            if b == 0 {
+                // A NUL stops many CSV readers; the store keeps it, the file shows U+FFFD.
+                bytes.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                continue
+            }
             bytes.append(b)
         }
         if needsQuotes { bytes.append(0x22) }
