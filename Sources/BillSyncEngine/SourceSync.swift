@@ -170,6 +170,9 @@ public final class SourceSync {
                 if changed { bringsNews = true }
                 if provider.needsInvoiceDetail && (changed || old?.hasLines == false) {
                     invoice = try detail(invoice.id)
+                    // Kept at once: a page of 50 details is a minute of requests under the
+                    // Typesense limit, and a restart should not fetch them again.
+                    try commit([invoice], position: nil)
                 }
                 invoices.append(invoice)
             }

@@ -11,6 +11,16 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
 /// rename over, fsync the directory. A file whose content would not change is left alone
 /// (its mtime too).
 public enum AtomicFile {
+    /// Deletes temporary files that a killed export left behind (`.NAME.tmp-PID`).
+    public static func removeLeftovers(in directories: [String]) {
+        for directory in directories {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }
+            for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+                unlink(directory + "/" + name)
+            }
+        }
+    }
+
     /// Returns true when the file was (re)written.
     @discardableResult
     public static func write(_ bytes: [UInt8], to path: String) throws(ExportError) -> Bool {

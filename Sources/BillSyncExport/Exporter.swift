@@ -29,6 +29,7 @@ public struct Exporter {
     }
 
     public func run(formats: [ExportFormat]) throws -> [ExportedFile] {
+        AtomicFile.removeLeftovers(in: [directory, directory + "/usage", directory + "/focus"])
         var files: [ExportedFile] = []
         let invoices = try store.allInvoices()
         for format in formats {
