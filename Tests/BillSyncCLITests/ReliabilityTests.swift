@@ -144,6 +144,7 @@ import Testing
             let text = String(decoding: bytes, as: UTF8.self)
             #expect(text.hasSuffix("\r\n"), "\(name) is cut short")
         }
+        for name in before.keys { #expect(after[name] != nil, "\(name) disappeared") }
         #expect(after["invoices.csv"] == before["invoices.csv"] || (after["invoices.csv"].map { String(decoding: $0, as: UTF8.self).contains("nf-team") } ?? false))
         // The store is consistent: all four sources synced.
         let rows = try Self.status(ws).require("sources").array().map { Int(try $0.require("rows").require("invoices").int64()) }
