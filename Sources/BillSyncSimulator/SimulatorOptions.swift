@@ -19,6 +19,11 @@ public struct SimulatorOptions: Sendable {
     public var historyDays: Int = 90
     /// Weekly Typesense Cloud invoices, the newest ending at the last Monday before `now`.
     public var typesenseInvoices: Int = 30
+    /// Days per Typesense invoice period (7: weekly, as the real default; 1 gives long lists in few years).
+    public var typesensePeriodDays: Int = 7
+    /// When above 0, every Typesense invoice bills node and bandwidth for this many clusters
+    /// (instead of one or two), for data sets with many line items.
+    public var typesenseBilledClusters: Int = 0
     /// Monthly UsageFlow invoices, the newest covering the month before `now`.
     public var usageflowInvoices: Int = 12
     public var northflankKey = "nf-sim-key", typesenseKey = "ts-sim-key", usageflowKey = "uf-sim-key"

@@ -6,7 +6,7 @@ struct TypesenseCloudAPI: ProviderAPI {
 
     init(options: SimulatorOptions) {
         self.options = options
-        clusters = (0..<3).map { Cluster(seed: options.seed, index: Int64($0)) }
+        clusters = (0..<max(3, options.typesenseBilledClusters)).map { Cluster(seed: options.seed, index: Int64($0)) }
     }
 
     var kind: ProviderKind { .typesense }
@@ -98,25 +98,34 @@ struct TypesenseCloudAPI: ProviderAPI {
 
     func layout(now: Int64, changes: InvoiceChanges.Snapshot) -> Layout {
         let generated = max(0, options.typesenseInvoices)
-        return Layout(generated: generated, count: generated + changes.added(.typesense, account: ""),
-                      lastMonday: UTCCalendar.lastMonday(atOrBefore: now))
+        let end = options.typesensePeriodDays == 7 ? UTCCalendar.lastMonday(atOrBefore: now) : now - ((now % 86400) + 86400) % 86400
+        return Layout(generated: generated, count: generated + changes.added(.typesense, account: ""), lastMonday: end)
     }
 
     func invoice(_ index: Int, layout: Layout, changes: InvoiceChanges.Snapshot) -> Invoice {
         var rng = SeededRandom(seed: options.seed, .typesenseInvoice, Int64(index))
-        let periodStart = layout.lastMonday - Int64(layout.generated - index) * UTCCalendar.secondsPerWeek
-        let periodEnd = periodStart + UTCCalendar.secondsPerWeek - 1
+        let period = Int64(max(1, options.typesensePeriodDays)) * 86400
+        let periodStart = layout.lastMonday - Int64(layout.generated - index) * period
+        let periodEnd = periodStart + period - 1
         let hasSupport = (index + 1) % 4 == 0
         let hasCreditPurchase = (index + 1) % 10 == 0
         let primary = Int(rng.below(UInt64(clusters.count)))
         let extraClusterItems = min(3 - (hasSupport ? 1 : 0) - (hasCreditPurchase ? 1 : 0), Int(rng.below(3)))
-        var items = [nodeItem(clusters[primary]), bandwidthItem(clusters[primary], &rng)]
+        let hours = period / 3600
+        var items = [nodeItem(clusters[primary], hours: hours), bandwidthItem(clusters[primary], &rng)]
         let secondary = clusters[(primary + 1) % clusters.count]
-        if extraClusterItems >= 1 {
-            items.append(nodeItem(secondary))
-        }
-        if extraClusterItems >= 2 {
-            items.append(bandwidthItem(secondary, &rng))
+        if options.typesenseBilledClusters > 0 {
+            for extra in 1..<options.typesenseBilledClusters {
+                let cluster = clusters[(primary + extra) % clusters.count]
+                items += [nodeItem(cluster, hours: hours), bandwidthItem(cluster, &rng)]
+            }
+        } else {
+            if extraClusterItems >= 1 {
+                items.append(nodeItem(secondary, hours: hours))
+            }
+            if extraClusterItems >= 2 {
+                items.append(bandwidthItem(secondary, &rng))
+            }
         }
         if hasSupport {
             let plan = rng.element(of: [("Business", Int64(12_500)), ("Enterprise", Int64(50_000))])
@@ -154,9 +163,9 @@ struct TypesenseCloudAPI: ProviderAPI {
                        paidViaCreditsCents: credits, creditBalanceCents: balance)
     }
 
-    private func nodeItem(_ cluster: Cluster) -> LineItem {
+    private func nodeItem(_ cluster: Cluster, hours: Int64) -> LineItem {
         LineItem(description: "Node -- \(cluster.label) (per node hour)", unitPriceCents: cluster.nodeHourCents,
-                 quantity: ExactDecimal(168, scale: 0), priceCents: 168 * cluster.nodeHourCents, type: "node",
+                 quantity: ExactDecimal(hours, scale: 0), priceCents: hours * cluster.nodeHourCents, type: "node",
                  parameters: .cluster(cluster))
     }
 

@@ -36,8 +36,14 @@ struct BillSyncSim: ParsableCommand {
     @Option(help: "Days of Northflank usage and invoices before --now.")
     var historyDays = 90
 
-    @Option(help: "Weekly Typesense Cloud invoices.")
+    @Option(help: "Typesense Cloud invoices (weekly unless --typesense-period-days says otherwise).")
     var typesenseInvoices = 30
+
+    @Option(help: "Days per Typesense Cloud invoice period.")
+    var typesensePeriodDays = 7
+
+    @Option(help: "Bill node and bandwidth for this many clusters on every Typesense invoice (0: one or two).")
+    var typesenseBilledClusters = 0
 
     @Option(help: "Monthly UsageFlow invoices.")
     var usageflowInvoices = 12
@@ -80,9 +86,10 @@ struct BillSyncSim: ParsableCommand {
         }
         for (flag, value) in [("--teams", teams), ("--history-days", historyDays),
                               ("--typesense-invoices", typesenseInvoices), ("--usageflow-invoices", usageflowInvoices),
-                              ("--latency-ms", latencyMs)] where value < 0 {
+                              ("--latency-ms", latencyMs), ("--typesense-billed-clusters", typesenseBilledClusters)] where value < 0 {
             throw ValidationError("\(flag) must not be negative.")
         }
+        guard typesensePeriodDays >= 1 else { throw ValidationError("--typesense-period-days must be at least 1.") }
         guard rateScale > 0 else { throw ValidationError("--rate-scale must be greater than 0.") }
         guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate is a fraction between 0 and 1.") }
     }
@@ -94,6 +101,8 @@ struct BillSyncSim: ParsableCommand {
         options.teams = teams
         options.historyDays = historyDays
         options.typesenseInvoices = typesenseInvoices
+        options.typesensePeriodDays = typesensePeriodDays
+        options.typesenseBilledClusters = typesenseBilledClusters
         options.usageflowInvoices = usageflowInvoices
         options.northflankKey = northflankKey
         options.typesenseKey = typesenseKey
