@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""billsync benchmark: release builds, billsync-sim without latency, three sizes, and the
+reference floors measured in the same run. Usage: bench/run.py [--quick]
+
+Prints one table per scenario and the targets as met / NOT MET. Figures are ratios measured
+side by side on this machine, never absolute promises."""
+import json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REL = os.path.join(ROOT, ".build", "release")
+NOW = "2026-11-01T00:30:00Z"
+NOW_UNIX = 1793493000
+QUICK = "--quick" in sys.argv
+KEYS = {"nf": "nf-sim-key", "ts": "ts-sim-key", "uf": "uf-sim-key"}
+results = []   # (scenario, metric, value)
+targets = []   # (target, met, detail)
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def build():
+    log("building release binaries …")
+    subprocess.run(["swift", "build", "-c", "release", "--product", "billsync"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "billsync-sim"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
+class Sim:
+    def __init__(self, *args):
+        self.p = subprocess.Popen([os.path.join(REL, "billsync-sim"), "--now", NOW, *args],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.p.stdout.readline()
+        self.base = re.search(r"(http://\S+)", line).group(1)
+
+    def get(self, path):
+        with urllib.request.urlopen(self.base + path) as r:
+            return r.read().decode()
+
+    def post(self, path):
+        urllib.request.urlopen(urllib.request.Request(self.base + path, method="POST")).read()
+
+    def counts(self):
+        return json.loads(self.get("/_sim/requests"))
+
+    def reset(self):
+        self.post("/_sim/requests/reset")
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        self.p.wait()
+
+
+def measure(cmd, env=None):
+    """Runs cmd; returns wall s, cpu s, peak RSS MiB, stderr text."""
+    err = tempfile.TemporaryFile()
+    start = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})})
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.monotonic() - start
+    err.seek(0)
+    text = err.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        log(text[-3000:])
+        raise SystemExit(f"{cmd} failed")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
+
+
+def workspace(name):
+    d = tempfile.mkdtemp(prefix=f"billsync-bench-{name}-")
+    os.makedirs(d + "/keys")
+    for k, v in KEYS.items():
+        with open(f"{d}/keys/{k}", "w") as f:
+            f.write(v)
+        os.chmod(f"{d}/keys/{k}", 0o600)
+    return d
+
+
+def write_config(d, sim, nf_teams, usage_start, typesense=True, usageflow=True, extra="", ts_rate="none"):
+    parts = [f'state_dir = "{d}/state"', f'export_dir = "{d}/exports"', 'poll_interval = "1h"',
+             'exports = ["csv", "ledger", "beancount", "focus"]', extra, ""]
+    for team in nf_teams:
+        parts += ["[[sources]]", f'name = "nf-{team}"', 'provider = "northflank"', f'api_key_file = "{d}/keys/nf"',
+                  f'base_url = "{sim.base}"', f'team = "{team}"', f'usage_start = "{usage_start}"', 'rate_limit = "none"', ""]
+    if typesense:
+        parts += ["[[sources]]", 'name = "typesense"', 'provider = "typesense-cloud"', f'api_key_file = "{d}/keys/ts"',
+                  f'base_url = "{sim.base}"', f'rate_limit = "{ts_rate}"', ""]
+    if usageflow:
+        parts += ["[[sources]]", 'name = "usageflow"', 'provider = "usageflow"', f'api_key_file = "{d}/keys/uf"',
+                  f'base_url = "{sim.base}"', 'rate_limit = "none"', ""]
+    with open(d + "/billsync.toml", "w") as f:
+        f.write("\n".join(parts))
+    return d + "/billsync.toml"
+
+
+def billsync(config, *args):
+    return measure([os.path.join(REL, "billsync"), "--config", config, *args], env={"BILLSYNC_NOW": str(NOW_UNIX)})
+
+
+def bytes_written(text):
+    return sum(int(m) for m in re.findall(r"event=export\.written bytes=(\d+)", text))
+
+
+def files_written(text):
+    return re.findall(r"event=export\.written bytes=\d+ path=(\S+)", text)
+
+
+def minimum_requests(nf_invoices, nf_hours, ts_invoices, uf=True):
+    req = sum(-(-n // 100) for n in nf_invoices) + sum(-(-h // 100) for h in nf_hours)
+    req += -(-ts_invoices // 50) + ts_invoices if ts_invoices else 0
+    return req + (1 if uf else 0)
+
+
+def network_floor(sim, d):
+    """The URLs billsync asked for, fetched again by one curl process over one keep-alive connection."""
+    log_lines = sim.get("/_sim/requests/log").splitlines()
+    cfg = d + "/curl.cfg"
+    with open(cfg, "w") as f:
+        for line in log_lines:
+            parts = line.split(" ", 2)
+            if len(parts) < 3 or parts[1] != "GET":
+                continue
+            path = parts[2]
+            if path.startswith("/v1/"):
+                header = f"Authorization: Bearer {KEYS['nf']}"
+            elif path.startswith("/api/v1/"):
+                header = f"X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY: {KEYS['ts']}"
+            else:
+                header = f"x-usageflow-api-key: {KEYS['uf']}"
+            f.write(f'url = "{sim.base}{path}"\nheader = "{header}"\nheader = "Accept: application/json"\noutput = "/dev/null"\nnext\n')
+    wall, cpu, rss, _ = measure(["curl", "-s", "--compressed", "-K", cfg])
+    return wall, len(log_lines)
+
+
+def export_floor(d):
+    db = d + "/state/billsync.sqlite3"
+    out = d + "/floor"
+    os.makedirs(out, exist_ok=True)
+    queries = {
+        "invoices.csv": "SELECT * FROM invoices ORDER BY source, issued_on, invoice_id",
+        "line_items.csv": "SELECT * FROM line_items ORDER BY source, invoice_id, line_no",
+        "usage.csv": "SELECT * FROM usage_hours ORDER BY source, hour_start",
+    }
+    start = time.monotonic()
+    for name, q in queries.items():
+        with open(f"{out}/{name}", "w") as f:
+            subprocess.run(["sqlite3", "-csv", "-header", db, q], stdout=f, check=True)
+    return time.monotonic() - start
+
+
+def rows(d):
+    db = d + "/state/billsync.sqlite3"
+    q = lambda sql: int(subprocess.run(["sqlite3", db, sql], capture_output=True, text=True).stdout.strip())
+    return q("SELECT count(*) FROM usage_hours"), q("SELECT count(*) FROM invoices"), q("SELECT count(*) FROM line_items")
+
+
+def record(scenario, **metrics):
+    for k, v in metrics.items():
+        results.append((scenario, k, v))
+
+
+def target(name, met, detail):
+    targets.append((name, met, detail))
+    log(f"  target: {name}: {'met' if met else 'NOT MET'} ({detail})")
+
+
+def scenario_backfill(name, teams, days, ts_invoices, ts_period, ts_clusters, uf_invoices):
+    log(f"\n== {name} backfill: {teams} Northflank teams x {days} days, {ts_invoices} Typesense invoices")
+    sim = Sim("--teams", str(teams), "--history-days", str(days + 5), "--typesense-invoices", str(ts_invoices),
+              "--typesense-period-days", str(ts_period), "--typesense-billed-clusters", str(ts_clusters),
+              "--usageflow-invoices", str(uf_invoices))
+    d = workspace(name)
+    start = NOW_UNIX - NOW_UNIX % 86400 - days * 86400
+    usage_start = time.strftime("%Y-%m-%d", time.gmtime(start))
+    config = write_config(d, sim, [f"team-{i}" for i in range(1, teams + 1)], usage_start)
+    sim.reset()
+    wall, cpu, rss, err = billsync(config, "sync")
+    usage_rows, invoices, lines = rows(d)
+    made = sim.counts()["total"]
+    nf_inv = [len(json.loads(sim.get(f"/_sim/truth/invoices?provider=northflank&account=team-{i}"))) for i in range(1, teams + 1)]
+    hours = (NOW_UNIX // 3600 * 3600 - start) // 3600
+    minimum = minimum_requests(nf_inv, [hours] * teams, ts_invoices)
+    floor, floor_n = network_floor(sim, d)
+    written = bytes_written(err)
+    record(name, wall_s=wall, cpu_s=cpu, peak_rss_mib=rss, requests=made, minimum_requests=minimum,
+           usage_rows=usage_rows, invoices=invoices, line_items=lines, usage_rows_per_s=usage_rows / wall,
+           bytes_written=written, network_floor_s=floor, sync_over_floor=wall / floor)
+    log(f"  sync {wall:.2f} s wall, {cpu:.2f} s CPU, peak RSS {rss:.1f} MiB, {made} requests (minimum {minimum}), "
+        f"{usage_rows} usage rows, {invoices} invoices, {lines} line items, {usage_rows / wall:,.0f} usage rows/s, "
+        f"{written:,} bytes written; network floor {floor:.2f} s for {floor_n} URLs → {wall / floor:.2f}x")
+    target(f"{name}: backfill makes exactly the minimum requests", made == minimum, f"{made} vs {minimum}")
+    # Full export of the store, CSV, against sqlite3 -csv of the same rows.
+    shutil.rmtree(d + "/exports")
+    ewall, ecpu, erss, eerr = billsync(config, "export", "--format", "csv")
+    efloor = export_floor(d)
+    record(name, csv_export_s=ewall, export_floor_s=efloor, export_over_floor=ewall / efloor, export_peak_rss_mib=erss)
+    log(f"  full CSV export {ewall:.2f} s (peak RSS {erss:.1f} MiB), sqlite3 -csv floor {efloor:.2f} s → {ewall / efloor:.2f}x")
+    billsync(config, "export")  # the other formats back, for the steady state
+    return sim, d, config, wall, rss, usage_rows
+
+
+def steady_state(sim, d, config, teams):
+    log("\n== steady state")
+    sim.reset()
+    wall, cpu, rss, err = billsync(config, "sync")
+    made = sim.counts()["total"]
+    minimum = teams * 2 + 1 + 1   # per team: invoice head page + the 48 h lookback window; Typesense head page; UsageFlow
+    written = files_written(err)
+    record("steady (no change)", wall_s=wall, cpu_s=cpu, peak_rss_mib=rss, requests=made, minimum_requests=minimum,
+           files_written=len(written))
+    log(f"  no-change resync: {wall:.2f} s, {made} requests (minimum {minimum}), {len(written)} files written")
+    target("no-change resync: minimum requests, no detail request, no file written", made == minimum and not written,
+           f"{made} requests, {len(written)} files")
+    sim.post("/_sim/invoices/typesense/new?count=1")
+    sim.reset()
+    wall, cpu, rss, err = billsync(config, "sync")
+    made = sim.counts()["total"]
+    written = [os.path.relpath(p, d + "/exports") for p in files_written(err)]
+    record("steady (one new invoice)", wall_s=wall, cpu_s=cpu, peak_rss_mib=rss, requests=made,
+           minimum_requests=minimum + 1, files_written=len(written))
+    log(f"  one new invoice: {wall:.2f} s, {made} requests (minimum {minimum + 1}), files written: {', '.join(written)}")
+    months = {f for f in written if f.startswith(("usage/", "focus/"))}
+    target("after a sync that touched one month, only that month's files are rewritten",
+           not any(f.startswith("usage/") for f in written) and len(months) <= 1, ", ".join(written))
+
+
+def typesense_rate_limit():
+    n = 300
+    log(f"\n== Typesense rate limit: {n} invoices, 30 requests per minute scaled x60 (30 per second)")
+    sim = Sim("--typesense-invoices", str(n), "--rate-limits", "--rate-scale", "60", "--teams", "1")
+    d = workspace("ratelimit")
+    config = write_config(d, sim, [], "2026-10-01", usageflow=False, ts_rate="30/1s")
+    sim.reset()
+    wall, cpu, rss, err = billsync(config, "sync")
+    counts = sim.counts()
+    made = counts["total"]
+    too_many = counts.get("statuses", {}).get("429", 0)
+    minimum_time = (made - 1) // 30 * 1.0   # request k (0-based) may go at floor(k / 30) seconds at the earliest
+    record("typesense 30/min x60", wall_s=wall, requests=made, responses_429=too_many, minimum_time_s=minimum_time,
+           over_minimum=wall / minimum_time)
+    log(f"  {wall:.2f} s for {made} requests, {too_many} x 429; the limit allows {minimum_time:.1f} s at best → {wall / minimum_time:.3f}x")
+    target("Typesense backfill within 1.05x the minimum time the limit allows, zero 429",
+           wall <= 1.05 * minimum_time and too_many == 0, f"{wall / minimum_time:.3f}x, {too_many} x 429")
+    sim.stop()
+
+
+def idle_daemon(config):
+    log("\n== idle daemon between polls")
+    p = subprocess.Popen([os.path.join(REL, "billsync"), "--config", config, "run"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env={**os.environ, "BILLSYNC_NOW": str(NOW_UNIX)})
+    time.sleep(8)   # the first sync of every source, then idle
+    def sample():
+        with open(f"/proc/{p.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])
+        with open(f"/proc/{p.pid}/status") as f:
+            rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+        return ticks, rss
+    t0, _ = sample()
+    start = time.monotonic()
+    time.sleep(20)
+    t1, rss = sample()
+    cpu = (t1 - t0) / os.sysconf("SC_CLK_TCK") / (time.monotonic() - start) * 100
+    p.send_signal(signal.SIGTERM)
+    p.wait()
+    record("idle daemon", rss_mib=rss, cpu_percent=cpu)
+    log(f"  RSS {rss:.1f} MiB, CPU {cpu:.3f} % over 20 s")
+    target("idle daemon: RSS <= 20 MiB, CPU < 0.1 %", rss <= 20 and cpu < 0.1, f"{rss:.1f} MiB, {cpu:.3f} %")
+
+
+def main():
+    build()
+    log(f"machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    small = scenario_backfill("small", 1, 365, 52, 7, 0, 12)
+    small_rss = small[4]
+    idle_daemon(small[2])
+    small[0].stop()
+    if QUICK:
+        large_teams, large_days, ts_n = 4, 365, 1000
+    else:
+        large_teams, large_days, ts_n = 40, 1045, 10000
+    sim, d, config, wall, rss, usage_rows = scenario_backfill("large", large_teams, large_days, ts_n, 1, 5, 24)
+    large = dict((k, v) for s, k, v in results if s == "large")
+    target("large: sync within 1.3x the network floor", large["sync_over_floor"] <= 1.3, f"{large['sync_over_floor']:.2f}x")
+    target("large: ingest >= 50,000 usage rows/s", large["usage_rows_per_s"] >= 50000, f"{large['usage_rows_per_s']:,.0f} rows/s")
+    target("large: peak RSS <= 32 MiB, not growing with history", rss <= 32 and rss <= small_rss * 1.5,
+           f"large {rss:.1f} MiB, small {small_rss:.1f} MiB")
+    target("large: full CSV export within 1.5x the sqlite3 -csv floor", large["export_over_floor"] <= 1.5,
+           f"{large['export_over_floor']:.2f}x")
+    steady_state(sim, d, config, large_teams)
+    sim.stop()
+    typesense_rate_limit()
+
+    log("\n| scenario | metric | value |\n|---|---|---|")
+    for s, k, v in results:
+        log(f"| {s} | {k} | {v:,.3f} |" if isinstance(v, float) else f"| {s} | {k} | {v:,} |")
+    log("\n| target | result | measured |\n|---|---|---|")
+    for name, met, detail in targets:
+        log(f"| {name} | {'met' if met else 'NOT MET'} | {detail} |")
+
+
+if __name__ == "__main__":
+    main()
