@@ -150,14 +150,27 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         let decimals = max(n.scale, minimumDecimals)
         var magnitude = n.significand.magnitude
         for _ in n.scale..<decimals { magnitude *= 10 }
-        var digits = String(magnitude)
-        if decimals > 0 {
-            if digits.count <= decimals {
-                digits = String(repeating: "0", count: decimals - digits.count + 1) + digits
+        // Digits written backwards into a small buffer: this runs for every amount exported.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
+            var i = 48
+            var written = 0
+            repeat {
+                if written == decimals && decimals > 0 {
+                    i -= 1
+                    buffer[i] = UInt8(ascii: ".")
+                }
+                let (q, r) = magnitude.quotientAndRemainder(dividingBy: 10)
+                i -= 1
+                buffer[i] = UInt8(48 + r)
+                magnitude = q
+                written += 1
+            } while magnitude > 0 || written <= decimals
+            if n.significand < 0 {
+                i -= 1
+                buffer[i] = UInt8(ascii: "-")
             }
-            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -decimals))
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[i..<48]), as: UTF8.self)
         }
-        return (n.significand < 0 ? "-" : "") + digits
     }
 
     /// Money as the exports write it: `1250.00`, `0.123456`, `-3.50`.

@@ -146,8 +146,8 @@ public final class SourceSync {
     }
 
     /// Walks the list newest first from `start`, committing each page with the cursor that
-    /// follows it. Stops at the end of the list or, unless `full`, at the first page that
-    /// brings nothing new or changed once every stored open invoice has been re-read.
+    /// follows it. Stops at the end of the list or, unless `full`, at the first page whose
+    /// oldest invoice is already stored unchanged, once every stored open invoice has been re-read.
     func walk(from start: String?, full: Bool, seen: inout Set<String>) throws {
         var cursor = start
         var cursors = Set<String>()
@@ -161,13 +161,13 @@ public final class SourceSync {
             }
             let known = try store.knownInvoices(source: source.name, ids: page.invoices.map(\.id))
             var invoices: [Invoice] = []
-            var bringsNews = false
+            var oldestIsKnown = false
             for var invoice in page.invoices {
                 seen.insert(invoice.id)
                 unreadOpen.remove(invoice.id)
                 let old = known[invoice.id]
                 let changed = old.map { Self.differs($0, invoice) } ?? true
-                if changed { bringsNews = true }
+                oldestIsKnown = !changed
                 if provider.needsInvoiceDetail && (changed || old?.hasLines == false) {
                     invoice = try detail(invoice.id)
                     // Kept at once: a page of 50 details is a minute of requests under the
@@ -177,7 +177,9 @@ public final class SourceSync {
                 invoices.append(invoice)
             }
             let reachedEnd = page.next == nil
-            let stopEarly = !full && !bringsNews && !page.invoices.isEmpty && (provider.needsInvoiceDetail || unreadOpen.isEmpty)
+            // Newest first: once the oldest invoice of a page is one we hold unchanged, every
+            // later page holds only invoices we have already read.
+            let stopEarly = !full && oldestIsKnown && (provider.needsInvoiceDetail || unreadOpen.isEmpty)
             let done = reachedEnd || stopEarly
             try commit(invoices, position: done ? .finished(reachedEnd: reachedEnd) : .next(cursor: page.next!))
             if done { return }
