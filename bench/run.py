@@ -115,19 +115,21 @@ def network_floor(sim, d):
     """The URLs billsync asked for, fetched again by one curl process over one keep-alive connection."""
     log_lines = sim.get("/_sim/requests/log").splitlines()
     cfg = d + "/curl.cfg"
+    entries = []
+    for line in log_lines:
+        parts = line.split(" ", 2)
+        if len(parts) < 3 or parts[1] != "GET":
+            continue
+        path = parts[2]
+        if path.startswith("/v1/"):
+            header = f"Authorization: Bearer {KEYS['nf']}"
+        elif path.startswith("/api/v1/"):
+            header = f"X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY: {KEYS['ts']}"
+        else:
+            header = f"x-usageflow-api-key: {KEYS['uf']}"
+        entries.append(f'url = "{sim.base}{path}"\nheader = "{header}"\nheader = "Accept: application/json"\noutput = "/dev/null"\n')
     with open(cfg, "w") as f:
-        for line in log_lines:
-            parts = line.split(" ", 2)
-            if len(parts) < 3 or parts[1] != "GET":
-                continue
-            path = parts[2]
-            if path.startswith("/v1/"):
-                header = f"Authorization: Bearer {KEYS['nf']}"
-            elif path.startswith("/api/v1/"):
-                header = f"X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY: {KEYS['ts']}"
-            else:
-                header = f"x-usageflow-api-key: {KEYS['uf']}"
-            f.write(f'url = "{sim.base}{path}"\nheader = "{header}"\nheader = "Accept: application/json"\noutput = "/dev/null"\nnext\n')
+        f.write("next\n".join(entries))
     wall, cpu, rss, _ = measure(["curl", "-s", "--compressed", "-K", cfg])
     return wall, len(log_lines)
 
