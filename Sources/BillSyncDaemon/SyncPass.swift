@@ -40,13 +40,14 @@ public struct SyncPass {
         return results.all()
     }
 
-    /// Rewrites the configured exports; logs each file written.
-    public func export(formats: [ExportFormat]? = nil) throws -> [ExportedFile] {
+    /// Rewrites the configured exports (with `onlyChanged`, those whose data changed); logs
+    /// each file written.
+    public func export(formats: [ExportFormat]? = nil, onlyChanged: Bool = true) throws -> [ExportedFile] {
         let wanted = formats ?? config.exports
         let vendors = Dictionary(config.sources.map { ($0.name, $0.vendor) }, uniquingKeysWith: { a, _ in a })
         let exporter = Exporter(store: store, directory: config.exportDir, bom: config.csvBOM, accounting: config.accounting, vendors: vendors)
         let started = monotonicSeconds()
-        let files = try exporter.run(formats: wanted)
+        let files = try exporter.run(formats: wanted, onlyChanged: onlyChanged)
         for file in files where file.written {
             logger.info("export.written", metadata: ["path": .string(file.path), "bytes": "\(file.bytes)", "rows": "\(file.rows)"])
         }

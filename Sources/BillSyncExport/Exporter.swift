@@ -1,6 +1,7 @@
 import BillSyncConfig
 import BillSyncCore
 import BillSyncStore
+import Foundation
 
 /// A file an export pass looked at.
 public struct ExportedFile: Sendable, Equatable {
@@ -28,31 +29,64 @@ public struct Exporter {
         self.vendors = vendors
     }
 
-    public func run(formats: [ExportFormat]) throws -> [ExportedFile] {
+    /// Writes the exports. With `onlyChanged`, only the files whose data the store marked as
+    /// changed since the last export (or that are missing) are generated again; otherwise, or
+    /// when the export settings changed, all of them are. Either way a file is rewritten only
+    /// when its content differs.
+    public func run(formats: [ExportFormat], onlyChanged: Bool = false) throws -> [ExportedFile] {
         AtomicFile.removeLeftovers(in: [directory, directory + "/usage", directory + "/focus"])
+        let marks = try store.exportMarks()
+        let fingerprint = fingerprint(formats)
+        let stored = try store.meta("export_fingerprint")
+        let full = !onlyChanged || stored != fingerprint
+        func missing(_ name: String) -> Bool { !FileManager.default.fileExists(atPath: directory + "/" + name) }
+        var invoiceFiles: [String] = []
+        for format in formats {
+            switch format {
+            case .csv: invoiceFiles += ["invoices.csv", "line_items.csv"]
+            case .ledger: invoiceFiles.append("billsync.journal")
+            case .beancount: invoiceFiles.append("billsync.beancount")
+            case .focus: invoiceFiles.append("focus")
+            }
+        }
+        let invoicesChanged = full || marks["invoices"] != nil || invoiceFiles.contains(where: missing)
+        let invoices = invoicesChanged ? try store.allInvoices() : []
         var files: [ExportedFile] = []
-        let invoices = try store.allInvoices()
         for format in formats {
             switch format {
             case .csv:
-                files.append(try write(CSVExport.invoices(invoices, bom: bom), name: "invoices.csv"))
-                files.append(try write(CSVExport.lineItems(invoices, bom: bom), name: "line_items.csv"))
-                for month in try store.usageMonths() {
+                if invoicesChanged {
+                    files.append(try write(CSVExport.invoices(invoices, bom: bom), name: "invoices.csv"))
+                    files.append(try write(CSVExport.lineItems(invoices, bom: bom), name: "line_items.csv"))
+                }
+                for month in try store.usageMonths() where full || marks["usage:" + month] != nil || missing("usage/\(month).csv") {
                     files.append(try write(try CSVExport.usage(store: store, month: month, bom: bom), name: "usage/\(month).csv"))
                 }
-            case .ledger:
+            case .ledger where invoicesChanged:
                 let model = LedgerModel(invoices: invoices, accounting: accounting, vendors: vendors)
                 files.append(try write(JournalExport.render(model), rows: model.transactions.count, name: "billsync.journal"))
-            case .beancount:
+            case .beancount where invoicesChanged:
                 let model = LedgerModel(invoices: invoices, accounting: accounting, vendors: vendors)
                 files.append(try write(BeancountExport.render(model), rows: model.transactions.count, name: "billsync.beancount"))
-            case .focus:
+            case .focus where invoicesChanged:
                 for (month, csv) in FOCUSExport.files(invoices, bom: bom) {
                     files.append(try write(csv, name: "focus/\(month).csv"))
                 }
+            case .ledger, .beancount, .focus:
+                break
             }
         }
+        try store.clearExportMarks(marks)
+        try store.setMeta("export_fingerprint", fingerprint)
         return files
+    }
+
+    /// Everything besides the store's data that shapes the files.
+    func fingerprint(_ formats: [ExportFormat]) -> String {
+        let a = accounting
+        return "v1;" + formats.map(\.rawValue).sorted().joined(separator: ",") + ";bom=\(bom);"
+            + [a.payableAccount, a.expenseAccount, a.paymentAccount, a.prepaidAccount].joined(separator: ",") + ";"
+            + vendors.keys.sorted().map { "\($0)=\(vendors[$0]!)" }.joined(separator: ",")
     }
 
     func write(_ csv: CSVWriter, name: String) throws -> ExportedFile {

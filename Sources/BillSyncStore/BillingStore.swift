@@ -245,7 +245,12 @@ public final class BillingStore: Sendable {
                 invoice.periodStart, invoice.periodEnd, invoice.issuedOn, paidOn, invoice.subtotal?.description, total,
                 credits, Self.bind(invoice.url), hasLines, seenAt, seenAt,
             ])
-        if let lines = invoice.lineItems {
+        var lines = invoice.lineItems
+        if let new = lines, change == nil, try storedLines(db, source: source, id: invoice.id) == new {
+            lines = nil  // the same lines again: nothing to write, nothing to export
+        }
+        if change != nil || lines != nil { try markDirty(db, "invoices") }
+        if let lines {
             try db.cachedStatement(sql: "DELETE FROM line_items WHERE source = ? AND invoice_id = ?").execute(arguments: [source, Self.bind(invoice.id)])
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO line_items (source, invoice_id, line_no, line_type, category, description, quantity, unit,
@@ -289,18 +294,33 @@ public final class BillingStore: Sendable {
     public func commitUsagePage(source: String, provider: String, hours: [UsageHour], position: UsagePosition) throws {
         try pool.write { db in
             try Self.ensureState(db, source: source, provider: provider)
+            // An hour read again with the same values is left alone, so that the lookback's
+            // re-reads mark nothing for export.
             let insert = try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO usage_hours (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
+                INSERT INTO usage_hours (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
                     byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (source, hour_start) DO UPDATE SET currency = excluded.currency,
+                    paas_total = excluded.paas_total, cpu = excluded.cpu, memory = excluded.memory,
+                    storage = excluded.storage, gpu = excluded.gpu, byoc_total = excluded.byoc_total,
+                    byoc_vcpu = excluded.byoc_vcpu, byoc_memory = excluded.byoc_memory,
+                    byoc_gpu_memory = excluded.byoc_gpu_memory, byoc_cluster = excluded.byoc_cluster
+                WHERE currency IS NOT excluded.currency OR paas_total IS NOT excluded.paas_total
+                    OR cpu IS NOT excluded.cpu OR memory IS NOT excluded.memory OR storage IS NOT excluded.storage
+                    OR gpu IS NOT excluded.gpu OR byoc_total IS NOT excluded.byoc_total
+                    OR byoc_vcpu IS NOT excluded.byoc_vcpu OR byoc_memory IS NOT excluded.byoc_memory
+                    OR byoc_gpu_memory IS NOT excluded.byoc_gpu_memory OR byoc_cluster IS NOT excluded.byoc_cluster
                 """)
+            var changedMonths = Set<String>()
             for h in hours {
                 try insert.execute(arguments: [
                     source, h.hourStart, h.currency, h.paasTotal.description, h.cpu.description, h.memory.description,
                     h.storage.description, h.gpu.description, h.byocTotal.description, h.byocVCPU.description,
                     h.byocMemory.description, h.byocGPUMemory.description, h.byocCluster.description,
                 ])
+                if db.changesCount > 0 { changedMonths.insert(UTC.month(h.hourStart)) }
             }
+            for month in changedMonths { try Self.markDirty(db, "usage:" + month) }
             switch position {
             case .inWindow(let w):
                 try db.execute(sql: """
@@ -312,6 +332,56 @@ public final class BillingStore: Sendable {
                         usage_done_until = MAX(COALESCE(usage_done_until, 0), ?) WHERE source = ?
                     """, arguments: [doneUntil, source])
             }
+        }
+    }
+
+    static func storedLines(_ db: Database, source: String, id: String) throws -> [LineItem] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT line_no, line_type, category, description, quantity, unit, unit_price, amount, resource_id, attributes
+            FROM line_items WHERE source = ? AND invoice_id = ? ORDER BY line_no
+            """), arguments: [source, bind(id)]).map { r in
+            LineItem(lineNo: r[0], lineType: text(r, 1), category: LineCategory(rawValue: r[2]) ?? .usage, description: text(r, 3),
+                     quantity: try (r[4] as String?).map { try ExactDecimal(parsing: $0) }, unit: text(r, 5),
+                     unitPrice: try (r[6] as String?).map { try ExactDecimal(parsing: $0) },
+                     amount: try ExactDecimal(parsing: r[7] as String), resourceID: text(r, 8), attributes: text(r, 9))
+        }
+    }
+
+    // MARK: - What changed since the last export
+
+    static func markDirty(_ db: Database, _ key: String) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO export_dirty (key, seq) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET seq = seq + 1
+            """).execute(arguments: [key])
+    }
+
+    /// What the store changed since the last export: `invoices`, `usage:YYYY-MM`, each with a
+    /// mark count to hand back to ``clearExportMarks(_:)``.
+    public func exportMarks() throws -> [String: Int64] {
+        try pool.read { db in
+            var out: [String: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, seq FROM export_dirty") { out[row[0]] = row[1] }
+            return out
+        }
+    }
+
+    /// Clears the marks an export has handled; a mark made meanwhile (a higher count) stays.
+    public func clearExportMarks(_ marks: [String: Int64]) throws {
+        try pool.write { db in
+            for (key, seq) in marks {
+                try db.execute(sql: "DELETE FROM export_dirty WHERE key = ? AND seq = ?", arguments: [key, seq])
+            }
+        }
+    }
+
+    public func meta(_ key: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setMeta(_ key: String, _ value: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                           arguments: [key, value])
         }
     }
 

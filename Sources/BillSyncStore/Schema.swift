@@ -95,6 +95,13 @@ enum Schema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2-export-dirty") { db in
+            try db.execute(sql: """
+                -- what changed since the last export: "invoices", or "usage:YYYY-MM"; seq counts the marks
+                CREATE TABLE export_dirty (key TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -20,7 +20,7 @@ struct ExportCommand: ParsableCommand {
         let (lock, store) = try runtime.openLocked()
         let pass = SyncPass(config: runtime.config, store: store, logger: runtime.logger, stop: StopFlag(), clock: runtime.clock)
         do {
-            let files = try withExtendedLifetime(lock) { try pass.export(formats: formats.isEmpty ? nil : formats) }
+            let files = try withExtendedLifetime(lock) { try pass.export(formats: formats.isEmpty ? nil : formats, onlyChanged: false) }
             for file in files { print(file.path) }
         } catch {
             printError("\(error)")

@@ -97,6 +97,33 @@ import Testing
         ])
         #expect(try ws.mtimes() == before)
         #expect(!run.stderr.contains("event=export.written"))
+        // Nothing changed, so no file was even generated again.
+        #expect(run.stderr.contains(" files=0 written=0"), "\(run.stderr)")
+    }
+
+    @Test func syncsRegenerateOnlyWhatChangedOrIsMissing() throws {
+        let sim = try SimHarness()
+        let ws = try Workspace(sim: sim)
+        try ws.writeConfig()
+        #expect(try ws.billsync(["sync"]).status == 0)
+        let full = try ws.exportContents()
+        // A deleted month comes back; nothing else is generated.
+        try FileManager.default.removeItem(atPath: ws.exportDir + "/usage/2026-10.csv")
+        let again = try ws.billsync(["sync"])
+        #expect(again.stderr.contains(" files=1 written=1"), "\(again.stderr)")
+        #expect(try ws.exportContents() == full)
+        // A new invoice regenerates the invoice files only.
+        try sim.post("/_sim/invoices/usageflow/new?count=1")
+        let one = try ws.billsync(["sync"])
+        #expect(one.stderr.contains(" files=2 written=2"), "\(one.stderr)")
+        // Changed export settings regenerate everything.
+        var text = try String(contentsOfFile: ws.configPath, encoding: .utf8)
+        text = text.replacingOccurrences(of: "exports = [\"csv\"]", with: "exports = [\"csv\"]\ncsv_bom = true")
+        try text.write(toFile: ws.configPath, atomically: true, encoding: .utf8)
+        let bom = try ws.billsync(["sync"])
+        #expect(bom.stderr.contains(" files=3 written=3"), "\(bom.stderr)")
+        let bytes = Array(FileManager.default.contents(atPath: ws.exportDir + "/invoices.csv") ?? Data())
+        #expect(Array(bytes.prefix(10)) == [0xEF, 0xBB, 0xBF] + Array("source,".utf8))
     }
 
     @Test func anInvoiceThatTurnsPaidUpstreamShowsPaidWithAHistoryRow() throws {
