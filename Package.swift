@@ -20,7 +20,9 @@ let package = Package(
         .target(name: "BillSyncHTTP", dependencies: ["CCurl", "BillSyncCore"]),
         .target(name: "BillSyncConfig", dependencies: ["BillSyncCore", "TOMLKit"]),
         .target(name: "BillSyncProviders", dependencies: ["BillSyncCore", "BillSyncHTTP"]),
-        .target(name: "BillSyncStore", dependencies: ["BillSyncCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "BillSyncStore", dependencies: [
+            "BillSyncCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        ]),
         .target(name: "BillSyncEngine", dependencies: [
             "BillSyncCore", "BillSyncHTTP", "BillSyncProviders", "BillSyncStore", "BillSyncConfig",
             .product(name: "Logging", package: "swift-log"),

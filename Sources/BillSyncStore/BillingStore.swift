@@ -1,6 +1,7 @@
 import BillSyncCore
 import Foundation
 import GRDB
+import GRDBSQLite
 
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public let description: String
@@ -36,6 +37,21 @@ public final class BillingStore: Sendable {
             try Schema.migrator.migrate(pool)
         } catch {
             throw StoreError("cannot open the state database \(path): \(error)")
+        }
+    }
+
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    static func bindText(_ stmt: OpaquePointer?, _ index: Int32, _ text: String) {
+        if text.isEmpty {
+            sqlite3_bind_text(stmt, index, "", 0, transient)
+            return
+        }
+        var text = text
+        text.withUTF8 { bytes in
+            _ = bytes.withMemoryRebound(to: CChar.self) { chars in
+                sqlite3_bind_text(stmt, index, chars.baseAddress, Int32(chars.count), transient)
+            }
         }
     }
 
@@ -312,13 +328,24 @@ public final class BillingStore: Sendable {
                     OR byoc_gpu_memory IS NOT excluded.byoc_gpu_memory OR byoc_cluster IS NOT excluded.byoc_cluster
                 """)
             var changedMonths = Set<String>()
+            // Bound through the C API: this is the hottest loop of a backfill, and GRDB's
+            // argument arrays box every value.
+            let stmt = insert.sqliteStatement
+            defer { sqlite3_reset(stmt) }
             for h in hours {
-                try insert.execute(arguments: [
-                    source, h.hourStart, h.currency, h.paasTotal.description, h.cpu.description, h.memory.description,
-                    h.storage.description, h.gpu.description, h.byocTotal.description, h.byocVCPU.description,
-                    h.byocMemory.description, h.byocGPUMemory.description, h.byocCluster.description,
-                ])
-                if db.changesCount > 0 { changedMonths.insert(UTC.month(h.hourStart)) }
+                sqlite3_reset(stmt)
+                Self.bindText(stmt, 1, source)
+                sqlite3_bind_int64(stmt, 2, h.hourStart)
+                Self.bindText(stmt, 3, h.currency)
+                for (i, amount) in [h.paasTotal, h.cpu, h.memory, h.storage, h.gpu, h.byocTotal, h.byocVCPU, h.byocMemory,
+                                    h.byocGPUMemory, h.byocCluster].enumerated() {
+                    Self.bindText(stmt, Int32(4 + i), amount.description)
+                }
+                let rc = sqlite3_step(stmt)
+                guard rc == SQLITE_DONE else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+                if sqlite3_changes(db.sqliteConnection) > 0 { changedMonths.insert(UTC.month(h.hourStart)) }
             }
             for month in changedMonths { try Self.markDirty(db, "usage:" + month) }
             switch position {
@@ -461,9 +488,19 @@ public final class BillingStore: Sendable {
         }
     }
 
+    /// One stored usage row as text: the amounts exactly as stored (canonical decimals), in
+    /// the order paas_total, cpu, memory, storage, gpu, byoc_total, byoc_vcpu, byoc_memory,
+    /// byoc_gpu_memory, byoc_cluster.
+    public struct UsageRow {
+        public var source: String
+        public var provider: String
+        public var hourStart: Int64
+        public var currency: String
+        public var amounts: [String]
+    }
+
     /// Calls `body` with each stored hour in `[start, end)`, ordered by source then hour.
-    public func forEachUsageHour(from start: Int64, to end: Int64,
-                                 _ body: (_ source: String, _ provider: String, _ hour: UsageHour) throws -> Void) throws {
+    public func forEachUsageRow(from start: Int64, to end: Int64, _ body: (UsageRow) throws -> Void) throws {
         try pool.read { db in
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT u.source, COALESCE(s.provider, ''), u.hour_start, u.currency, u.paas_total, u.cpu, u.memory, u.storage,
@@ -471,13 +508,16 @@ public final class BillingStore: Sendable {
                 FROM usage_hours u LEFT JOIN source_state s ON s.source = u.source
                 WHERE u.hour_start >= ? AND u.hour_start < ? ORDER BY u.source, u.hour_start
                 """, arguments: [start, end])
+            var row = UsageRow(source: "", provider: "", hourStart: 0, currency: "", amounts: [])
+            row.amounts.reserveCapacity(10)
             while let r = try rows.next() {
-                func d(_ i: Int) throws -> ExactDecimal { try ExactDecimal(parsing: r[i] as String) }
-                let hour = UsageHour(hourStart: r[2], currency: r[3], paasTotal: try d(4), cpu: try d(5), memory: try d(6),
-                                     storage: try d(7), gpu: try d(8), byocTotal: try d(9), byocVCPU: try d(10),
-                                     byocMemory: try d(11), byocGPUMemory: try d(12), byocCluster: try d(13))
-                try body(r[0], r[1], hour)
+                row.source = r[0]
+                row.provider = r[1]
+                row.hourStart = r[2]
+                row.currency = r[3]
+                row.amounts.removeAll(keepingCapacity: true)
+                for i in 4..<14 { row.amounts.append(r[i]) }
+                try body(row)
             }
         }
-    }
-}
+    }}

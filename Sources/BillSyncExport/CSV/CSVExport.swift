@@ -71,15 +71,14 @@ public enum CSVExport {
         var c = UTC.civil(start)
         c.month += 1
         if c.month > 12 { c.month = 1; c.year += 1 }
-        try store.forEachUsageHour(from: start, to: UTC.unix(c)) { source, provider, h in
-            csv.text(source)
-            csv.text(provider)
-            csv.number(UTC.dateTime(h.hourStart))
-            csv.text(h.currency)
-            for amount in [h.total, h.paasTotal, h.cpu, h.memory, h.storage, h.gpu, h.byocTotal, h.byocVCPU,
-                           h.byocMemory, h.byocGPUMemory, h.byocCluster] {
-                csv.number(amount.description)
-            }
+        try store.forEachUsageRow(from: start, to: UTC.unix(c)) { row in
+            csv.text(row.source)
+            csv.text(row.provider)
+            csv.number(UTC.dateTime(row.hourStart))
+            csv.text(row.currency)
+            // The stored amounts are already canonical decimal text; only the total is computed.
+            csv.number((try ExactDecimal(parsing: row.amounts[0]) + ExactDecimal(parsing: row.amounts[5])).description)
+            for amount in row.amounts { csv.number(amount) }
             csv.endRow()
         }
         return csv
