@@ -18,8 +18,14 @@ struct SyncCommand: ParsableCommand {
         try runtime.checkKeys(selected)
         let (lock, store) = try runtime.openLocked()
         let stop = StopFlag()
+        let signals = StopSignals(stop)
         let pass = SyncPass(config: runtime.config, store: store, logger: runtime.logger, stop: stop, clock: runtime.clock)
-        let reports = withExtendedLifetime(lock) { pass.sync(selected) }
+        let reports = withExtendedLifetime((lock, signals)) { pass.sync(selected) }
+        if stop.isSet {
+            // Stopped by SIGTERM/SIGINT: every finished page is committed; the next sync resumes.
+            runtime.logger.info("sync.interrupted", metadata: ["reason": "signal"])
+            return
+        }
         do { _ = try withExtendedLifetime(lock) { try pass.export() } } catch {
             runtime.logger.error("export.failed", metadata: ["error": .string("\(error)")])
             printError("\(error)")

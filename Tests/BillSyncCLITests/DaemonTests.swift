@@ -113,6 +113,23 @@ import Testing
         #expect(try ws.exportContents() == clean.exportContents())
     }
 
+    @Test func aOneShotSyncStopsCleanlyOnSIGTERM() throws {
+        let sim = try SimHarness { $0.historyDays = 300; $0.latencyMs = 10 }
+        let ws = try Workspace(sim: sim)
+        try ws.writeConfig(sources: ws.standardSources.replacingOccurrences(of: Workspace.usageStart, with: "2026-01-01"))
+        let sync = try ws.startBillsync(["sync"])
+        let deadline = Date().addingTimeInterval(20)
+        while (try sim.totalRequests()) < 20 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        sync.signal(SIGTERM)
+        let took = sync.waitForExit(timeout: 10)
+        #expect(took != nil && took! < 10)
+        #expect(sync.process.terminationStatus == 0)
+        #expect(sync.waitForEvent("sync.interrupted", timeout: 1))
+        _ = sync.result()
+        let rerun = try ws.billsync(["sync"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+    }
+
     @Test func aSecondInstanceOnTheSameStateExits3NamingThePID() throws {
         let sim = try SimHarness()
         let ws = try Workspace(sim: sim)
