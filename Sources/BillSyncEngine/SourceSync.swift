@@ -161,6 +161,8 @@ public final class SourceSync {
             }
             let known = try store.knownInvoices(source: source.name, ids: page.invoices.map(\.id))
             var invoices: [Invoice] = []
+            var fetched: [Invoice] = []
+            var lastCommit = monotonicSeconds()
             var oldestIsKnown = false
             for var invoice in page.invoices {
                 seen.insert(invoice.id)
@@ -169,10 +171,15 @@ public final class SourceSync {
                 let changed = old.map { Self.differs($0, invoice) } ?? true
                 oldestIsKnown = !changed
                 if provider.needsInvoiceDetail && (changed || old?.hasLines == false) {
-                    invoice = try detail(invoice.id)
-                    // Kept at once: a page of 50 details is a minute of requests under the
-                    // Typesense limit, and a restart should not fetch them again.
-                    try commit([invoice], position: nil)
+                    fetched.append(try detail(invoice.id))
+                    // Kept within a second or ten invoices: a page of 50 details is a minute of
+                    // requests under the Typesense limit, and a restart should not fetch them again.
+                    if fetched.count >= 10 || monotonicSeconds() - lastCommit >= 1 {
+                        try commit(fetched, position: nil)
+                        fetched = []
+                        lastCommit = monotonicSeconds()
+                    }
+                    continue
                 }
                 invoices.append(invoice)
             }
@@ -181,7 +188,7 @@ public final class SourceSync {
             // later page holds only invoices we have already read.
             let stopEarly = !full && oldestIsKnown && (provider.needsInvoiceDetail || unreadOpen.isEmpty)
             let done = reachedEnd || stopEarly
-            try commit(invoices, position: done ? .finished(reachedEnd: reachedEnd) : .next(cursor: page.next!))
+            try commit(fetched + invoices, position: done ? .finished(reachedEnd: reachedEnd) : .next(cursor: page.next!))
             if done { return }
             cursor = page.next
         }

@@ -49,7 +49,7 @@ public struct Exporter {
             case .focus: invoiceFiles.append("focus")
             }
         }
-        let invoicesChanged = full || marks["invoices"] != nil || invoiceFiles.contains(where: missing)
+        let invoicesChanged = !invoiceFiles.isEmpty && (full || marks["invoices"] != nil || invoiceFiles.contains(where: missing))
         let invoices = invoicesChanged ? try store.allInvoices() : []
         var files: [ExportedFile] = []
         for format in formats {
