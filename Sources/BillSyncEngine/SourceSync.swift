@@ -164,7 +164,7 @@ public final class SourceSync {
             var fetched: [Invoice] = []
             var lastCommit = monotonicSeconds()
             var oldestIsKnown = false
-            for var invoice in page.invoices {
+            for invoice in page.invoices {
                 seen.insert(invoice.id)
                 unreadOpen.remove(invoice.id)
                 let old = known[invoice.id]

@@ -50,17 +50,19 @@ public struct Exporter {
             }
         }
         let invoicesChanged = !invoiceFiles.isEmpty && (full || marks["invoices"] != nil || invoiceFiles.contains(where: missing))
-        let invoices = invoicesChanged ? try store.allInvoices() : []
+        // The journals and FOCUS need the model in memory; the CSVs stream from the store.
+        let needsModel = invoicesChanged && formats.contains { $0 != .csv }
+        let invoices = needsModel ? try store.allInvoices() : []
         var files: [ExportedFile] = []
         for format in formats {
             switch format {
             case .csv:
                 if invoicesChanged {
-                    files.append(try write(CSVExport.invoices(invoices, bom: bom), name: "invoices.csv"))
-                    files.append(try write(CSVExport.lineItems(invoices, bom: bom), name: "line_items.csv"))
+                    files.append(try CSVExport.invoices(store: store, bom: bom, path: directory + "/invoices.csv"))
+                    files.append(try CSVExport.lineItems(store: store, bom: bom, path: directory + "/line_items.csv"))
                 }
                 for month in try store.usageMonths() where full || marks["usage:" + month] != nil || missing("usage/\(month).csv") {
-                    files.append(try write(try CSVExport.usage(store: store, month: month, bom: bom), name: "usage/\(month).csv"))
+                    files.append(try CSVExport.usage(store: store, month: month, bom: bom, path: directory + "/usage/\(month).csv"))
                 }
             case .ledger where invoicesChanged:
                 let model = LedgerModel(invoices: invoices, accounting: accounting, vendors: vendors)

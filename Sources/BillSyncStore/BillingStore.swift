@@ -471,6 +471,59 @@ public final class BillingStore: Sendable {
         }
     }
 
+    /// One stored invoice as text, for exports that copy it out as is. Amounts are the stored
+    /// canonical decimals; times unix seconds.
+    public struct InvoiceRow {
+        public var source = "", provider = "", id = "", number = "", status = "", providerStatus = "", currency = ""
+        public var periodStart: Int64 = 0, periodEnd: Int64 = 0, issuedOn: Int64 = 0, paidOn: Int64?
+        public var subtotal: String?, total = "", creditsApplied = "", url = ""
+    }
+
+    /// Every invoice, ordered by source, issue date, id, without loading them all at once.
+    public func forEachInvoiceRow(_ body: (InvoiceRow) throws -> Void) throws {
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT source, provider, invoice_id, invoice_number, status, provider_status, currency, period_start,
+                    period_end, issued_on, paid_on, subtotal, total, credits_applied, url
+                FROM invoices ORDER BY source, issued_on, invoice_id
+                """)
+            var out = InvoiceRow()
+            while let r = try rows.next() {
+                out.source = r[0]; out.provider = r[1]; out.id = Self.text(r, 2); out.number = Self.text(r, 3)
+                out.status = r[4]; out.providerStatus = Self.text(r, 5); out.currency = r[6]
+                out.periodStart = r[7]; out.periodEnd = r[8]; out.issuedOn = r[9]; out.paidOn = r[10]
+                out.subtotal = r[11]; out.total = r[12]; out.creditsApplied = r[13]; out.url = Self.text(r, 14)
+                try body(out)
+            }
+        }
+    }
+
+    /// One stored line item as text, with its invoice's source, provider and currency.
+    public struct LineItemRow {
+        public var source = "", provider = "", invoiceID = "", lineNo = 0, lineType = "", category = "", description = ""
+        public var quantity: String?, unit = "", unitPrice: String?, amount = "", currency = "", resourceID = "", attributes = ""
+    }
+
+    /// Every line item, in the order of ``forEachInvoiceRow(_:)`` then line number.
+    public func forEachLineItemRow(_ body: (LineItemRow) throws -> Void) throws {
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT l.source, i.provider, l.invoice_id, l.line_no, l.line_type, l.category, l.description, l.quantity,
+                    l.unit, l.unit_price, l.amount, i.currency, l.resource_id, l.attributes
+                FROM line_items l JOIN invoices i ON i.source = l.source AND i.invoice_id = l.invoice_id
+                ORDER BY l.source, i.issued_on, l.invoice_id, l.line_no
+                """)
+            var out = LineItemRow()
+            while let r = try rows.next() {
+                out.source = r[0]; out.provider = r[1]; out.invoiceID = Self.text(r, 2); out.lineNo = r[3]
+                out.lineType = Self.text(r, 4); out.category = r[5]; out.description = Self.text(r, 6); out.quantity = r[7]
+                out.unit = Self.text(r, 8); out.unitPrice = r[9]; out.amount = r[10]; out.currency = r[11]
+                out.resourceID = Self.text(r, 12); out.attributes = Self.text(r, 13)
+                try body(out)
+            }
+        }
+    }
+
     /// The UTC months (`YYYY-MM`) that hold usage, oldest first.
     public func usageMonths() throws -> [String] {
         try pool.read { db in

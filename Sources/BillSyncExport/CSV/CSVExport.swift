@@ -16,71 +16,101 @@ public enum CSVExport {
         "byoc_total", "byoc_vcpu", "byoc_memory", "byoc_gpu_memory", "byoc_cluster",
     ]
 
-    public static func invoices(_ invoices: [StoredInvoice], bom: Bool) -> CSVWriter {
-        var csv = CSVWriter(header: invoiceColumns, bom: bom)
-        for stored in invoices {
-            let inv = stored.invoice
-            csv.text(stored.source)
-            csv.text(stored.provider)
-            csv.text(inv.id)
-            csv.text(inv.number)
-            csv.number(inv.status.rawValue)
-            csv.text(inv.providerStatus)
-            csv.text(inv.currency)
-            csv.number(UTC.dateTime(inv.periodStart))
-            csv.number(UTC.dateTime(inv.periodEnd))
-            csv.number(UTC.date(inv.issuedOn))
-            csv.number(stored.paidOn.map(UTC.date) ?? "")
-            csv.number(inv.subtotal?.description ?? "")
-            csv.number(inv.total.description)
-            csv.number(inv.creditsApplied.description)
-            csv.text(inv.url)
-            csv.endRow()
+    /// A CSV streamed into its file, flushed every 256 KiB.
+    struct Stream {
+        var csv: CSVWriter
+        let file: StreamedFile
+
+        init(path: String, header: [String], bom: Bool) throws {
+            csv = CSVWriter(header: header, bom: bom)
+            file = try StreamedFile(path: path)
         }
-        return csv
+
+        mutating func endRow() throws {
+            csv.endRow()
+            if csv.bytes.count >= 1 << 18 { try file.write(csv.take()) }
+        }
+
+        mutating func finish() throws -> ExportedFile {
+            try file.write(csv.take())
+            let written = try file.finish()
+            return ExportedFile(path: file.path, bytes: file.size, rows: csv.rows, written: written)
+        }
     }
 
-    public static func lineItems(_ invoices: [StoredInvoice], bom: Bool) -> CSVWriter {
-        var csv = CSVWriter(header: lineItemColumns, bom: bom)
-        for stored in invoices {
-            for line in stored.invoice.lineItems ?? [] {
-                csv.text(stored.source)
-                csv.text(stored.provider)
-                csv.text(stored.invoice.id)
-                csv.number(String(line.lineNo))
-                csv.text(line.lineType)
-                csv.number(line.category.rawValue)
-                csv.text(line.description)
-                csv.number(line.quantity?.formatted(minimumDecimals: 0) ?? "")
-                csv.text(line.unit)
-                csv.number(line.unitPrice?.description ?? "")
-                csv.number(line.amount.description)
-                csv.text(stored.invoice.currency)
-                csv.text(line.resourceID)
-                csv.text(line.attributes)
-                csv.endRow()
+    static func streaming(_ path: String, header: [String], bom: Bool, _ rows: (inout Stream) throws -> Void) throws -> ExportedFile {
+        var stream = try Stream(path: path, header: header, bom: bom)
+        do {
+            try rows(&stream)
+            return try stream.finish()
+        } catch {
+            stream.file.abandon()
+            throw error
+        }
+    }
+
+    public static func invoices(store: BillingStore, bom: Bool, path: String) throws -> ExportedFile {
+        try streaming(path, header: invoiceColumns, bom: bom) { out in
+            try store.forEachInvoiceRow { inv in
+                out.csv.text(inv.source)
+                out.csv.text(inv.provider)
+                out.csv.text(inv.id)
+                out.csv.text(inv.number)
+                out.csv.number(inv.status)
+                out.csv.text(inv.providerStatus)
+                out.csv.text(inv.currency)
+                out.csv.number(UTC.dateTime(inv.periodStart))
+                out.csv.number(UTC.dateTime(inv.periodEnd))
+                out.csv.number(UTC.date(inv.issuedOn))
+                out.csv.number(inv.paidOn.map(UTC.date) ?? "")
+                out.csv.number(inv.subtotal ?? "")
+                out.csv.number(inv.total)
+                out.csv.number(inv.creditsApplied)
+                out.csv.text(inv.url)
+                try out.endRow()
             }
         }
-        return csv
+    }
+
+    public static func lineItems(store: BillingStore, bom: Bool, path: String) throws -> ExportedFile {
+        try streaming(path, header: lineItemColumns, bom: bom) { out in
+            try store.forEachLineItemRow { line in
+                out.csv.text(line.source)
+                out.csv.text(line.provider)
+                out.csv.text(line.invoiceID)
+                out.csv.number(String(line.lineNo))
+                out.csv.text(line.lineType)
+                out.csv.number(line.category)
+                out.csv.text(line.description)
+                out.csv.number(line.quantity ?? "")
+                out.csv.text(line.unit)
+                out.csv.number(line.unitPrice ?? "")
+                out.csv.number(line.amount)
+                out.csv.text(line.currency)
+                out.csv.text(line.resourceID)
+                out.csv.text(line.attributes)
+                try out.endRow()
+            }
+        }
     }
 
     /// One month's usage file.
-    public static func usage(store: BillingStore, month: String, bom: Bool) throws -> CSVWriter {
-        var csv = CSVWriter(header: usageColumns, bom: bom)
-        guard let start = UTC.parse(month + "-01") else { return csv }
-        var c = UTC.civil(start)
-        c.month += 1
-        if c.month > 12 { c.month = 1; c.year += 1 }
-        try store.forEachUsageRow(from: start, to: UTC.unix(c)) { row in
-            csv.text(row.source)
-            csv.text(row.provider)
-            csv.number(UTC.dateTime(row.hourStart))
-            csv.text(row.currency)
-            // The stored amounts are already canonical decimal text; only the total is computed.
-            csv.number((try ExactDecimal(parsing: row.amounts[0]) + ExactDecimal(parsing: row.amounts[5])).description)
-            for amount in row.amounts { csv.number(amount) }
-            csv.endRow()
+    public static func usage(store: BillingStore, month: String, bom: Bool, path: String) throws -> ExportedFile {
+        try streaming(path, header: usageColumns, bom: bom) { out in
+            guard let start = UTC.parse(month + "-01") else { return }
+            var c = UTC.civil(start)
+            c.month += 1
+            if c.month > 12 { c.month = 1; c.year += 1 }
+            try store.forEachUsageRow(from: start, to: UTC.unix(c)) { row in
+                out.csv.text(row.source)
+                out.csv.text(row.provider)
+                out.csv.number(UTC.dateTime(row.hourStart))
+                out.csv.text(row.currency)
+                // The stored amounts are already canonical decimal text; only the total is computed.
+                out.csv.number((try ExactDecimal(parsing: row.amounts[0]) + ExactDecimal(parsing: row.amounts[5])).description)
+                for amount in row.amounts { out.csv.number(amount) }
+                try out.endRow()
+            }
         }
-        return csv
     }
 }

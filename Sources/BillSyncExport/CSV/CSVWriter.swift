@@ -53,6 +53,12 @@ public struct CSVWriter {
         bytes.append(contentsOf: value.utf8)
     }
 
+    /// Hands over the bytes so far and starts an empty buffer (the row count goes on).
+    public mutating func take() -> [UInt8] {
+        defer { bytes.removeAll(keepingCapacity: true) }
+        return bytes
+    }
+
     public mutating func endRow() {
         bytes.append(0x0D)
         bytes.append(0x0A)
