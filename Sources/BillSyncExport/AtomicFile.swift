@@ -6,10 +6,10 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
     public var description: String { "cannot write \(path): \(reason)" }
 }
 
-/// Writes a whole file so that readers see either the old or the new content, never a mix,
-/// and a crash never leaves a half-written file: write a temporary file beside it, fsync,
-/// rename over, fsync the directory. A file whose content would not change is left alone
-/// (its mtime too).
+/// Export files are written so that readers see either the old or the new content, never a
+/// mix, and a crash never leaves a half-written file: a temporary file beside it, fsync,
+/// rename over, fsync the directory (``StreamedFile``). A file whose content would not change
+/// is left alone, its mtime too.
 public enum AtomicFile {
     /// Deletes temporary files that a killed export left behind (`.NAME.tmp-PID`).
     public static func removeLeftovers(in directories: [String]) {
@@ -20,58 +20,11 @@ public enum AtomicFile {
             }
         }
     }
-
-    /// Returns true when the file was (re)written.
-    @discardableResult
-    public static func write(_ bytes: [UInt8], to path: String) throws(ExportError) -> Bool {
-        if let existing = FileManager.default.contents(atPath: path), existing.count == bytes.count,
-           existing.elementsEqual(bytes) {
-            return false
-        }
-        let directory = (path as NSString).deletingLastPathComponent
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ExportError(path: directory, reason: "cannot create the directory: \(error.localizedDescription)")
-        }
-        let name = (path as NSString).lastPathComponent
-        let temp = directory + "/." + name + ".tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ExportError(path: temp, reason: String(cString: strerror(errno))) }
-        var offset = 0
-        let failure: String? = bytes.withUnsafeBytes { raw -> String? in
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return String(cString: strerror(errno))
-                }
-                offset += n
-            }
-            return fsync(fd) == 0 ? nil : String(cString: strerror(errno))
-        }
-        close(fd)
-        if let failure {
-            unlink(temp)
-            throw ExportError(path: path, reason: failure)
-        }
-        guard rename(temp, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temp)
-            throw ExportError(path: path, reason: reason)
-        }
-        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirfd >= 0 {
-            fsync(dirfd)
-            close(dirfd)
-        }
-        return true
-    }
 }
 
 /// A file written piece by piece to a temporary file beside its final path, so that memory
 /// stays flat however large it grows; ``finish()`` then replaces the old file only when the
-/// content differs (compared chunk by chunk), with the same fsync + rename as ``AtomicFile``.
+/// content differs (compared chunk by chunk), by fsync and rename.
 public final class StreamedFile {
     public let path: String
     let temp: String

@@ -50,9 +50,9 @@ public struct Exporter {
             }
         }
         let invoicesChanged = !invoiceFiles.isEmpty && (full || marks["invoices"] != nil || invoiceFiles.contains(where: missing))
-        // The journals and FOCUS need the model in memory; the CSVs stream from the store.
-        let needsModel = invoicesChanged && formats.contains { $0 != .csv }
-        let invoices = needsModel ? try store.allInvoices() : []
+        // The journals share one model (transactions, not lines); everything else streams.
+        let needsModel = invoicesChanged && (formats.contains(.ledger) || formats.contains(.beancount))
+        let model = needsModel ? try LedgerModel(store: store, accounting: accounting, vendors: vendors) : nil
         var files: [ExportedFile] = []
         for format in formats {
             switch format {
@@ -65,15 +65,11 @@ public struct Exporter {
                     files.append(try CSVExport.usage(store: store, month: month, bom: bom, path: directory + "/usage/\(month).csv"))
                 }
             case .ledger where invoicesChanged:
-                let model = LedgerModel(invoices: invoices, accounting: accounting, vendors: vendors)
-                files.append(try write(JournalExport.render(model), rows: model.transactions.count, name: "billsync.journal"))
+                files.append(try stream("billsync.journal", rows: model!.transactions.count) { try JournalExport.write(model!, to: $0) })
             case .beancount where invoicesChanged:
-                let model = LedgerModel(invoices: invoices, accounting: accounting, vendors: vendors)
-                files.append(try write(BeancountExport.render(model), rows: model.transactions.count, name: "billsync.beancount"))
+                files.append(try stream("billsync.beancount", rows: model!.transactions.count) { try BeancountExport.write(model!, to: $0) })
             case .focus where invoicesChanged:
-                for (month, csv) in FOCUSExport.files(invoices, bom: bom) {
-                    files.append(try write(csv, name: "focus/\(month).csv"))
-                }
+                files += try FOCUSExport.write(store: store, directory: directory, bom: bom)
             case .ledger, .beancount, .focus:
                 break
             }
@@ -91,13 +87,15 @@ public struct Exporter {
             + vendors.keys.sorted().map { "\($0)=\(vendors[$0]!)" }.joined(separator: ",")
     }
 
-    func write(_ csv: CSVWriter, name: String) throws -> ExportedFile {
-        try write(csv.bytes, rows: csv.rows, name: name)
-    }
-
-    func write(_ bytes: [UInt8], rows: Int, name: String) throws -> ExportedFile {
-        let path = directory + "/" + name
-        let written = try AtomicFile.write(bytes, to: path)
-        return ExportedFile(path: path, bytes: bytes.count, rows: rows, written: written)
+    func stream(_ name: String, rows: Int, _ body: (StreamedFile) throws -> Void) throws -> ExportedFile {
+        let file = try StreamedFile(path: directory + "/" + name)
+        do {
+            try body(file)
+            let written = try file.finish()
+            return ExportedFile(path: file.path, bytes: file.size, rows: rows, written: written)
+        } catch {
+            file.abandon()
+            throw error
+        }
     }
 }

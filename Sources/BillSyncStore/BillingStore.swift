@@ -524,6 +524,31 @@ public final class BillingStore: Sendable {
         }
     }
 
+    /// Every line item with its invoice, ordered by the UTC month the invoice's period starts
+    /// in, then as ``forEachLineItemRow(_:)``.
+    public func forEachLineByPeriodMonth(_ body: (LineItemRow, InvoiceRow) throws -> Void) throws {
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT l.source, i.provider, l.invoice_id, l.line_no, l.line_type, l.category, l.description, l.quantity,
+                    l.unit, l.unit_price, l.amount, i.currency, l.resource_id, l.attributes,
+                    i.period_start, i.period_end, i.status, i.issued_on, i.paid_on
+                FROM line_items l JOIN invoices i ON i.source = l.source AND i.invoice_id = l.invoice_id
+                ORDER BY strftime('%Y-%m', i.period_start, 'unixepoch'), l.source, i.issued_on, l.invoice_id, l.line_no
+                """)
+            var line = LineItemRow()
+            var inv = InvoiceRow()
+            while let r = try rows.next() {
+                line.source = r[0]; line.provider = r[1]; line.invoiceID = Self.text(r, 2); line.lineNo = r[3]
+                line.lineType = Self.text(r, 4); line.category = r[5]; line.description = Self.text(r, 6); line.quantity = r[7]
+                line.unit = Self.text(r, 8); line.unitPrice = r[9]; line.amount = r[10]; line.currency = r[11]
+                line.resourceID = Self.text(r, 12); line.attributes = Self.text(r, 13)
+                inv.source = line.source; inv.provider = line.provider; inv.id = line.invoiceID; inv.currency = line.currency
+                inv.periodStart = r[14]; inv.periodEnd = r[15]; inv.status = r[16]; inv.issuedOn = r[17]; inv.paidOn = r[18]
+                try body(line, inv)
+            }
+        }
+    }
+
     /// The UTC months (`YYYY-MM`) that hold usage, oldest first.
     public func usageMonths() throws -> [String] {
         try pool.read { db in

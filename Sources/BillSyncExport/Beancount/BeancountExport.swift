@@ -3,7 +3,7 @@ import BillSyncCore
 /// `billsync.beancount` for beancount v3: `open` directives, then the same transactions as
 /// the journal, with `^` links tying each invoice to its payment. Passes `bean-check`.
 enum BeancountExport {
-    static func render(_ model: LedgerModel) -> [UInt8] {
+    static func write(_ model: LedgerModel, to file: StreamedFile) throws {
         var out = "; billsync ledger: generated from billsync.sqlite3 by `billsync export`; edits are overwritten.\n"
         out += "option \"title\" \"billsync\"\n\n"
         let opened = model.transactions.first.map { UTC.date($0.date) } ?? "1970-01-01"
@@ -17,8 +17,12 @@ enum BeancountExport {
             for (account, amount) in t.postings {
                 out += "  " + account + "  " + amount.description + " " + t.currency + "\n"
             }
+            if out.utf8.count >= 1 << 18 {
+                try file.write(Array(out.utf8))
+                out = ""
+            }
         }
-        return Array(out.utf8)
+        try file.write(Array(out.utf8))
     }
 
     /// A beancount string: quotes and backslashes escaped, control characters and line

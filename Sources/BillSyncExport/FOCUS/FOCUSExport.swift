@@ -44,61 +44,69 @@ enum FOCUSExport {
         }
     }
 
-    static func frequency(_ line: LineItem) -> String {
-        switch line.category {
+    static func frequency(category: String, lineType: String) -> String {
+        switch LineCategory(rawValue: category) ?? .usage {
         case .usage, .tax: "Usage-Based"
-        case .purchase: line.lineType == "support" ? "Recurring" : "One-Time"
+        case .purchase: lineType == "support" ? "Recurring" : "One-Time"
         case .credit, .adjustment: "One-Time"
         }
     }
 
-    /// Month → file, for the invoices given.
-    static func files(_ invoices: [StoredInvoice], bom: Bool) -> [(month: String, csv: CSVWriter)] {
-        var byMonth: [String: [StoredInvoice]] = [:]
-        for stored in invoices { byMonth[UTC.month(stored.invoice.periodStart), default: []].append(stored) }
-        return byMonth.keys.sorted().map { month in
-            var csv = CSVWriter(header: columns, bom: bom)
-            for stored in byMonth[month]! {
-                let inv = stored.invoice
-                let issuerName = issuer(stored.provider)
-                for line in inv.lineItems ?? [] {
-                    let cost = line.amount.description
-                    csv.number(cost)
-                    csv.number(line.lineType == "prepaid-credit-purchase" ? "0.00" : cost)
-                    csv.number(cost)
-                    csv.number(cost)
-                    csv.text(stored.source)
-                    csv.text(stored.source)
-                    csv.text(inv.currency)
-                    csv.number(UTC.iso8601(inv.periodStart))
-                    csv.number(UTC.iso8601(inv.periodEnd))
-                    csv.number(category(line.category))
-                    csv.number(line.category == .adjustment ? "Correction" : "")
-                    csv.text(line.description)
-                    csv.number(frequency(line))
-                    csv.number(UTC.iso8601(inv.periodStart))
-                    csv.number(UTC.iso8601(inv.periodEnd))
-                    csv.text(inv.id)
-                    csv.text(issuerName)
-                    csv.text(issuerName)
-                    csv.text(issuerName)
-                    csv.number(line.quantity?.formatted(minimumDecimals: 0) ?? "")
-                    csv.text(line.unit)
-                    csv.number(serviceCategory(provider: stored.provider, lineType: line.lineType))
-                    csv.text(issuerName)
-                    csv.text(line.resourceID)
-                    csv.text(stored.source)
-                    csv.text(stored.provider)
-                    csv.number(String(line.lineNo))
-                    csv.text(line.lineType)
-                    csv.number(inv.status.rawValue)
-                    csv.number(UTC.date(inv.issuedOn))
-                    csv.number(stored.paidOn.map(UTC.date) ?? "")
-                    csv.text(line.attributes)
-                    csv.endRow()
+    /// Streams every line item into its month's file; returns the files.
+    static func write(store: BillingStore, directory: String, bom: Bool) throws -> [ExportedFile] {
+        var files: [ExportedFile] = []
+        var current: (month: String, stream: CSVExport.Stream)?
+        do {
+            try store.forEachLineByPeriodMonth { line, inv in
+                let month = UTC.month(inv.periodStart)
+                if current?.month != month {
+                    if var done = current?.stream { files.append(try done.finish()) }
+                    current = (month, try CSVExport.Stream(path: directory + "/focus/\(month).csv", header: columns, bom: bom))
                 }
+                let issuerName = issuer(inv.provider)
+                let category = LineCategory(rawValue: line.category) ?? .usage
+                let cost = line.amount
+                var csv = current!.stream.csv
+                csv.number(cost)
+                csv.number(line.lineType == "prepaid-credit-purchase" ? "0.00" : cost)
+                csv.number(cost)
+                csv.number(cost)
+                csv.text(inv.source)
+                csv.text(inv.source)
+                csv.text(inv.currency)
+                csv.number(UTC.iso8601(inv.periodStart))
+                csv.number(UTC.iso8601(inv.periodEnd))
+                csv.number(Self.category(category))
+                csv.number(category == .adjustment ? "Correction" : "")
+                csv.text(line.description)
+                csv.number(frequency(category: line.category, lineType: line.lineType))
+                csv.number(UTC.iso8601(inv.periodStart))
+                csv.number(UTC.iso8601(inv.periodEnd))
+                csv.text(inv.id)
+                csv.text(issuerName)
+                csv.text(issuerName)
+                csv.text(issuerName)
+                csv.number(line.quantity ?? "")
+                csv.text(line.unit)
+                csv.number(serviceCategory(provider: inv.provider, lineType: line.lineType))
+                csv.text(issuerName)
+                csv.text(line.resourceID)
+                csv.text(inv.source)
+                csv.text(inv.provider)
+                csv.number(String(line.lineNo))
+                csv.text(line.lineType)
+                csv.number(inv.status)
+                csv.number(UTC.date(inv.issuedOn))
+                csv.number(inv.paidOn.map(UTC.date) ?? "")
+                csv.text(line.attributes)
+                current!.stream.csv = csv
+                try current!.stream.endRow()
             }
-            return (month, csv)
+            if var done = current?.stream { files.append(try done.finish()) }
+        } catch {
+            current?.stream.file.abandon()
+            throw error
         }
+        return files
     }
 }

@@ -4,7 +4,7 @@ import BillSyncCore
 /// declared up front, then transactions in date order. Passes `hledger check -s
 /// ordereddates payees` and `ledger --pedantic`.
 enum JournalExport {
-    static func render(_ model: LedgerModel) -> [UInt8] {
+    static func write(_ model: LedgerModel, to file: StreamedFile) throws {
         var out = "; billsync journal: generated from billsync.sqlite3 by `billsync export`; edits are overwritten.\n\n"
         for currency in model.currencies { out += "commodity \(currency)\n" }
         out += "\n"
@@ -22,7 +22,11 @@ enum JournalExport {
             for (account, amount) in t.postings {
                 out += "    " + account + String(repeating: " ", count: width - account.count) + amount.description + " " + t.currency + "\n"
             }
+            if out.utf8.count >= 1 << 18 {
+                try file.write(Array(out.utf8))
+                out = ""
+            }
         }
-        return Array(out.utf8)
+        try file.write(Array(out.utf8))
     }
 }

@@ -27,36 +27,55 @@ struct LedgerModel {
     let currencies: [String]
     let vendors: [String]
 
-    init(invoices: [StoredInvoice], accounting: AccountingConfig, vendors vendorOf: [String: String]) {
+    /// Built from the store's rows as they stream by: invoices first (small), then their
+    /// lines, summed per account; no invoice is held with all its lines.
+    init(store: BillingStore, accounting: AccountingConfig, vendors vendorOf: [String: String]) throws {
+        var headers: [BillingStore.InvoiceRow] = []
+        try store.forEachInvoiceRow { headers.append($0) }
+        var vendorOfInvoice: [String] = []
+        vendorOfInvoice.reserveCapacity(headers.count)
+        for h in headers {
+            vendorOfInvoice.append(vendorOf[h.source] ?? ProviderKind(rawValue: h.provider)?.defaultVendor ?? "Vendor")
+        }
+        // Lines come in the invoices' order: walk both together.
+        var expenses: [[(account: String, amount: ExactDecimal)]] = Array(repeating: [], count: headers.count)
+        var index = 0
+        try store.forEachLineItemRow { line in
+            while index < headers.count && (headers[index].source != line.source || headers[index].id != line.invoiceID) { index += 1 }
+            guard index < headers.count else { return }
+            let vendor = vendorOfInvoice[index]
+            let account = line.lineType == "prepaid-credit-purchase"
+                ? accounting.prepaidAccount + ":" + vendor
+                : accounting.expenseAccount + ":" + vendor + ":" + LedgerText.accountSegment(line.lineType)
+            let amount = try ExactDecimal(parsing: line.amount)
+            if let i = expenses[index].firstIndex(where: { $0.account == account }) {
+                expenses[index][i].amount += amount
+            } else {
+                expenses[index].append((account, amount))
+            }
+        }
         var transactions: [LedgerTransaction] = []
-        for stored in invoices {
-            let inv = stored.invoice
-            let vendor = vendorOf[stored.source] ?? ProviderKind(rawValue: stored.provider)?.defaultVendor ?? "Vendor"
+        for (i, h) in headers.enumerated() {
+            let vendor = vendorOfInvoice[i]
             let payable = accounting.payableAccount + ":" + vendor
             let prepaid = accounting.prepaidAccount + ":" + vendor
-            var byAccount: [String: ExactDecimal] = [:]
-            var order: [String] = []
-            for line in inv.lineItems ?? [] {
-                let account = line.lineType == "prepaid-credit-purchase"
-                    ? prepaid
-                    : accounting.expenseAccount + ":" + vendor + ":" + LedgerText.accountSegment(line.lineType)
-                if byAccount[account] == nil { order.append(account) }
-                byAccount[account, default: .zero] += line.amount
-            }
-            var postings = order.compactMap { account in byAccount[account]!.isZero ? nil : (account, byAccount[account]!) }
-            postings.append((payable, -inv.total))
-            let period = "\(UTC.date(inv.periodStart)) to \(UTC.date(inv.periodEnd))"
+            let total = try ExactDecimal(parsing: h.total)
+            let credits = try ExactDecimal(parsing: h.creditsApplied)
+            var postings = expenses[i].filter { !$0.amount.isZero }
+            postings.append((payable, -total))
+            let period = "\(UTC.date(h.periodStart)) to \(UTC.date(h.periodEnd))"
+            let paid = h.status == InvoiceStatus.paid.rawValue
             transactions.append(LedgerTransaction(
-                date: inv.issuedOn, kind: .invoice, cleared: inv.status == .paid, source: stored.source, invoiceID: inv.id,
-                vendor: vendor, narration: "Invoice for \(period)", postings: postings, currency: inv.currency))
-            if inv.status == .paid, let paidOn = stored.paidOn {
-                var payment: [(String, ExactDecimal)] = [(payable, inv.total)]
-                if !inv.creditsApplied.isZero { payment.append((prepaid, -inv.creditsApplied)) }
-                let cash = inv.total - inv.creditsApplied
+                date: h.issuedOn, kind: .invoice, cleared: paid, source: h.source, invoiceID: h.id,
+                vendor: vendor, narration: "Invoice for \(period)", postings: postings, currency: h.currency))
+            if paid, let paidOn = h.paidOn {
+                var payment: [(account: String, amount: ExactDecimal)] = [(payable, total)]
+                if !credits.isZero { payment.append((prepaid, -credits)) }
+                let cash = total - credits
                 if !cash.isZero || payment.count == 1 { payment.append((accounting.paymentAccount, -cash)) }
                 transactions.append(LedgerTransaction(
-                    date: paidOn, kind: .payment, cleared: true, source: stored.source, invoiceID: inv.id, vendor: vendor,
-                    narration: "Payment of the invoice for \(period)", postings: payment, currency: inv.currency))
+                    date: paidOn, kind: .payment, cleared: true, source: h.source, invoiceID: h.id, vendor: vendor,
+                    narration: "Payment of the invoice for \(period)", postings: payment, currency: h.currency))
             }
         }
         transactions.sort {
