@@ -34,28 +34,45 @@ public enum UTC {
         days(year: c.year, month: c.month, day: c.day) * 86400 + Int64(c.hour * 3600 + c.minute * 60 + c.second)
     }
 
+    /// Writes `YYYY-MM-DD`, then `sep` + `HH:MM:SS` when `sep` is given, then `suffix`:
+    /// one fixed buffer, no intermediate strings (exports format millions of these).
+    static func format(_ unix: Int64, sep: UInt8?, suffix: UInt8?) -> String {
+        let c = civil(unix)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { b in
+            var i = 0
+            func put(_ v: Int, _ width: Int) {
+                var v = v
+                var k = width - 1
+                while k >= 0 {
+                    b[i + k] = UInt8(48 + v % 10)
+                    v /= 10
+                    k -= 1
+                }
+                i += width
+            }
+            func mark(_ ch: UInt8) { b[i] = ch; i += 1 }
+            put(max(0, min(c.year, 9999)), 4); mark(45); put(c.month, 2); mark(45); put(c.day, 2)
+            if let sep {
+                mark(sep); put(c.hour, 2); mark(58); put(c.minute, 2); mark(58); put(c.second, 2)
+            }
+            if let suffix { mark(suffix) }
+            return String(decoding: UnsafeBufferPointer(rebasing: b[0..<i]), as: UTF8.self)
+        }
+    }
+
     static func pad(_ v: Int, _ width: Int) -> String {
         let s = String(v)
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 
     /// `2025-03-01`
-    public static func date(_ unix: Int64) -> String {
-        let c = civil(unix)
-        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))"
-    }
+    public static func date(_ unix: Int64) -> String { format(unix, sep: nil, suffix: nil) }
 
     /// `2025-03-01 13:00:00`
-    public static func dateTime(_ unix: Int64) -> String {
-        let c = civil(unix)
-        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2)) \(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))"
-    }
+    public static func dateTime(_ unix: Int64) -> String { format(unix, sep: UInt8(ascii: " "), suffix: nil) }
 
     /// `2025-03-01T13:00:00Z`
-    public static func iso8601(_ unix: Int64) -> String {
-        let c = civil(unix)
-        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))Z"
-    }
+    public static func iso8601(_ unix: Int64) -> String { format(unix, sep: UInt8(ascii: "T"), suffix: UInt8(ascii: "Z")) }
 
     /// `2025-03` — the month file a given instant belongs to.
     public static func month(_ unix: Int64) -> String {

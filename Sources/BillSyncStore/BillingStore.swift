@@ -314,9 +314,9 @@ public final class BillingStore: Sendable {
             // re-reads mark nothing for export.
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO usage_hours (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
-                    byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (source, hour_start) DO UPDATE SET currency = excluded.currency,
+                    byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (source, hour_start) DO UPDATE SET currency = excluded.currency, total = excluded.total,
                     paas_total = excluded.paas_total, cpu = excluded.cpu, memory = excluded.memory,
                     storage = excluded.storage, gpu = excluded.gpu, byoc_total = excluded.byoc_total,
                     byoc_vcpu = excluded.byoc_vcpu, byoc_memory = excluded.byoc_memory,
@@ -326,6 +326,7 @@ public final class BillingStore: Sendable {
                     OR gpu IS NOT excluded.gpu OR byoc_total IS NOT excluded.byoc_total
                     OR byoc_vcpu IS NOT excluded.byoc_vcpu OR byoc_memory IS NOT excluded.byoc_memory
                     OR byoc_gpu_memory IS NOT excluded.byoc_gpu_memory OR byoc_cluster IS NOT excluded.byoc_cluster
+                    OR total IS NOT excluded.total
                 """)
             var changedMonths = Set<String>()
             // Bound through the C API: this is the hottest loop of a backfill, and GRDB's
@@ -341,6 +342,7 @@ public final class BillingStore: Sendable {
                                     h.byocGPUMemory, h.byocCluster].enumerated() {
                     Self.bindText(stmt, Int32(4 + i), amount.description)
                 }
+                Self.bindText(stmt, 14, h.total.description)
                 let rc = sqlite3_step(stmt)
                 guard rc == SQLITE_DONE else {
                     throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
@@ -575,6 +577,8 @@ public final class BillingStore: Sendable {
         public var hourStart: Int64
         public var currency: String
         public var amounts: [String]
+        /// Nil for rows stored before totals were kept.
+        public var total: String?
     }
 
     /// Calls `body` with each stored hour in `[start, end)`, ordered by source then hour.
@@ -582,11 +586,11 @@ public final class BillingStore: Sendable {
         try pool.read { db in
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT u.source, COALESCE(s.provider, ''), u.hour_start, u.currency, u.paas_total, u.cpu, u.memory, u.storage,
-                    u.gpu, u.byoc_total, u.byoc_vcpu, u.byoc_memory, u.byoc_gpu_memory, u.byoc_cluster
+                    u.gpu, u.byoc_total, u.byoc_vcpu, u.byoc_memory, u.byoc_gpu_memory, u.byoc_cluster, u.total
                 FROM usage_hours u LEFT JOIN source_state s ON s.source = u.source
                 WHERE u.hour_start >= ? AND u.hour_start < ? ORDER BY u.source, u.hour_start
                 """, arguments: [start, end])
-            var row = UsageRow(source: "", provider: "", hourStart: 0, currency: "", amounts: [])
+            var row = UsageRow(source: "", provider: "", hourStart: 0, currency: "", amounts: [], total: nil)
             row.amounts.reserveCapacity(10)
             while let r = try rows.next() {
                 row.source = r[0]
@@ -595,6 +599,7 @@ public final class BillingStore: Sendable {
                 row.currency = r[3]
                 row.amounts.removeAll(keepingCapacity: true)
                 for i in 4..<14 { row.amounts.append(r[i]) }
+                row.total = r[14]
                 try body(row)
             }
         }

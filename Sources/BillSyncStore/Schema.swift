@@ -102,6 +102,11 @@ enum Schema {
                 CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3-usage-total") { db in
+            // paas_total + byoc_total, kept so that exports copy it instead of adding up again;
+            // NULL in rows written before this migration.
+            try db.execute(sql: "ALTER TABLE usage_hours ADD COLUMN total TEXT")
+        }
         return migrator
     }
 }

@@ -106,8 +106,8 @@ public enum CSVExport {
                 out.csv.text(row.provider)
                 out.csv.number(UTC.dateTime(row.hourStart))
                 out.csv.text(row.currency)
-                // The stored amounts are already canonical decimal text; only the total is computed.
-                out.csv.number((try ExactDecimal(parsing: row.amounts[0]) + ExactDecimal(parsing: row.amounts[5])).description)
+                // The stored amounts are already canonical decimal text.
+                out.csv.number(try row.total ?? (ExactDecimal(parsing: row.amounts[0]) + ExactDecimal(parsing: row.amounts[5])).description)
                 for amount in row.amounts { out.csv.number(amount) }
                 try out.endRow()
             }
