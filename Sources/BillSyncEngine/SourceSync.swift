@@ -172,9 +172,9 @@ public final class SourceSync {
                 oldestIsKnown = !changed
                 if provider.needsInvoiceDetail && (changed || old?.hasLines == false) {
                     fetched.append(try detail(invoice.id))
-                    // Kept within a second or ten invoices: a page of 50 details is a minute of
+                    // Kept within a second or five invoices: a page of 50 details is a minute of
                     // requests under the Typesense limit, and a restart should not fetch them again.
-                    if fetched.count >= 10 || monotonicSeconds() - lastCommit >= 1 {
+                    if fetched.count >= 5 || monotonicSeconds() - lastCommit >= 1 {
                         try commit(fetched, position: nil)
                         fetched = []
                         lastCommit = monotonicSeconds()
