@@ -48,7 +48,13 @@ public final class SourceSync {
 
     var providerName: String { source.provider.rawValue }
 
+    /// At most this many sources sync at the same moment in one process: more only adds
+    /// memory (a connection, buffers and a parsed page each) on a machine with few cores.
+    static let slots = DispatchSemaphore(value: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
+
     public func run() -> SyncReport {
+        Self.slots.wait()
+        defer { Self.slots.signal() }
         let started = monotonicSeconds()
         logger.info("sync.started", metadata: ["provider": .string(providerName)])
         var failure: String?
