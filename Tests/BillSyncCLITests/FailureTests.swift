@@ -187,7 +187,7 @@ import Testing
         let sim = try SimHarness { $0.latencyMs = 300 }
         let ws = try workspace(sim, only: "usageflow")
         let first = try ws.startBillsync(["sync"])
-        Thread.sleep(forTimeInterval: 0.15)
+        #expect(first.waitForEvent("sync.started", timeout: 10))
         let second = try ws.billsync(["sync"])
         first.process.waitUntilExit()
         #expect(second.status == 3)

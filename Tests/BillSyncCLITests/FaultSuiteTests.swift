@@ -112,6 +112,15 @@ import Testing
         #expect(counts["GET /api/invoices"] == 1, "an oversize body is not retried")
     }
 
+    /// Page 1's fifty details are in: the walk is now waiting on the stalled page 2.
+    func waitUntilPageTwoStalls(_ sim: SimHarness) throws {
+        let deadline = Date().addingTimeInterval(20)
+        while (try sim.endpointCounts()["GET /api/v1/invoices/{id}"] ?? 0) < 50 && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+    }
+
     @Test func anInvoiceTurningPaidMidWalkIsNotMissed() throws {
         let sim = try SimHarness { $0.typesenseInvoices = 120 }
         let ws = try Workspace(sim: sim)
@@ -119,9 +128,9 @@ import Testing
         let due = try sim.json("/_sim/truth/invoices?provider=typesense").array().first { (try? $0.require("status").text()) == "due" }!
         let id = try due.require("id").text()
         // Page 2 stalls; meanwhile the due invoice on page 1, already read, is paid.
-        try sim.fault("path=/api/v1/invoices?page=2&kind=stall&value=1500&count=1")
+        try sim.fault("path=/api/v1/invoices?page=2&kind=stall&value=2500&count=1")
         let sync = try ws.startBillsync(["sync"])
-        Thread.sleep(forTimeInterval: 0.7)
+        try waitUntilPageTwoStalls(sim)
         try sim.post("/_sim/invoices/typesense/\(id)/status?value=paid")
         sync.process.waitUntilExit()
         #expect(sync.process.terminationStatus == 0)
@@ -137,9 +146,9 @@ import Testing
         let ws = try Workspace(sim: sim)
         try ws.writeConfig(sources: only(ws, "typesense"))
         let before = Set(try sim.json("/_sim/truth/invoices?provider=typesense").array().map { try $0.require("id").text() })
-        try sim.fault("path=/api/v1/invoices?page=2&kind=stall&value=1500&count=1")
+        try sim.fault("path=/api/v1/invoices?page=2&kind=stall&value=2500&count=1")
         let sync = try ws.startBillsync(["sync"])
-        Thread.sleep(forTimeInterval: 0.7)
+        try waitUntilPageTwoStalls(sim)
         // Three invoices appear at the head: every later page shifts by three.
         try sim.post("/_sim/invoices/typesense/new?count=3")
         sync.process.waitUntilExit()
