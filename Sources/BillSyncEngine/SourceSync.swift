@@ -109,17 +109,20 @@ public final class SourceSync {
         if stopped {
             logger.info("sync.stopped", metadata: [
                 "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
-                "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "duration_ms": "\(report.durationMs)",
+                "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "detail_requests": "\(report.detailRequests)",
+                "duration_ms": "\(report.durationMs)",
             ])
         } else if let failure {
             logger.error("sync.failed", metadata: [
                 "error": .string(failure), "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
-                "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "duration_ms": "\(report.durationMs)",
+                "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "detail_requests": "\(report.detailRequests)",
+                "duration_ms": "\(report.durationMs)",
             ])
         } else {
             logger.info("sync.finished", metadata: [
                 "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
-                "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "duration_ms": "\(report.durationMs)",
+                "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "detail_requests": "\(report.detailRequests)",
+                "duration_ms": "\(report.durationMs)",
             ])
         }
         return report
