@@ -7,7 +7,8 @@ side by side on this machine, never absolute promises."""
 import json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REL = os.path.join(ROOT, ".build", "release")
+REL = os.path.join(ROOT, ".build", "release")                  # billsync-sim
+STATIC = os.path.join(ROOT, ".build-static", "release")        # billsync, built as installed
 NOW = "2026-11-01T00:30:00Z"
 NOW_UNIX = 1793493000
 QUICK = "--quick" in sys.argv
@@ -22,7 +23,8 @@ def log(msg):
 
 def build():
     log("building release binaries …")
-    subprocess.run(["swift", "build", "-c", "release", "--product", "billsync"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "billsync",
+                    "--scratch-path", os.path.join(ROOT, ".build-static")], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["swift", "build", "-c", "release", "--product", "billsync-sim"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
@@ -95,7 +97,7 @@ def write_config(d, sim, nf_teams, usage_start, typesense=True, usageflow=True, 
 
 
 def billsync(config, *args):
-    return measure([os.path.join(REL, "billsync"), "--config", config, *args], env={"BILLSYNC_NOW": str(NOW_UNIX)})
+    return measure([os.path.join(STATIC, "billsync"), "--config", config, *args], env={"BILLSYNC_NOW": str(NOW_UNIX)})
 
 
 def bytes_written(text):
@@ -261,7 +263,7 @@ def typesense_rate_limit():
 
 def idle_daemon(config):
     log("\n== idle daemon between polls")
-    p = subprocess.Popen([os.path.join(REL, "billsync"), "--config", config, "run"], stdout=subprocess.DEVNULL,
+    p = subprocess.Popen([os.path.join(STATIC, "billsync"), "--config", config, "run"], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, env={**os.environ, "BILLSYNC_NOW": str(NOW_UNIX)})
     time.sleep(8)   # the first sync of every source, then idle
     def sample():
