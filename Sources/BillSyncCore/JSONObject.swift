@@ -1,0 +1,87 @@
+/// A JSON object's members in document order. Provider objects have a handful of members, so
+/// a linear scan beats hashing; a repeated name resolves to its last value, as in most parsers.
+public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+    public private(set) var names: [String] = []
+    public private(set) var values: [JSONValue] = []
+
+    public init() {}
+
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        for (name, value) in elements { self[name] = value }
+    }
+
+    init(reservingCapacity n: Int) {
+        names.reserveCapacity(n)
+        values.reserveCapacity(n)
+    }
+
+    /// Appends without looking for an earlier member of the same name (the parser's path).
+    mutating func append(_ name: String, _ value: JSONValue) {
+        names.append(name)
+        values.append(value)
+    }
+
+    func index(of name: String) -> Int? {
+        var i = names.count - 1
+        while i >= 0 {
+            if names[i] == name { return i }
+            i -= 1
+        }
+        return nil
+    }
+
+    public subscript(name: String) -> JSONValue? {
+        get { index(of: name).map { values[$0] } }
+        set {
+            if let i = index(of: name) {
+                if let newValue {
+                    values[i] = newValue
+                } else {
+                    names.remove(at: i)
+                    values.remove(at: i)
+                }
+            } else if let newValue {
+                append(name, newValue)
+            }
+        }
+    }
+
+    @discardableResult
+    public mutating func removeValue(forKey name: String) -> JSONValue? {
+        let old = self[name]
+        self[name] = nil
+        return old
+    }
+
+    /// Member names, each once, in document order.
+    public var keys: [String] {
+        var seen = Set<String>()
+        return names.filter { seen.insert($0).inserted }
+    }
+
+    public var isEmpty: Bool { names.isEmpty }
+    public var count: Int { keys.count }
+
+    public func makeIterator() -> AnyIterator<(key: String, value: JSONValue)> {
+        let keys = self.keys
+        var i = 0
+        return AnyIterator {
+            guard i < keys.count else { return nil }
+            defer { i += 1 }
+            return (keys[i], self[keys[i]]!)
+        }
+    }
+
+    public func compactMapValues<T>(_ transform: (JSONValue) throws -> T?) rethrows -> [String: T] {
+        var out: [String: T] = [:]
+        for (key, value) in self { if let t = try transform(value) { out[key] = t } }
+        return out
+    }
+
+    /// Equal when they have the same members, whatever their order.
+    public static func == (a: JSONObject, b: JSONObject) -> Bool {
+        let keys = a.keys
+        guard keys.count == b.count else { return false }
+        return keys.allSatisfy { a[$0] == b[$0] }
+    }
+}
