@@ -20,7 +20,7 @@ import Testing
         let crashed = try Workspace(sim: sim)
         try crashed.writeConfig(sources: sources(crashed))
         var kills = 0
-        for killAfter in [3, 60, 140, 230] {
+        for killAfter in [3, 30, 50, 70] {
             try sim.resetCounts()
             let process = try crashed.startBillsync(["sync"])
             let deadline = Date().addingTimeInterval(60)
