@@ -581,6 +581,47 @@ public final class BillingStore: Sendable {
         public var total: String?
     }
 
+    /// A usage row as SQLite hands it over: the bytes are valid only during the call.
+    /// Columns: 0 source, 1 provider, 2 hour_start, 3 currency, 4–13 the amounts as in
+    /// ``UsageRow``, 14 total (may be NULL).
+    public struct RawRow {
+        let stmt: OpaquePointer?
+
+        public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(stmt, column) }
+
+        public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_NULL }
+
+        public func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
+            let count = Int(sqlite3_column_bytes(stmt, column))
+            guard let p = sqlite3_column_text(stmt, column), count > 0 else { return UnsafeBufferPointer(start: nil, count: 0) }
+            return UnsafeBufferPointer(start: p, count: count)
+        }
+    }
+
+    /// ``forEachUsageRow(from:to:_:)`` without any Swift string per cell, for exports.
+    public func forEachRawUsageRow(from start: Int64, to end: Int64, _ body: (RawRow) throws -> Void) throws {
+        try pool.read { db in
+            let statement = try db.makeStatement(sql: """
+                SELECT u.source, COALESCE(s.provider, ''), u.hour_start, u.currency, u.paas_total, u.cpu, u.memory, u.storage,
+                    u.gpu, u.byoc_total, u.byoc_vcpu, u.byoc_memory, u.byoc_gpu_memory, u.byoc_cluster, u.total
+                FROM usage_hours u LEFT JOIN source_state s ON s.source = u.source
+                WHERE u.hour_start >= ? AND u.hour_start < ? ORDER BY u.source, u.hour_start
+                """)
+            let stmt = statement.sqliteStatement
+            defer { sqlite3_reset(stmt) }
+            sqlite3_bind_int64(stmt, 1, start)
+            sqlite3_bind_int64(stmt, 2, end)
+            while true {
+                let rc = sqlite3_step(stmt)
+                if rc == SQLITE_DONE { return }
+                guard rc == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+                try body(RawRow(stmt: stmt))
+            }
+        }
+    }
+
     /// Calls `body` with each stored hour in `[start, end)`, ordered by source then hour.
     public func forEachUsageRow(from start: Int64, to end: Int64, _ body: (UsageRow) throws -> Void) throws {
         try pool.read { db in

@@ -101,14 +101,20 @@ public enum CSVExport {
             var c = UTC.civil(start)
             c.month += 1
             if c.month > 12 { c.month = 1; c.year += 1 }
-            try store.forEachUsageRow(from: start, to: UTC.unix(c)) { row in
-                out.csv.text(row.source)
-                out.csv.text(row.provider)
-                out.csv.number(UTC.dateTime(row.hourStart))
-                out.csv.text(row.currency)
+            try store.forEachRawUsageRow(from: start, to: UTC.unix(c)) { row in
+                out.csv.text(utf8: row.bytes(0))
+                out.csv.text(utf8: row.bytes(1))
+                out.csv.number(UTC.dateTime(row.int64(2)))
+                out.csv.text(utf8: row.bytes(3))
                 // The stored amounts are already canonical decimal text.
-                out.csv.number(try row.total ?? (ExactDecimal(parsing: row.amounts[0]) + ExactDecimal(parsing: row.amounts[5])).description)
-                for amount in row.amounts { out.csv.number(amount) }
+                if row.isNull(14) {
+                    let paas = try ExactDecimal(parsing: String(decoding: row.bytes(4), as: UTF8.self))
+                    let byoc = try ExactDecimal(parsing: String(decoding: row.bytes(9), as: UTF8.self))
+                    out.csv.number((paas + byoc).description)
+                } else {
+                    out.csv.number(utf8: row.bytes(14))
+                }
+                for column in Int32(4)...13 { out.csv.number(utf8: row.bytes(column)) }
                 try out.endRow()
             }
         }

@@ -22,20 +22,31 @@ public struct CSVWriter {
 
     /// A cell from outside (provider text, ids): guarded and quoted as needed.
     public mutating func text(_ value: String) {
+        var value = value
+        value.withUTF8 { text(utf8: $0) }
+    }
+
+    /// ``text(_:)`` for UTF-8 bytes straight from the store.
+    public mutating func text(utf8 value: UnsafeBufferPointer<UInt8>) {
         separator()
         var needsQuotes = false
-        for b in value.utf8 where b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D {
-            needsQuotes = true
-            break
+        var hasNUL = false
+        for b in value {
+            if Self.needsQuoting(b) { needsQuotes = true }
+            if b == 0 { hasNUL = true }
         }
         let guarded: Bool
-        switch value.utf8.first {
+        switch value.first {
         case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D: guarded = true
         default: guarded = false
         }
         if needsQuotes { bytes.append(0x22) }
         if guarded { bytes.append(UInt8(ascii: "'")) }
-        for b in value.utf8 {
+        if !needsQuotes && !hasNUL {
+            bytes.append(contentsOf: value)
+            return
+        }
+        for b in value {
             if b == 0x22 { bytes.append(0x22) }
             if b == 0 {
                 // A NUL stops many CSV readers; the store keeps it, the file shows U+FFFD.
@@ -47,10 +58,20 @@ public struct CSVWriter {
         if needsQuotes { bytes.append(0x22) }
     }
 
+    static func needsQuoting(_ b: UInt8) -> Bool {
+        b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D
+    }
+
     /// A cell billsync generated (amounts, dates, counts): written as is.
     public mutating func number(_ value: String) {
         separator()
         bytes.append(contentsOf: value.utf8)
+    }
+
+    /// ``number(_:)`` for bytes straight from the store.
+    public mutating func number(utf8 value: UnsafeBufferPointer<UInt8>) {
+        separator()
+        bytes.append(contentsOf: value)
     }
 
     /// Hands over the bytes so far and starts an empty buffer (the row count goes on).
