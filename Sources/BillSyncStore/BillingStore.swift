@@ -598,19 +598,13 @@ public final class BillingStore: Sendable {
         }
     }
 
-    /// ``forEachUsageRow(from:to:_:)`` without any Swift string per cell, for exports.
-    public func forEachRawUsageRow(from start: Int64, to end: Int64, _ body: (RawRow) throws -> Void) throws {
+    /// Steps a query and hands each row over as raw SQLite values.
+    func forEachRawRow(_ sql: String, _ bind: (OpaquePointer?) -> Void, _ body: (RawRow) throws -> Void) throws {
         try pool.read { db in
-            let statement = try db.makeStatement(sql: """
-                SELECT u.source, COALESCE(s.provider, ''), u.hour_start, u.currency, u.paas_total, u.cpu, u.memory, u.storage,
-                    u.gpu, u.byoc_total, u.byoc_vcpu, u.byoc_memory, u.byoc_gpu_memory, u.byoc_cluster, u.total
-                FROM usage_hours u LEFT JOIN source_state s ON s.source = u.source
-                WHERE u.hour_start >= ? AND u.hour_start < ? ORDER BY u.source, u.hour_start
-                """)
+            let statement = try db.makeStatement(sql: sql)
             let stmt = statement.sqliteStatement
             defer { sqlite3_reset(stmt) }
-            sqlite3_bind_int64(stmt, 1, start)
-            sqlite3_bind_int64(stmt, 2, end)
+            bind(stmt)
             while true {
                 let rc = sqlite3_step(stmt)
                 if rc == SQLITE_DONE { return }
@@ -620,6 +614,44 @@ public final class BillingStore: Sendable {
                 try body(RawRow(stmt: stmt))
             }
         }
+    }
+
+    /// ``forEachUsageRow(from:to:_:)`` without any Swift string per cell, for exports.
+    public func forEachRawUsageRow(from start: Int64, to end: Int64, _ body: (RawRow) throws -> Void) throws {
+        try forEachRawRow("""
+            SELECT u.source, COALESCE(s.provider, ''), u.hour_start, u.currency, u.paas_total, u.cpu, u.memory, u.storage,
+                u.gpu, u.byoc_total, u.byoc_vcpu, u.byoc_memory, u.byoc_gpu_memory, u.byoc_cluster, u.total
+            FROM usage_hours u LEFT JOIN source_state s ON s.source = u.source
+            WHERE u.hour_start >= ? AND u.hour_start < ? ORDER BY u.source, u.hour_start
+            """, { stmt in
+                sqlite3_bind_int64(stmt, 1, start)
+                sqlite3_bind_int64(stmt, 2, end)
+            }, body)
+    }
+
+    /// Every invoice as raw values, in the order of ``forEachInvoiceRow(_:)``. Columns: 0 source,
+    /// 1 provider, 2 invoice_id, 3 invoice_number, 4 status, 5 provider_status, 6 currency,
+    /// 7 period_start, 8 period_end, 9 issued_on, 10 paid_on, 11 subtotal, 12 total,
+    /// 13 credits_applied, 14 url.
+    public func forEachRawInvoiceRow(_ body: (RawRow) throws -> Void) throws {
+        try forEachRawRow("""
+            SELECT source, provider, invoice_id, invoice_number, status, provider_status, currency, period_start,
+                period_end, issued_on, paid_on, subtotal, total, credits_applied, url
+            FROM invoices ORDER BY source, issued_on, invoice_id
+            """, { _ in }, body)
+    }
+
+    /// Every line item as raw values, in the order of ``forEachLineItemRow(_:)``. Columns as
+    /// ``LineItemRow``: 0 source, 1 provider, 2 invoice_id, 3 line_no, 4 line_type, 5 category,
+    /// 6 description, 7 quantity, 8 unit, 9 unit_price, 10 amount, 11 currency, 12 resource_id,
+    /// 13 attributes.
+    public func forEachRawLineItemRow(_ body: (RawRow) throws -> Void) throws {
+        try forEachRawRow("""
+            SELECT l.source, i.provider, l.invoice_id, l.line_no, l.line_type, l.category, l.description, l.quantity,
+                l.unit, l.unit_price, l.amount, i.currency, l.resource_id, l.attributes
+            FROM line_items l JOIN invoices i ON i.source = l.source AND i.invoice_id = l.invoice_id
+            ORDER BY l.source, i.issued_on, l.invoice_id, l.line_no
+            """, { _ in }, body)
     }
 
     /// Calls `body` with each stored hour in `[start, end)`, ordered by source then hour.

@@ -51,22 +51,17 @@ public enum CSVExport {
 
     public static func invoices(store: BillingStore, bom: Bool, path: String) throws -> ExportedFile {
         try streaming(path, header: invoiceColumns, bom: bom) { out in
-            try store.forEachInvoiceRow { inv in
-                out.csv.text(inv.source)
-                out.csv.text(inv.provider)
-                out.csv.text(inv.id)
-                out.csv.text(inv.number)
-                out.csv.number(inv.status)
-                out.csv.text(inv.providerStatus)
-                out.csv.text(inv.currency)
-                out.csv.number(UTC.dateTime(inv.periodStart))
-                out.csv.number(UTC.dateTime(inv.periodEnd))
-                out.csv.number(UTC.date(inv.issuedOn))
-                out.csv.number(inv.paidOn.map(UTC.date) ?? "")
-                out.csv.number(inv.subtotal ?? "")
-                out.csv.number(inv.total)
-                out.csv.number(inv.creditsApplied)
-                out.csv.text(inv.url)
+            try store.forEachRawInvoiceRow { row in
+                for column in Int32(0)...3 { out.csv.text(utf8: row.bytes(column)) }
+                out.csv.number(utf8: row.bytes(4))
+                out.csv.text(utf8: row.bytes(5))
+                out.csv.text(utf8: row.bytes(6))
+                out.csv.number(UTC.dateTime(row.int64(7)))
+                out.csv.number(UTC.dateTime(row.int64(8)))
+                out.csv.number(UTC.date(row.int64(9)))
+                out.csv.number(row.isNull(10) ? "" : UTC.date(row.int64(10)))
+                for column in Int32(11)...13 { out.csv.number(utf8: row.bytes(column)) }
+                out.csv.text(utf8: row.bytes(14))
                 try out.endRow()
             }
         }
@@ -74,21 +69,19 @@ public enum CSVExport {
 
     public static func lineItems(store: BillingStore, bom: Bool, path: String) throws -> ExportedFile {
         try streaming(path, header: lineItemColumns, bom: bom) { out in
-            try store.forEachLineItemRow { line in
-                out.csv.text(line.source)
-                out.csv.text(line.provider)
-                out.csv.text(line.invoiceID)
-                out.csv.number(String(line.lineNo))
-                out.csv.text(line.lineType)
-                out.csv.number(line.category)
-                out.csv.text(line.description)
-                out.csv.number(line.quantity ?? "")
-                out.csv.text(line.unit)
-                out.csv.number(line.unitPrice ?? "")
-                out.csv.number(line.amount)
-                out.csv.text(line.currency)
-                out.csv.text(line.resourceID)
-                out.csv.text(line.attributes)
+            try store.forEachRawLineItemRow { row in
+                out.csv.text(utf8: row.bytes(0))
+                out.csv.text(utf8: row.bytes(1))
+                out.csv.text(utf8: row.bytes(2))
+                out.csv.number(utf8: row.bytes(3))
+                out.csv.text(utf8: row.bytes(4))
+                out.csv.number(utf8: row.bytes(5))
+                out.csv.text(utf8: row.bytes(6))
+                out.csv.number(utf8: row.bytes(7))
+                out.csv.text(utf8: row.bytes(8))
+                out.csv.number(utf8: row.bytes(9))
+                out.csv.number(utf8: row.bytes(10))
+                for column in Int32(11)...13 { out.csv.text(utf8: row.bytes(column)) }
                 try out.endRow()
             }
         }
