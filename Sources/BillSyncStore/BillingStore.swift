@@ -568,22 +568,7 @@ public final class BillingStore: Sendable {
         }
     }
 
-    /// One stored usage row as text: the amounts exactly as stored (canonical decimals), in
-    /// the order paas_total, cpu, memory, storage, gpu, byoc_total, byoc_vcpu, byoc_memory,
-    /// byoc_gpu_memory, byoc_cluster.
-    public struct UsageRow {
-        public var source: String
-        public var provider: String
-        public var hourStart: Int64
-        public var currency: String
-        public var amounts: [String]
-        /// Nil for rows stored before totals were kept.
-        public var total: String?
-    }
-
-    /// A usage row as SQLite hands it over: the bytes are valid only during the call.
-    /// Columns: 0 source, 1 provider, 2 hour_start, 3 currency, 4–13 the amounts as in
-    /// ``UsageRow``, 14 total (may be NULL).
+    /// A row as SQLite hands it over: the bytes are valid only during the call.
     public struct RawRow {
         let stmt: OpaquePointer?
 
@@ -616,7 +601,11 @@ public final class BillingStore: Sendable {
         }
     }
 
-    /// ``forEachUsageRow(from:to:_:)`` without any Swift string per cell, for exports.
+    /// Each stored hour in `[start, end)`, ordered by source then hour, without any Swift string
+    /// per cell, for exports. Columns: 0 source, 1 provider, 2 hour_start, 3 currency, 4–13
+    /// paas_total, cpu, memory, storage, gpu, byoc_total, byoc_vcpu, byoc_memory,
+    /// byoc_gpu_memory, byoc_cluster (canonical decimal text), 14 total (NULL in rows stored
+    /// before totals were kept).
     public func forEachRawUsageRow(from start: Int64, to end: Int64, _ body: (RawRow) throws -> Void) throws {
         try forEachRawRow("""
             SELECT u.source, COALESCE(s.provider, ''), u.hour_start, u.currency, u.paas_total, u.cpu, u.memory, u.storage,
@@ -653,27 +642,4 @@ public final class BillingStore: Sendable {
             ORDER BY l.source, i.issued_on, l.invoice_id, l.line_no
             """, { _ in }, body)
     }
-
-    /// Calls `body` with each stored hour in `[start, end)`, ordered by source then hour.
-    public func forEachUsageRow(from start: Int64, to end: Int64, _ body: (UsageRow) throws -> Void) throws {
-        try pool.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT u.source, COALESCE(s.provider, ''), u.hour_start, u.currency, u.paas_total, u.cpu, u.memory, u.storage,
-                    u.gpu, u.byoc_total, u.byoc_vcpu, u.byoc_memory, u.byoc_gpu_memory, u.byoc_cluster, u.total
-                FROM usage_hours u LEFT JOIN source_state s ON s.source = u.source
-                WHERE u.hour_start >= ? AND u.hour_start < ? ORDER BY u.source, u.hour_start
-                """, arguments: [start, end])
-            var row = UsageRow(source: "", provider: "", hourStart: 0, currency: "", amounts: [], total: nil)
-            row.amounts.reserveCapacity(10)
-            while let r = try rows.next() {
-                row.source = r[0]
-                row.provider = r[1]
-                row.hourStart = r[2]
-                row.currency = r[3]
-                row.amounts.removeAll(keepingCapacity: true)
-                for i in 4..<14 { row.amounts.append(r[i]) }
-                row.total = r[14]
-                try body(row)
-            }
-        }
-    }}
+}
