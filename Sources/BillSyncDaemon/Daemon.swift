@@ -139,7 +139,7 @@ public final class Daemon: @unchecked Sendable {
         let config = self.config
         let thread = Thread { [self] in
             let pass = SyncPass(config: config, store: store, logger: logger, stop: stop, clock: clock)
-            let report = pass.sync([source])[0]
+            let report = SourceSync(source: source, config: config, store: store, logger: logger, stop: stop, clock: clock).run()
             if report.succeeded && !stop.isSet {
                 exportLock.lock()
                 do { _ = try pass.export() } catch {

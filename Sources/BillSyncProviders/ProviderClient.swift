@@ -1,5 +1,6 @@
 import BillSyncCore
 import BillSyncHTTP
+import Foundation
 
 /// The HTTP side every provider shares: builds URLs under the base URL, adds the auth
 /// header, turns non-2xx answers into ``ProviderError`` with the provider's own message.
@@ -70,19 +71,5 @@ public final class ProviderClient {
             }
         }
         return out
-    }
-}
-
-extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var result = ""
-        var rest = self[...]
-        while let range = rest.range(of: target) {
-            result += rest[..<range.lowerBound]
-            result += replacement
-            rest = rest[range.upperBound...]
-        }
-        return result + rest
     }
 }

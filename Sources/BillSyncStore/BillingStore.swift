@@ -483,20 +483,15 @@ public final class BillingStore: Sendable {
 
     /// Every invoice, ordered by source, issue date, id, without loading them all at once.
     public func forEachInvoiceRow(_ body: (InvoiceRow) throws -> Void) throws {
-        try pool.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT source, provider, invoice_id, invoice_number, status, provider_status, currency, period_start,
-                    period_end, issued_on, paid_on, subtotal, total, credits_applied, url
-                FROM invoices ORDER BY source, issued_on, invoice_id
-                """)
-            var out = InvoiceRow()
-            while let r = try rows.next() {
-                out.source = r[0]; out.provider = r[1]; out.id = Self.text(r, 2); out.number = Self.text(r, 3)
-                out.status = r[4]; out.providerStatus = Self.text(r, 5); out.currency = r[6]
-                out.periodStart = r[7]; out.periodEnd = r[8]; out.issuedOn = r[9]; out.paidOn = r[10]
-                out.subtotal = r[11]; out.total = r[12]; out.creditsApplied = r[13]; out.url = Self.text(r, 14)
-                try body(out)
-            }
+        var out = InvoiceRow()
+        try forEachRawInvoiceRow { r in
+            out.source = r.string(0); out.provider = r.string(1); out.id = r.string(2); out.number = r.string(3)
+            out.status = r.string(4); out.providerStatus = r.string(5); out.currency = r.string(6)
+            out.periodStart = r.int64(7); out.periodEnd = r.int64(8); out.issuedOn = r.int64(9)
+            out.paidOn = r.isNull(10) ? nil : r.int64(10)
+            out.subtotal = r.isNull(11) ? nil : r.string(11)
+            out.total = r.string(12); out.creditsApplied = r.string(13); out.url = r.string(14)
+            try body(out)
         }
     }
 
@@ -508,21 +503,14 @@ public final class BillingStore: Sendable {
 
     /// Every line item, in the order of ``forEachInvoiceRow(_:)`` then line number.
     public func forEachLineItemRow(_ body: (LineItemRow) throws -> Void) throws {
-        try pool.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT l.source, i.provider, l.invoice_id, l.line_no, l.line_type, l.category, l.description, l.quantity,
-                    l.unit, l.unit_price, l.amount, i.currency, l.resource_id, l.attributes
-                FROM line_items l JOIN invoices i ON i.source = l.source AND i.invoice_id = l.invoice_id
-                ORDER BY l.source, i.issued_on, l.invoice_id, l.line_no
-                """)
-            var out = LineItemRow()
-            while let r = try rows.next() {
-                out.source = r[0]; out.provider = r[1]; out.invoiceID = Self.text(r, 2); out.lineNo = r[3]
-                out.lineType = Self.text(r, 4); out.category = r[5]; out.description = Self.text(r, 6); out.quantity = r[7]
-                out.unit = Self.text(r, 8); out.unitPrice = r[9]; out.amount = r[10]; out.currency = r[11]
-                out.resourceID = Self.text(r, 12); out.attributes = Self.text(r, 13)
-                try body(out)
-            }
+        var out = LineItemRow()
+        try forEachRawLineItemRow { r in
+            out.source = r.string(0); out.provider = r.string(1); out.invoiceID = r.string(2); out.lineNo = Int(r.int64(3))
+            out.lineType = r.string(4); out.category = r.string(5); out.description = r.string(6)
+            out.quantity = r.isNull(7) ? nil : r.string(7); out.unit = r.string(8)
+            out.unitPrice = r.isNull(9) ? nil : r.string(9); out.amount = r.string(10); out.currency = r.string(11)
+            out.resourceID = r.string(12); out.attributes = r.string(13)
+            try body(out)
         }
     }
 
@@ -575,6 +563,9 @@ public final class BillingStore: Sendable {
         public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(stmt, column) }
 
         public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_NULL }
+
+        /// The column as a string (TEXT or a UTF-8 BLOB alike, see ``bind(_:)``).
+        public func string(_ column: Int32) -> String { String(decoding: bytes(column), as: UTF8.self) }
 
         public func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
             let count = Int(sqlite3_column_bytes(stmt, column))

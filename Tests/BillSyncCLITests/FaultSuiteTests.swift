@@ -112,13 +112,20 @@ import Testing
         #expect(counts["GET /api/invoices"] == 1, "an oversize body is not retried")
     }
 
-    /// Page 1's fifty details are in: the walk is now waiting on the stalled page 2.
-    func waitUntilPageTwoStalls(_ sim: SimHarness) throws {
+    /// Runs a Typesense sync whose page 2 stalls, and calls `meanwhile` once page 1's fifty
+    /// details are in and the walk waits on page 2; returns when the sync has ended with exit 0.
+    func syncWithStalledPageTwo(_ sim: SimHarness, _ ws: Workspace, meanwhile: () throws -> Void) throws {
+        try sim.fault("path=/api/v1/invoices?page=2&kind=stall&value=2500&count=1")
+        let sync = try ws.startBillsync(["sync"])
         let deadline = Date().addingTimeInterval(20)
         while (try sim.endpointCounts()["GET /api/v1/invoices/{id}"] ?? 0) < 50 && Date() < deadline {
             Thread.sleep(forTimeInterval: 0.01)
         }
         Thread.sleep(forTimeInterval: 0.3)
+        try meanwhile()
+        sync.process.waitUntilExit()
+        #expect(sync.process.terminationStatus == 0)
+        _ = sync.result()
     }
 
     @Test func anInvoiceTurningPaidMidWalkIsNotMissed() throws {
@@ -128,13 +135,7 @@ import Testing
         let due = try sim.json("/_sim/truth/invoices?provider=typesense").array().first { (try? $0.require("status").text()) == "due" }!
         let id = try due.require("id").text()
         // Page 2 stalls; meanwhile the due invoice on page 1, already read, is paid.
-        try sim.fault("path=/api/v1/invoices?page=2&kind=stall&value=2500&count=1")
-        let sync = try ws.startBillsync(["sync"])
-        try waitUntilPageTwoStalls(sim)
-        try sim.post("/_sim/invoices/typesense/\(id)/status?value=paid")
-        sync.process.waitUntilExit()
-        #expect(sync.process.terminationStatus == 0)
-        _ = sync.result()
+        try syncWithStalledPageTwo(sim, ws) { try sim.post("/_sim/invoices/typesense/\(id)/status?value=paid") }
         #expect(try ws.csv("invoices.csv").first { $0["invoice_id"] == id }?["status"] == "open")
         #expect(try ws.billsync(["sync"]).status == 0)
         #expect(try ws.csv("invoices.csv").first { $0["invoice_id"] == id }?["status"] == "paid")
@@ -146,14 +147,8 @@ import Testing
         let ws = try Workspace(sim: sim)
         try ws.writeConfig(sources: only(ws, "typesense"))
         let before = Set(try sim.json("/_sim/truth/invoices?provider=typesense").array().map { try $0.require("id").text() })
-        try sim.fault("path=/api/v1/invoices?page=2&kind=stall&value=2500&count=1")
-        let sync = try ws.startBillsync(["sync"])
-        try waitUntilPageTwoStalls(sim)
         // Three invoices appear at the head: every later page shifts by three.
-        try sim.post("/_sim/invoices/typesense/new?count=3")
-        sync.process.waitUntilExit()
-        #expect(sync.process.terminationStatus == 0)
-        _ = sync.result()
+        try syncWithStalledPageTwo(sim, ws) { try sim.post("/_sim/invoices/typesense/new?count=3") }
         let rows = try ws.csv("invoices.csv")
         #expect(rows.count == before.count, "page drift skipped or duplicated invoices")
         #expect(Set(rows.map { $0["invoice_id"]! }) == before)

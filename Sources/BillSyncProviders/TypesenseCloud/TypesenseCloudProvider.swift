@@ -1,4 +1,5 @@
 import BillSyncCore
+import Foundation
 
 /// Typesense Cloud: page-numbered list without line items, a detail request per invoice
 /// for its lines; integer cents.
