@@ -576,19 +576,22 @@ public final class BillingStore: Sendable {
 
     /// Steps a query and hands each row over as raw SQLite values.
     func forEachRawRow(_ sql: String, _ bind: (OpaquePointer?) -> Void, _ body: (RawRow) throws -> Void) throws {
-        try pool.read { db in
-            let statement = try db.makeStatement(sql: sql)
-            let stmt = statement.sqliteStatement
-            defer { sqlite3_reset(stmt) }
-            bind(stmt)
-            while true {
-                let rc = sqlite3_step(stmt)
-                if rc == SQLITE_DONE { return }
-                guard rc == SQLITE_ROW else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-                }
-                try body(RawRow(stmt: stmt))
+        try pool.read { db in try Self.forEachRawRow(db, sql, bind, body) }
+    }
+
+    static func forEachRawRow(_ db: Database, _ sql: String, _ bind: (OpaquePointer?) -> Void, _ body: (RawRow) throws -> Void) throws {
+        let statement = try db.cachedStatement(sql: sql)
+        let stmt = statement.sqliteStatement
+        sqlite3_reset(stmt)
+        defer { sqlite3_reset(stmt) }
+        bind(stmt)
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
             }
+            try body(RawRow(stmt: stmt))
         }
     }
 
@@ -597,16 +600,33 @@ public final class BillingStore: Sendable {
     /// paas_total, cpu, memory, storage, gpu, byoc_total, byoc_vcpu, byoc_memory,
     /// byoc_gpu_memory, byoc_cluster (canonical decimal text), 14 total (NULL in rows stored
     /// before totals were kept).
+    ///
+    /// One range search per source (found by seeking past the previous one), never a scan of
+    /// the whole table: a month's file reads only that month's rows.
     public func forEachRawUsageRow(from start: Int64, to end: Int64, _ body: (RawRow) throws -> Void) throws {
-        try forEachRawRow("""
-            SELECT u.source, COALESCE(s.provider, ''), u.hour_start, u.currency, u.paas_total, u.cpu, u.memory, u.storage,
-                u.gpu, u.byoc_total, u.byoc_vcpu, u.byoc_memory, u.byoc_gpu_memory, u.byoc_cluster, u.total
-            FROM usage_hours u LEFT JOIN source_state s ON s.source = u.source
-            WHERE u.hour_start >= ? AND u.hour_start < ? ORDER BY u.source, u.hour_start
-            """, { stmt in
-                sqlite3_bind_int64(stmt, 1, start)
-                sqlite3_bind_int64(stmt, 2, end)
-            }, body)
+        try pool.read { db in
+            var previous = ""
+            while true {
+                var next: String? = nil
+                try Self.forEachRawRow(db, "SELECT MIN(source) FROM usage_hours WHERE source > ?", { stmt in
+                    Self.bindText(stmt, 1, previous)
+                }) { row in
+                    if !row.isNull(0) { next = row.string(0) }
+                }
+                guard let source = next else { return }
+                try Self.forEachRawRow(db, """
+                    SELECT u.source, COALESCE(s.provider, ''), u.hour_start, u.currency, u.paas_total, u.cpu, u.memory,
+                        u.storage, u.gpu, u.byoc_total, u.byoc_vcpu, u.byoc_memory, u.byoc_gpu_memory, u.byoc_cluster, u.total
+                    FROM usage_hours u LEFT JOIN source_state s ON s.source = u.source
+                    WHERE u.source = ? AND u.hour_start >= ? AND u.hour_start < ? ORDER BY u.hour_start
+                    """, { stmt in
+                        Self.bindText(stmt, 1, source)
+                        sqlite3_bind_int64(stmt, 2, start)
+                        sqlite3_bind_int64(stmt, 3, end)
+                    }, body)
+                previous = source
+            }
+        }
     }
 
     /// Every invoice as raw values, in the order of ``forEachInvoiceRow(_:)``. Columns: 0 source,
