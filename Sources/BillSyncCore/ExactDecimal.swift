@@ -182,3 +182,81 @@ public struct DecimalParseError: Error, Sendable, CustomStringConvertible {
     public let reason: String
     public var description: String { "invalid decimal number \"\(text.prefix(40))\": \(reason)" }
 }
+
+extension ExactDecimal {
+    /// Parses a plain JSON number (`-?(0|[1-9][0-9]*)(.[0-9]+)?`, no exponent) straight from
+    /// its bytes. Returns nil for anything else, including every text that
+    /// ``init(parsing:)`` refuses; where it returns a value, it is the value that
+    /// ``init(parsing:)`` gives.
+    public init?(plainJSONNumber bytes: UnsafeBufferPointer<UInt8>) {
+        var i = 0
+        let n = bytes.count
+        var negative = false
+        if i < n, bytes[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+        guard i < n else { return nil }
+        // No leading zeros ("012" is not JSON); "0" alone or "0.x" is.
+        if bytes[i] == UInt8(ascii: "0"), i + 1 < n, bytes[i + 1] != UInt8(ascii: ".") { return nil }
+        var sig: UInt64 = 0
+        var digits = 0          // significant digits so far
+        var scale = 0
+        var sawDigit = false
+        var inFraction = false
+        while i < n {
+            let b = bytes[i]
+            if b >= 48 && b <= 57 {
+                sawDigit = true
+                if sig != 0 || b != 48 { digits += 1 }
+                // Past 18 significant digits a UInt64 might overflow: leave those to the general parser.
+                guard digits <= 18 else { return nil }
+                sig = sig &* 10 &+ UInt64(b - 48)
+                if inFraction { scale += 1 }
+            } else if b == UInt8(ascii: "."), !inFraction, sawDigit, i + 1 < n {
+                inFraction = true
+            } else {
+                return nil
+            }
+            i += 1
+        }
+        guard sawDigit else { return nil }
+        while scale > 0 && sig % 10 == 0 { sig /= 10; scale -= 1 }
+        if sig == 0 { scale = 0 }
+        guard scale <= ExactDecimal.maxScale else { return nil }
+        let value = ExactDecimal(significand: negative ? -Int128(sig) : Int128(sig), scale: scale)
+        guard value.magnitudeIsBelowLimit else { return nil }
+        self = value
+    }
+
+    /// Writes ``description``'s text (at least two decimals) into `out` without making a
+    /// String; returns the number of bytes (at most 48).
+    public func writeMoney(into out: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = self
+        n.normalizeScale()
+        let decimals = max(n.scale, 2)
+        var magnitude = n.significand.magnitude
+        for _ in n.scale..<decimals { magnitude *= 10 }
+        var tmp: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &tmp) { raw in
+            let buffer = raw.bindMemory(to: UInt8.self)
+            var i = 48
+            var written = 0
+            repeat {
+                if written == decimals {
+                    i -= 1
+                    buffer[i] = UInt8(ascii: ".")
+                }
+                let (q, r) = magnitude.quotientAndRemainder(dividingBy: 10)
+                i -= 1
+                buffer[i] = UInt8(48 + r)
+                magnitude = q
+                written += 1
+            } while magnitude > 0 || written <= decimals
+            if n.significand < 0 {
+                i -= 1
+                buffer[i] = UInt8(ascii: "-")
+            }
+            let count = 48 - i
+            out.update(from: buffer.baseAddress! + i, count: count)
+            return count
+        }
+    }
+}

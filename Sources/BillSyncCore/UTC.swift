@@ -80,6 +80,14 @@ public enum UTC {
         return "\(pad(c.year, 4))-\(pad(c.month, 2))"
     }
 
+    /// The UTC month holding `unix`, as `[start, end)`.
+    public static func monthContaining(_ unix: Int64) -> (start: Int64, end: Int64) {
+        let c = civil(unix)
+        let start = days(year: c.year, month: c.month, day: 1) * 86400
+        let end = c.month == 12 ? days(year: c.year + 1, month: 1, day: 1) * 86400 : days(year: c.year, month: c.month + 1, day: 1) * 86400
+        return (start, end)
+    }
+
     public static func startOfDay(_ unix: Int64) -> Int64 {
         (unix >= 0 ? unix / 86400 : (unix - 86399) / 86400) * 86400
     }

@@ -34,6 +34,10 @@ public final class Daemon: @unchecked Sendable {
     let condition = NSCondition()
     var schedules: [String: Schedule] = [:]
     var reloadRequested = false
+    /// Set once memory has been handed back after the last sync (see ``IdleMemory``).
+    var idleMemoryReleased = false
+    /// Memory is handed back only when the next poll is at least this far away.
+    static let idleReleaseAfter: Double = 30
     var lastSyncAt: Int64?
     let exportLock = NSLock()
     var signalSources: [DispatchSourceSignal] = []
@@ -111,8 +115,19 @@ public final class Daemon: @unchecked Sendable {
                 notifier.notify("WATCHDOG=1")
                 nextWatchdog = now + notifier.watchdogInterval!
             }
-            var wakeAt = now + 1
-            for schedule in schedules.values where !schedule.running { wakeAt = min(wakeAt, schedule.nextDue) }
+            var nextDue = Double.infinity
+            for schedule in schedules.values where !schedule.running { nextDue = min(nextDue, schedule.nextDue) }
+            if !idleMemoryReleased && !schedules.values.contains(where: \.running) && nextDue - now >= Self.idleReleaseAfter {
+                // Nothing runs until the next poll: give memory back while waiting.
+                idleMemoryReleased = true
+                condition.unlock()
+                store.releaseMemory()
+                let mappings = IdleMemory.release()
+                logger.debug("daemon.idle", metadata: ["mappings_released": "\(mappings)", "next_poll_in_s": "\(Int(nextDue - now))"])
+                condition.lock()
+                continue
+            }
+            var wakeAt = min(now + 1, nextDue)
             if let due = nextWatchdog { wakeAt = min(wakeAt, due) }
             _ = condition.wait(until: Date(timeIntervalSinceNow: max(0.001, wakeAt - monotonicSeconds())))
         }
@@ -161,6 +176,7 @@ public final class Daemon: @unchecked Sendable {
         }
         let now = monotonicSeconds()
         guard var schedule = schedules[source.name] else { return }
+        idleMemoryReleased = false
         schedule.running = false
         schedule.lastFinished = now
         schedule.lastOK = report.succeeded

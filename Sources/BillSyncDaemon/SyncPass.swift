@@ -26,7 +26,14 @@ public struct SyncPass {
     public func sync(_ sources: [SourceConfig]) -> [SyncReport] {
         let results = ReportBox(count: sources.count)
         let group = DispatchGroup()
-        for (index, source) in sources.enumerated() {
+        // Typesense Cloud sources first: their invoice details are a long chain of requests
+        // under a tight rate limit, and the others' work fits around it. Otherwise config order.
+        let order = sources.indices.sorted { a, b in
+            let pa = sources[a].provider == .typesenseCloud ? 0 : 1, pb = sources[b].provider == .typesenseCloud ? 0 : 1
+            return (pa, a) < (pb, b)
+        }
+        for index in order {
+            let source = sources[index]
             group.enter()
             let thread = Thread { [config, store, logger, stop, clock] in
                 let report = SourceSync(source: source, config: config, store: store, logger: logger, stop: stop, clock: clock).run()

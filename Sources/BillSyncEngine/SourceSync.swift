@@ -32,6 +32,7 @@ public final class SourceSync {
     let clock: SyncClock
     var report: SyncReport
     var provider: BillingProvider!
+    var settings: ProviderSettings!
     var http: PacedHTTP!
 
     public init(source: SourceConfig, config: Config, store: BillingStore, logger: Logger, stop: StopFlag, clock: SyncClock) {
@@ -85,9 +86,10 @@ public final class SourceSync {
                     ])
                 }
             }
-            provider = ProviderRegistry.make(ProviderSettings(
+            settings = ProviderSettings(
                 kind: source.provider, baseURL: source.baseURL, apiKey: key, team: source.team,
-                amountsInCents: source.moneyUnit == .cents, currency: source.currency), http: http)
+                amountsInCents: source.moneyUnit == .cents, currency: source.currency)
+            provider = ProviderRegistry.make(settings, http: http)
             try syncInvoices()
             if provider.hasUsage { try syncUsage() }
         } catch ProviderError.stopped {
@@ -170,8 +172,7 @@ public final class SourceSync {
             }
             let known = try store.knownInvoices(source: source.name, ids: page.invoices.map(\.id))
             var invoices: [Invoice] = []
-            var fetched: [Invoice] = []
-            var lastCommit = monotonicSeconds()
+            var needDetail: [String] = []
             var oldestIsKnown = false
             for invoice in page.invoices {
                 seen.insert(invoice.id)
@@ -180,18 +181,12 @@ public final class SourceSync {
                 let changed = old.map { Self.differs($0, invoice) } ?? true
                 oldestIsKnown = !changed
                 if provider.needsInvoiceDetail && (changed || old?.hasLines == false) {
-                    fetched.append(try detail(invoice.id))
-                    // Kept within a second or five invoices: a page of 50 details is a minute of
-                    // requests under the Typesense limit, and a restart should not fetch them again.
-                    if fetched.count >= 5 || monotonicSeconds() - lastCommit >= 1 {
-                        try commit(fetched, position: nil)
-                        fetched = []
-                        lastCommit = monotonicSeconds()
-                    }
-                    continue
+                    needDetail.append(invoice.id)
+                } else {
+                    invoices.append(invoice)
                 }
-                invoices.append(invoice)
             }
+            let fetched = try fetchDetails(needDetail)
             let reachedEnd = page.next == nil
             // Newest first: once the oldest invoice of a page is one we hold unchanged, every
             // later page holds only invoices we have already read.
@@ -211,6 +206,68 @@ public final class SourceSync {
     func detail(_ id: String) throws -> Invoice {
         report.detailRequests += 1
         return try provider.invoiceDetail(id: id)
+    }
+
+    /// Connections fetching invoice details side by side. They share the source's pacing, so
+    /// under a rate limit they go no faster than one would; without one, a backfill's
+    /// thousands of details are not one long chain of round trips.
+    static let detailLanes = 3
+    var lanes: [BillingProvider] = []
+
+    /// The details of `ids`, in order, fetched over ``detailLanes`` connections. What was
+    /// fetched is committed every five invoices or every second, whichever comes first (under
+    /// the Typesense limit, each detail as it comes), so a restart asks for few again; the rest
+    /// is returned for the caller to commit with its page. A failure commits what came before
+    /// it, then throws.
+    func fetchDetails(_ ids: [String]) throws -> [Invoice] {
+        if lanes.isEmpty {
+            lanes = [provider]
+            for _ in 1..<Self.detailLanes {
+                let connection = PacedHTTP(client: HTTPClient(options: http.client.options, stop: stop), sharingWith: http)
+                lanes.append(ProviderRegistry.make(settings, http: connection))
+            }
+        }
+        var fetched: [Invoice] = []
+        var lastCommit = monotonicSeconds()
+        var next = 0
+        while next < ids.count {
+            try checkStop()
+            let batch = Array(ids[next..<min(next + lanes.count, ids.count)])
+            let results = Self.fetchSideBySide(batch, lanes: lanes)
+            report.detailRequests += batch.count
+            for result in results {
+                switch result {
+                case .success(let invoice):
+                    fetched.append(invoice)
+                case .failure(let error):
+                    if !fetched.isEmpty { try commit(fetched, position: nil) }
+                    throw error
+                }
+            }
+            next += batch.count
+            if fetched.count >= 5 || monotonicSeconds() - lastCommit >= 1 {
+                try commit(fetched, position: nil)
+                fetched = []
+                lastCommit = monotonicSeconds()
+            }
+        }
+        return fetched
+    }
+
+    /// `ids[i]` through `lanes[i]`, all at once; results in the order of `ids`.
+    static func fetchSideBySide(_ ids: [String], lanes: [BillingProvider]) -> [Result<Invoice, ProviderError>] {
+        let results = DetailResults(count: ids.count)
+        let group = DispatchGroup()
+        for i in 1..<ids.count {
+            let lane = UncheckedLane(provider: lanes[i])
+            let id = ids[i]
+            DispatchQueue.global().async(group: group) {
+                results.set(i, Result { () throws(ProviderError) -> Invoice in try lane.provider.invoiceDetail(id: id) })
+            }
+        }
+        results.set(0, Result { () throws(ProviderError) -> Invoice in try lanes[0].invoiceDetail(id: ids[0]) })
+        group.wait()
+        return results.all
     }
 
     func commit(_ invoices: [Invoice], position: WalkPosition?) throws {
@@ -292,4 +349,23 @@ public final class SourceSync {
             cursor = next
         }
     }
+}
+
+/// A provider handed to one worker for one request; each lane is used by one thread at a time.
+private struct UncheckedLane: @unchecked Sendable {
+    let provider: BillingProvider
+}
+
+/// Where the side-by-side detail requests leave their results.
+private final class DetailResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result<Invoice, ProviderError>?]
+
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ result: Result<Invoice, ProviderError>) {
+        lock.withLock { results[i] = result }
+    }
+
+    var all: [Result<Invoice, ProviderError>] { lock.withLock { results.map { $0! } } }
 }

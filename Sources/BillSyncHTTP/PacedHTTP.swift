@@ -43,24 +43,67 @@ public enum HTTPFailure: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// One source's HTTP: the libcurl handle, its pacing window and its retry rules.
+/// A source's pacing window and request count, shared by every connection the source uses.
+public final class Pacing: @unchecked Sendable {
+    private let lock = NSLock()
+    private var window: RateWindow?
+    private var requests = 0
+
+    public init(rateLimit: RateLimit?) {
+        window = rateLimit.map(RateWindow.init)
+    }
+
+    /// Takes the next slot the window allows and says how long to wait for it; the slot is
+    /// held from now on, so that connections sharing the window never overfill it together.
+    func reserve(at now: Double) -> Double {
+        lock.withLock {
+            guard window != nil else { return 0 }
+            let wait = window!.delay(at: now)
+            window!.record(at: now + wait)
+            return wait
+        }
+    }
+
+    func block(until: Double) {
+        lock.withLock { window?.block(until: until) }
+    }
+
+    func countRequest() {
+        lock.withLock { requests += 1 }
+    }
+
+    public var requestsMade: Int { lock.withLock { requests } }
+}
+
+/// One connection of a source: the libcurl handle, the source's pacing and its retry rules.
 ///
 /// `get` returns the first response that is neither 429 nor 5xx; other statuses are for
 /// the caller to judge (a 4xx fails the source with the provider's message).
 public final class PacedHTTP {
     public let client: HTTPClient
-    public var window: RateWindow?
+    public let pacing: Pacing
     public let retry: RetryPolicy
     public let stop: StopFlag
-    public private(set) var requestsMade = 0
     public var onEvent: (HTTPEvent) -> Void = { _ in }
 
     public init(client: HTTPClient, rateLimit: RateLimit?, retry: RetryPolicy, stop: StopFlag) {
         self.client = client
-        self.window = rateLimit.map(RateWindow.init)
+        pacing = Pacing(rateLimit: rateLimit)
         self.retry = retry
         self.stop = stop
     }
+
+    /// Another connection for the same source: its own handle, the same window and count.
+    public init(client: HTTPClient, sharingWith other: PacedHTTP) {
+        self.client = client
+        pacing = other.pacing
+        retry = other.retry
+        stop = other.stop
+        onEvent = other.onEvent
+    }
+
+    /// Every request made by this connection and those sharing its pacing.
+    public var requestsMade: Int { pacing.requestsMade }
 
     /// Sleeps in short slices so that a stop request is honoured promptly.
     func pause(_ seconds: Double) throws(HTTPFailure) {
@@ -78,12 +121,12 @@ public final class PacedHTTP {
         while true {
             attempt += 1
             if stop.isSet { throw .stopped }
-            if let wait = window?.delay(at: monotonicSeconds()), wait > 0 {
+            let wait = pacing.reserve(at: monotonicSeconds())
+            if wait > 0 {
                 if wait >= 1 { onEvent(.rateLimitWait(seconds: wait, reason: "pacing")) }
                 try pause(wait)
             }
-            window?.record(at: monotonicSeconds())
-            requestsMade += 1
+            pacing.countRequest()
             let reason: String
             let started = monotonicSeconds()
             var answered: Int?
@@ -101,7 +144,7 @@ public final class PacedHTTP {
                         throw HTTPFailure.retriesExhausted(attempts: attempt, lastReason: "HTTP 429")
                     }
                     onEvent(.rateLimitWait(seconds: wait, reason: "HTTP 429"))
-                    window?.block(until: monotonicSeconds() + wait)
+                    pacing.block(until: monotonicSeconds() + wait)
                     try pause(wait)
                     continue
                 }

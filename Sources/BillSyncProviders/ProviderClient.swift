@@ -19,6 +19,11 @@ public final class ProviderClient {
 
     /// `path` is below the base URL and starts with `/`.
     public func getJSON(_ path: String, query: [(String, String)] = []) throws(ProviderError) -> JSONValue {
+        try Self.parse(try get(path, query: query), endpoint: path)
+    }
+
+    /// The body of a 2xx answer.
+    public func get(_ path: String, query: [(String, String)] = []) throws(ProviderError) -> [UInt8] {
         var url = baseURL + path
         if !query.isEmpty {
             url += "?" + query.map { "\($0.0)=\(Self.percentEncode($0.1))" }.joined(separator: "&")
@@ -31,7 +36,7 @@ public final class ProviderClient {
         guard (200..<300).contains(response.status) else {
             throw .http(endpoint: path, status: response.status, message: redact(Self.errorMessage(response.body)))
         }
-        return try Self.parse(response.body, endpoint: path)
+        return response.body
     }
 
     /// A response body as JSON, or the error that names the endpoint.

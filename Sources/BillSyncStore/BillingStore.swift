@@ -40,6 +40,11 @@ public final class BillingStore: Sendable {
         }
     }
 
+    /// Frees SQLite's caches and closes idle reader connections (between polls).
+    public func releaseMemory() {
+        pool.releaseMemory()
+    }
+
     static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     static func bindText(_ stmt: OpaquePointer?, _ index: Int32, _ text: String) {
@@ -113,7 +118,8 @@ public final class BillingStore: Sendable {
     }
 
     static func ensureState(_ db: Database, source: String, provider: String) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO source_state (source, provider) VALUES (?, ?)", arguments: [source, provider])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO source_state (source, provider) VALUES (?, ?)")
+            .execute(arguments: [source, provider])
     }
 
     /// Fixes the first usage hour the first time a source syncs, so that later syncs agree.
@@ -328,38 +334,62 @@ public final class BillingStore: Sendable {
                     OR byoc_gpu_memory IS NOT excluded.byoc_gpu_memory OR byoc_cluster IS NOT excluded.byoc_cluster
                     OR total IS NOT excluded.total
                 """)
-            var changedMonths = Set<String>()
-            // Bound through the C API: this is the hottest loop of a backfill, and GRDB's
-            // argument arrays box every value.
+            var changedMonths: [Int64] = []   // month starts, in the order met
+            var lastMonth: (start: Int64, end: Int64) = (0, 0)
+            // Bound through the C API from one scratch buffer: this is the hottest loop of a
+            // backfill, and GRDB's argument arrays (and a String per amount) box every value.
             let stmt = insert.sqliteStatement
-            defer { sqlite3_reset(stmt) }
+            let slot = 48
+            let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: slot * 11)
+            defer {
+                // The amounts are bound in place (SQLITE_STATIC): unbind before the buffer goes.
+                sqlite3_reset(stmt)
+                sqlite3_clear_bindings(stmt)
+                scratch.deallocate()
+            }
             for h in hours {
                 sqlite3_reset(stmt)
                 Self.bindText(stmt, 1, source)
                 sqlite3_bind_int64(stmt, 2, h.hourStart)
                 Self.bindText(stmt, 3, h.currency)
-                for (i, amount) in [h.paasTotal, h.cpu, h.memory, h.storage, h.gpu, h.byocTotal, h.byocVCPU, h.byocMemory,
-                                    h.byocGPUMemory, h.byocCluster].enumerated() {
-                    Self.bindText(stmt, Int32(4 + i), amount.description)
+                func bindAmount(_ index: Int32, _ slotNo: Int, _ amount: ExactDecimal) {
+                    let p = scratch + slot * slotNo
+                    let n = amount.writeMoney(into: p)
+                    p.withMemoryRebound(to: CChar.self, capacity: n) { chars in
+                        _ = sqlite3_bind_text(stmt, index, chars, Int32(n), nil)
+                    }
                 }
-                Self.bindText(stmt, 14, h.total.description)
+                bindAmount(4, 0, h.paasTotal)
+                bindAmount(5, 1, h.cpu)
+                bindAmount(6, 2, h.memory)
+                bindAmount(7, 3, h.storage)
+                bindAmount(8, 4, h.gpu)
+                bindAmount(9, 5, h.byocTotal)
+                bindAmount(10, 6, h.byocVCPU)
+                bindAmount(11, 7, h.byocMemory)
+                bindAmount(12, 8, h.byocGPUMemory)
+                bindAmount(13, 9, h.byocCluster)
+                bindAmount(14, 10, h.total)
                 let rc = sqlite3_step(stmt)
                 guard rc == SQLITE_DONE else {
                     throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
-                if sqlite3_changes(db.sqliteConnection) > 0 { changedMonths.insert(UTC.month(h.hourStart)) }
+                if sqlite3_changes(db.sqliteConnection) > 0, !(h.hourStart >= lastMonth.start && h.hourStart < lastMonth.end) {
+                    lastMonth = UTC.monthContaining(h.hourStart)
+                    if !changedMonths.contains(lastMonth.start) { changedMonths.append(lastMonth.start) }
+                }
             }
-            for month in changedMonths { try Self.markDirty(db, "usage:" + month) }
+            for month in changedMonths { try Self.markDirty(db, "usage:" + UTC.month(month)) }
             switch position {
             case .inWindow(let w):
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     UPDATE source_state SET usage_window_start = ?, usage_window_end = ?, usage_window_cursor = ? WHERE source = ?
-                    """, arguments: [w.start, w.end, w.cursor, source])
+                    """).execute(arguments: [w.start, w.end, w.cursor, source])
             case .windowDone(let doneUntil):
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     UPDATE source_state SET usage_window_start = NULL, usage_window_end = NULL, usage_window_cursor = NULL,
                         usage_done_until = MAX(COALESCE(usage_done_until, 0), ?) WHERE source = ?
-                    """, arguments: [doneUntil, source])
+                    """).execute(arguments: [doneUntil, source])
             }
         }
     }

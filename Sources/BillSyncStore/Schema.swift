@@ -107,6 +107,34 @@ enum Schema {
             // NULL in rows written before this migration.
             try db.execute(sql: "ALTER TABLE usage_hours ADD COLUMN total TEXT")
         }
+        migrator.registerMigration("v4-line-items-by-rowid") { db in
+            // Line items in insertion order, found through an index: invoice ids are random, and
+            // a table ordered by them has every sync rewrite pages all over the file.
+            try db.execute(sql: """
+                CREATE TABLE line_items_v4 (
+                    id INTEGER PRIMARY KEY,
+                    source TEXT NOT NULL,
+                    invoice_id TEXT NOT NULL,
+                    line_no INTEGER NOT NULL,
+                    line_type TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    quantity TEXT,
+                    unit TEXT NOT NULL,
+                    unit_price TEXT,
+                    amount TEXT NOT NULL,
+                    resource_id TEXT NOT NULL,
+                    attributes TEXT NOT NULL
+                );
+                INSERT INTO line_items_v4 (source, invoice_id, line_no, line_type, category, description, quantity, unit,
+                    unit_price, amount, resource_id, attributes)
+                SELECT source, invoice_id, line_no, line_type, category, description, quantity, unit, unit_price, amount,
+                    resource_id, attributes FROM line_items ORDER BY source, invoice_id, line_no;
+                DROP TABLE line_items;
+                ALTER TABLE line_items_v4 RENAME TO line_items;
+                CREATE UNIQUE INDEX line_items_invoice ON line_items (source, invoice_id, line_no);
+                """)
+        }
         return migrator
     }
 }

@@ -46,7 +46,17 @@ public final class NorthflankProvider: BillingProvider {
         let endpoint = usageEndpoint
         var query = [("startTime", String(start)), ("endTime", String(end)), ("per_page", String(Self.perPage))]
         if let cursor { query.append(("cursor", cursor)) }
-        return try decodeUsagePage(try client.getJSON(endpoint, query: query), start: start, end: end, cursor: cursor)
+        return try decodeUsagePage(body: try client.get(endpoint, query: query), start: start, end: end, cursor: cursor)
+    }
+
+    /// A usage page from the response bytes: scanned directly when it has the documented
+    /// shape, else parsed and decoded the general way (which also names what is wrong).
+    public func decodeUsagePage(body: [UInt8], start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage {
+        if let page = scanUsagePage(body: body, start: start, end: end) {
+            if let next = page.next, next == cursor { throw .repeatingCursor(endpoint: usageEndpoint, cursor: next) }
+            return page
+        }
+        return try decodeUsagePage(ProviderClient.parse(body, endpoint: usageEndpoint), start: start, end: end, cursor: cursor)
     }
 
     public func decodeUsagePage(_ json: JSONValue, start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage {
@@ -72,6 +82,11 @@ public final class NorthflankProvider: BillingProvider {
         }
         if let next = page.next, next == cursor { throw .repeatingCursor(endpoint: endpoint, cursor: next) }
         return page
+    }
+
+    /// The direct reading alone: nil where the general decoder has to decide.
+    public func scanUsagePage(body: [UInt8], start: Int64, end: Int64) -> UsagePage? {
+        UsagePageScanner.scan(body, start: start, end: end, centsShift: centsShift, currency: currency)
     }
 
     static func nextCursor(_ root: JSONField) throws(FieldError) -> String? {
