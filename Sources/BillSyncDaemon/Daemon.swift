@@ -34,7 +34,7 @@ public final class Daemon: @unchecked Sendable {
     let condition = NSCondition()
     var schedules: [String: Schedule] = [:]
     var reloadRequested = false
-    /// Set once memory has been handed back after the last sync (see ``IdleMemory``).
+    /// Set once memory has been handed back after the last sync (see ``ProcessMemory``).
     var idleMemoryReleased = false
     /// Memory is handed back only when the next poll is at least this far away.
     static let idleReleaseAfter: Double = 30
@@ -122,7 +122,7 @@ public final class Daemon: @unchecked Sendable {
                 idleMemoryReleased = true
                 condition.unlock()
                 store.releaseMemory()
-                let mappings = IdleMemory.release()
+                let mappings = ProcessMemory.release()
                 logger.debug("daemon.idle", metadata: ["mappings_released": "\(mappings)", "next_poll_in_s": "\(Int(nextDue - now))"])
                 condition.lock()
                 continue

@@ -65,9 +65,9 @@ public struct Exporter {
                     files.append(try CSVExport.usage(store: store, month: month, bom: bom, path: directory + "/usage/\(month).csv"))
                 }
             case .ledger where invoicesChanged:
-                files.append(try stream("billsync.journal", rows: model!.transactions.count) { try JournalExport.write(model!, to: $0) })
+                files.append(try stream("billsync.journal", rows: model!.count) { try JournalExport.write(model!, to: $0) })
             case .beancount where invoicesChanged:
-                files.append(try stream("billsync.beancount", rows: model!.transactions.count) { try BeancountExport.write(model!, to: $0) })
+                files.append(try stream("billsync.beancount", rows: model!.count) { try BeancountExport.write(model!, to: $0) })
             case .focus where invoicesChanged:
                 files += try FOCUSExport.write(store: store, directory: directory, bom: bom)
             case .ledger, .beancount, .focus:

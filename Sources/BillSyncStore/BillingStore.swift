@@ -525,6 +525,37 @@ public final class BillingStore: Sendable {
         }
     }
 
+    /// The journals' view of the store, in journal order, without holding it all: each
+    /// invoice on its issue date (`payment` false) with its line items' types and amounts,
+    /// and each paid invoice again on its payment date (`payment` true, no lines); ordered by
+    /// date, invoices before payments, source, invoice id. SQLite sorts, within its cache.
+    public func forEachLedgerEntry(_ body: (_ payment: Bool, _ invoice: InvoiceRow, _ lines: [(lineType: String, amount: String)]) throws -> Void) throws {
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT 0 AS kind, issued_on AS day, source, invoice_id, provider, status, currency, period_start, period_end,
+                    issued_on, paid_on, total, credits_applied FROM invoices
+                UNION ALL
+                SELECT 1, paid_on, source, invoice_id, provider, status, currency, period_start, period_end,
+                    issued_on, paid_on, total, credits_applied FROM invoices WHERE status = 'paid' AND paid_on IS NOT NULL
+                ORDER BY day, kind, source, invoice_id
+                """)
+            let linesOf = try db.makeStatement(sql: "SELECT line_type, amount FROM line_items WHERE source = ? AND invoice_id = ? ORDER BY line_no")
+            var inv = InvoiceRow()
+            while let r = try rows.next() {
+                let payment: Int = r[0]
+                inv.source = r[2]; inv.id = Self.text(r, 3); inv.provider = r[4]; inv.status = r[5]; inv.currency = r[6]
+                inv.periodStart = r[7]; inv.periodEnd = r[8]; inv.issuedOn = r[9]; inv.paidOn = r[10]
+                inv.total = r[11]; inv.creditsApplied = r[12]
+                var lines: [(lineType: String, amount: String)] = []
+                if payment == 0 {
+                    let lineRows = try Row.fetchCursor(linesOf, arguments: [inv.source, Self.bind(inv.id)])
+                    while let l = try lineRows.next() { lines.append((Self.text(l, 0), l[1])) }
+                }
+                try body(payment == 1, inv, lines)
+            }
+        }
+    }
+
     /// One stored line item as text, with its invoice's source, provider and currency.
     public struct LineItemRow {
         public var source = "", provider = "", invoiceID = "", lineNo = 0, lineType = "", category = "", description = ""

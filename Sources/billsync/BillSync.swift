@@ -1,4 +1,5 @@
 import ArgumentParser
+import BillSyncDaemon
 
 @main
 struct BillSync: ParsableCommand {
@@ -15,6 +16,7 @@ struct BillSync: ParsableCommand {
                       ResetCommand.self, DemoCommand.self])
 
     static func main() {
+        ProcessMemory.limitAllocatorArenas()
         main(globalOptionsAfterCommand(Array(CommandLine.arguments.dropFirst())))
     }
 

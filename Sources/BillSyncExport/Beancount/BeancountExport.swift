@@ -6,10 +6,10 @@ enum BeancountExport {
     static func write(_ model: LedgerModel, to file: StreamedFile) throws {
         var out = "; billsync ledger: generated from billsync.sqlite3 by `billsync export`; edits are overwritten.\n"
         out += "option \"title\" \"billsync\"\n\n"
-        let opened = model.transactions.first.map { UTC.date($0.date) } ?? "1970-01-01"
+        let opened = model.firstDate.map { UTC.date($0) } ?? "1970-01-01"
         for currency in model.currencies { out += "\(opened) commodity \(currency)\n" }
         for account in model.accounts { out += "\(opened) open \(account)\n" }
-        for t in model.transactions {
+        try model.forEachTransaction { t in
             let link = "^" + LedgerText.token(t.source + "." + t.invoiceID)
             out += "\n\(UTC.date(t.date)) \(t.cleared ? "*" : "!") \(quoted(t.vendor)) \(quoted(t.narration)) \(link)\n"
             out += "  source: \(quoted(t.source))\n"

@@ -12,7 +12,7 @@ enum JournalExport {
         out += "\n"
         for vendor in model.vendors { out += "payee \(vendor)\n" }
         out += "\ntag source\ntag invoice\n"
-        for t in model.transactions {
+        try model.forEachTransaction { t in
             let id = LedgerText.token(t.invoiceID)
             out += "\n\(UTC.date(t.date)) \(t.cleared ? "*" : "!") (\(id)) \(t.vendor)\n"
             out += "    ; source: \(t.source)\n"

@@ -20,71 +20,78 @@ struct LedgerTransaction {
     var currency: String
 }
 
+/// The double-entry view of the store that the journal and beancount writers share, streamed
+/// in date order: one transaction per invoice on its issue date, one per payment on its
+/// payment date. Memory stays flat whatever the history: a first pass collects what the files
+/// declare up front (accounts, commodities, payees), a second one writes.
 struct LedgerModel {
-    let transactions: [LedgerTransaction]
+    let store: BillingStore
+    let accounting: AccountingConfig
+    let vendorOf: [String: String]
     /// Every account used, sorted.
-    let accounts: [String]
-    let currencies: [String]
-    let vendors: [String]
+    private(set) var accounts: [String] = []
+    private(set) var currencies: [String] = []
+    private(set) var vendors: [String] = []
+    private(set) var count = 0
+    private(set) var firstDate: Int64?
 
-    /// Built from the store's rows as they stream by: invoices first (small), then their
-    /// lines, summed per account; no invoice is held with all its lines.
     init(store: BillingStore, accounting: AccountingConfig, vendors vendorOf: [String: String]) throws {
-        var headers: [BillingStore.InvoiceRow] = []
-        try store.forEachInvoiceRow { headers.append($0) }
-        var vendorOfInvoice: [String] = []
-        vendorOfInvoice.reserveCapacity(headers.count)
-        for h in headers {
-            vendorOfInvoice.append(vendorOf[h.source] ?? ProviderKind(rawValue: h.provider)?.defaultVendor ?? "Vendor")
+        self.store = store
+        self.accounting = accounting
+        self.vendorOf = vendorOf
+        var accounts = Set<String>(), currencies = Set<String>(), vendors = Set<String>()
+        var count = 0
+        var first: Int64?
+        try forEachTransaction { t in
+            for posting in t.postings { accounts.insert(posting.account) }
+            currencies.insert(t.currency)
+            vendors.insert(t.vendor)
+            if first == nil { first = t.date }
+            count += 1
         }
-        // Lines come in the invoices' order: walk both together.
-        var expenses: [[(account: String, amount: ExactDecimal)]] = Array(repeating: [], count: headers.count)
-        var index = 0
-        try store.forEachLineItemRow { line in
-            while index < headers.count && (headers[index].source != line.source || headers[index].id != line.invoiceID) { index += 1 }
-            guard index < headers.count else { return }
-            let vendor = vendorOfInvoice[index]
-            let account = line.lineType == "prepaid-credit-purchase"
-                ? accounting.prepaidAccount + ":" + vendor
-                : accounting.expenseAccount + ":" + vendor + ":" + LedgerText.accountSegment(line.lineType)
-            let amount = try ExactDecimal(parsing: line.amount)
-            if let i = expenses[index].firstIndex(where: { $0.account == account }) {
-                expenses[index][i].amount += amount
-            } else {
-                expenses[index].append((account, amount))
-            }
-        }
-        var transactions: [LedgerTransaction] = []
-        for (i, h) in headers.enumerated() {
-            let vendor = vendorOfInvoice[i]
+        self.accounts = accounts.sorted()
+        self.currencies = currencies.sorted()
+        self.vendors = vendors.sorted()
+        self.count = count
+        firstDate = first
+    }
+
+    func forEachTransaction(_ body: (LedgerTransaction) throws -> Void) throws {
+        try store.forEachLedgerEntry { payment, h, lines in
+            let vendor = vendorOf[h.source] ?? ProviderKind(rawValue: h.provider)?.defaultVendor ?? "Vendor"
             let payable = accounting.payableAccount + ":" + vendor
             let prepaid = accounting.prepaidAccount + ":" + vendor
             let total = try ExactDecimal(parsing: h.total)
-            let credits = try ExactDecimal(parsing: h.creditsApplied)
-            var postings = expenses[i].filter { !$0.amount.isZero }
-            postings.append((payable, -total))
             let period = "\(UTC.date(h.periodStart)) to \(UTC.date(h.periodEnd))"
-            let paid = h.status == InvoiceStatus.paid.rawValue
-            transactions.append(LedgerTransaction(
-                date: h.issuedOn, kind: .invoice, cleared: paid, source: h.source, invoiceID: h.id,
-                vendor: vendor, narration: "Invoice for \(period)", postings: postings, currency: h.currency))
-            if paid, let paidOn = h.paidOn {
-                var payment: [(account: String, amount: ExactDecimal)] = [(payable, total)]
-                if !credits.isZero { payment.append((prepaid, -credits)) }
+            if payment {
+                let credits = try ExactDecimal(parsing: h.creditsApplied)
+                var postings: [(account: String, amount: ExactDecimal)] = [(payable, total)]
+                if !credits.isZero { postings.append((prepaid, -credits)) }
                 let cash = total - credits
-                if !cash.isZero || payment.count == 1 { payment.append((accounting.paymentAccount, -cash)) }
-                transactions.append(LedgerTransaction(
-                    date: paidOn, kind: .payment, cleared: true, source: h.source, invoiceID: h.id, vendor: vendor,
-                    narration: "Payment of the invoice for \(period)", postings: payment, currency: h.currency))
+                if !cash.isZero || postings.count == 1 { postings.append((accounting.paymentAccount, -cash)) }
+                try body(LedgerTransaction(
+                    date: h.paidOn ?? h.issuedOn, kind: .payment, cleared: true, source: h.source, invoiceID: h.id, vendor: vendor,
+                    narration: "Payment of the invoice for \(period)", postings: postings, currency: h.currency))
+                return
             }
+            var expenses: [(account: String, amount: ExactDecimal)] = []
+            for line in lines {
+                let account = line.lineType == "prepaid-credit-purchase"
+                    ? prepaid
+                    : accounting.expenseAccount + ":" + vendor + ":" + LedgerText.accountSegment(line.lineType)
+                let amount = try ExactDecimal(parsing: line.amount)
+                if let i = expenses.firstIndex(where: { $0.account == account }) {
+                    expenses[i].amount += amount
+                } else {
+                    expenses.append((account, amount))
+                }
+            }
+            var postings = expenses.filter { !$0.amount.isZero }
+            postings.append((payable, -total))
+            try body(LedgerTransaction(
+                date: h.issuedOn, kind: .invoice, cleared: h.status == InvoiceStatus.paid.rawValue, source: h.source,
+                invoiceID: h.id, vendor: vendor, narration: "Invoice for \(period)", postings: postings, currency: h.currency))
         }
-        transactions.sort {
-            ($0.date, $0.kind.rawValue, $0.source, $0.invoiceID) < ($1.date, $1.kind.rawValue, $1.source, $1.invoiceID)
-        }
-        self.transactions = transactions
-        accounts = Set(transactions.flatMap { $0.postings.map(\.account) }).sorted()
-        currencies = Set(transactions.map(\.currency)).sorted()
-        self.vendors = Set(transactions.map(\.vendor)).sorted()
     }
 }
 

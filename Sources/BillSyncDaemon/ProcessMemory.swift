@@ -3,13 +3,22 @@ import Foundation
 import Glibc
 #endif
 
-/// What the daemon gives back while it waits for the next poll (an hour, by default, against
-/// seconds of work): the heap's free memory (`malloc_trim`), and the pages of its program and
-/// libraries, which the kernel may reclaim (`MADV_PAGEOUT` on each file mapping; pages other
-/// processes share are left alone). Nothing changes for the program: the next poll faults back
-/// the pages it touches, from the page cache when they are still there.
-public enum IdleMemory {
-    /// Hands the memory back; returns how many mappings were advised.
+/// The process's memory habits: few allocator arenas, and memory handed back between polls.
+public enum ProcessMemory {
+    /// glibc gives every thread that allocates its own arena, up to eight per core, each
+    /// keeping freed memory; a sync's threads need two.
+    public static func limitAllocatorArenas() {
+        #if os(Linux)
+        _ = mallopt(-8 /* M_ARENA_MAX */, 2)
+        #endif
+    }
+
+    /// What the daemon gives back while it waits for the next poll (an hour, by default,
+    /// against seconds of work): the heap's free memory (`malloc_trim`), and the pages of its
+    /// program and libraries, which the kernel may reclaim (`MADV_PAGEOUT` on each file
+    /// mapping; pages other processes share are left alone). Nothing changes for the program:
+    /// the next poll faults back the pages it touches, from the page cache when they are still
+    /// there. Returns how many mappings were advised.
     @discardableResult
     public static func release() -> Int {
         #if os(Linux)
@@ -33,7 +42,10 @@ public enum IdleMemory {
 }
 
 #if os(Linux)
-/// glibc's `malloc_trim` (declared in `<malloc.h>`, which the Glibc module leaves out).
+/// glibc's `malloc_trim` and `mallopt` (declared in `<malloc.h>`, which the Glibc module leaves out).
 @_silgen_name("malloc_trim")
 private func mallocTrim(_ pad: Int) -> Int32
+
+@_silgen_name("mallopt")
+private func mallopt(_ param: Int32, _ value: Int32) -> Int32
 #endif
