@@ -145,32 +145,42 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// The plain text with as many decimals as needed but at least `minimumDecimals`.
     public func formatted(minimumDecimals: Int) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
+            let count = write(minimumDecimals: minimumDecimals, into: buffer.baseAddress!)
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<count]), as: UTF8.self)
+        }
+    }
+
+    /// Writes ``formatted(minimumDecimals:)``'s text into `out` (room for 48 bytes) without
+    /// making a String; returns its length. Runs for every amount stored and exported.
+    public func write(minimumDecimals: Int, into out: UnsafeMutablePointer<UInt8>) -> Int {
         var n = self
         n.normalizeScale()
         let decimals = max(n.scale, minimumDecimals)
         var magnitude = n.significand.magnitude
         for _ in n.scale..<decimals { magnitude *= 10 }
-        // Digits written backwards into a small buffer: this runs for every amount exported.
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
-            var i = 48
-            var written = 0
-            repeat {
-                if written == decimals && decimals > 0 {
-                    i -= 1
-                    buffer[i] = UInt8(ascii: ".")
-                }
-                let (q, r) = magnitude.quotientAndRemainder(dividingBy: 10)
+        // Digits written backwards, then moved to the front.
+        var i = 48
+        var written = 0
+        repeat {
+            if written == decimals && decimals > 0 {
                 i -= 1
-                buffer[i] = UInt8(48 + r)
-                magnitude = q
-                written += 1
-            } while magnitude > 0 || written <= decimals
-            if n.significand < 0 {
-                i -= 1
-                buffer[i] = UInt8(ascii: "-")
+                out[i] = UInt8(ascii: ".")
             }
-            return String(decoding: UnsafeBufferPointer(rebasing: buffer[i..<48]), as: UTF8.self)
+            let (q, r) = magnitude.quotientAndRemainder(dividingBy: 10)
+            i -= 1
+            out[i] = UInt8(48 + r)
+            magnitude = q
+            written += 1
+        } while magnitude > 0 || written <= decimals
+        if n.significand < 0 {
+            i -= 1
+            out[i] = UInt8(ascii: "-")
         }
+        let count = 48 - i
+        // Front and back overlap for long numbers: byte by byte, forwards, is safe.
+        for k in 0..<count { out[k] = out[i + k] }
+        return count
     }
 
     /// Money as the exports write it: `1250.00`, `0.123456`, `-3.50`.
@@ -224,39 +234,5 @@ extension ExactDecimal {
         let value = ExactDecimal(significand: negative ? -Int128(sig) : Int128(sig), scale: scale)
         guard value.magnitudeIsBelowLimit else { return nil }
         self = value
-    }
-
-    /// Writes ``description``'s text (at least two decimals) into `out` without making a
-    /// String; returns the number of bytes (at most 48).
-    public func writeMoney(into out: UnsafeMutablePointer<UInt8>) -> Int {
-        var n = self
-        n.normalizeScale()
-        let decimals = max(n.scale, 2)
-        var magnitude = n.significand.magnitude
-        for _ in n.scale..<decimals { magnitude *= 10 }
-        var tmp: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &tmp) { raw in
-            let buffer = raw.bindMemory(to: UInt8.self)
-            var i = 48
-            var written = 0
-            repeat {
-                if written == decimals {
-                    i -= 1
-                    buffer[i] = UInt8(ascii: ".")
-                }
-                let (q, r) = magnitude.quotientAndRemainder(dividingBy: 10)
-                i -= 1
-                buffer[i] = UInt8(48 + r)
-                magnitude = q
-                written += 1
-            } while magnitude > 0 || written <= decimals
-            if n.significand < 0 {
-                i -= 1
-                buffer[i] = UInt8(ascii: "-")
-            }
-            let count = 48 - i
-            out.update(from: buffer.baseAddress! + i, count: count)
-            return count
-        }
     }
 }

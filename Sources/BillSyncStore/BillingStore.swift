@@ -354,7 +354,7 @@ public final class BillingStore: Sendable {
                 Self.bindText(stmt, 3, h.currency)
                 func bindAmount(_ index: Int32, _ slotNo: Int, _ amount: ExactDecimal) {
                     let p = scratch + slot * slotNo
-                    let n = amount.writeMoney(into: p)
+                    let n = amount.write(minimumDecimals: 2, into: p)
                     p.withMemoryRebound(to: CChar.self, capacity: n) { chars in
                         _ = sqlite3_bind_text(stmt, index, chars, Int32(n), nil)
                     }
