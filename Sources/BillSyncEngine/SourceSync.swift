@@ -220,6 +220,7 @@ public final class SourceSync {
     /// is returned for the caller to commit with its page. A failure commits what came before
     /// it, then throws.
     func fetchDetails(_ ids: [String]) throws -> [Invoice] {
+        guard !ids.isEmpty else { return [] }
         if lanes.isEmpty {
             lanes = [provider]
             for _ in 1..<Self.detailLanes {

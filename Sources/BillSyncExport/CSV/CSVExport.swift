@@ -90,11 +90,9 @@ public enum CSVExport {
     /// One month's usage file.
     public static func usage(store: BillingStore, month: String, bom: Bool, path: String) throws -> ExportedFile {
         try streaming(path, header: usageColumns, bom: bom) { out in
-            guard let start = UTC.parse(month + "-01") else { return }
-            var c = UTC.civil(start)
-            c.month += 1
-            if c.month > 12 { c.month = 1; c.year += 1 }
-            try store.forEachRawUsageRow(from: start, to: UTC.unix(c)) { row in
+            guard let first = UTC.parse(month + "-01") else { return }
+            let range = UTC.monthContaining(first)
+            try store.forEachRawUsageRow(from: range.start, to: range.end) { row in
                 out.csv.text(utf8: row.bytes(0))
                 out.csv.text(utf8: row.bytes(1))
                 out.csv.number(UTC.dateTime(row.int64(2)))

@@ -2,15 +2,12 @@ import BillSyncConfig
 import BillSyncCore
 import BillSyncStore
 
-/// The double-entry view of the store that the journal and beancount writers share: one
-/// transaction per invoice on its issue date, one per payment on its payment date.
+/// One transaction of the journals: an invoice on its issue date, or its payment on its
+/// payment date.
 ///
 /// Invariant, checked by construction: every transaction's postings sum to zero per currency.
 struct LedgerTransaction {
-    enum Kind: Int { case invoice = 0, payment = 1 }
-
     var date: Int64
-    var kind: Kind
     var cleared: Bool
     var source: String
     var invoiceID: String
@@ -70,7 +67,7 @@ struct LedgerModel {
                 let cash = total - credits
                 if !cash.isZero || postings.count == 1 { postings.append((accounting.paymentAccount, -cash)) }
                 try body(LedgerTransaction(
-                    date: h.paidOn ?? h.issuedOn, kind: .payment, cleared: true, source: h.source, invoiceID: h.id, vendor: vendor,
+                    date: h.paidOn ?? h.issuedOn, cleared: true, source: h.source, invoiceID: h.id, vendor: vendor,
                     narration: "Payment of the invoice for \(period)", postings: postings, currency: h.currency))
                 return
             }
@@ -89,7 +86,7 @@ struct LedgerModel {
             var postings = expenses.filter { !$0.amount.isZero }
             postings.append((payable, -total))
             try body(LedgerTransaction(
-                date: h.issuedOn, kind: .invoice, cleared: h.status == InvoiceStatus.paid.rawValue, source: h.source,
+                date: h.issuedOn, cleared: h.status == InvoiceStatus.paid.rawValue, source: h.source,
                 invoiceID: h.id, vendor: vendor, narration: "Invoice for \(period)", postings: postings, currency: h.currency))
         }
     }
