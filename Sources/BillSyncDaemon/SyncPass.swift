@@ -6,8 +6,8 @@ import BillSyncStore
 import Foundation
 import Logging
 
-/// One pass over some sources (concurrently, each on its own thread; one failing source
-/// never stops the others), then the exports.
+/// One pass over some sources (several at once, on a few threads; one failing source never
+/// stops the others), then the exports.
 public struct SyncPass {
     public let config: Config
     public let store: BillingStore
@@ -32,12 +32,16 @@ public struct SyncPass {
             let pa = sources[a].provider == .typesenseCloud ? 0 : 1, pb = sources[b].provider == .typesenseCloud ? 0 : 1
             return (pa, a) < (pb, b)
         }
-        for index in order {
-            let source = sources[index]
+        // As many threads as sources may sync at once, each taking the next source in order
+        // when it is done with one: a thread per source would mostly wait, and each costs a stack.
+        let next = NextIndex(order)
+        for _ in 0..<min(order.count, SourceSync.concurrentSources) {
             group.enter()
             let thread = Thread { [config, store, logger, stop, clock] in
-                let report = SourceSync(source: source, config: config, store: store, logger: logger, stop: stop, clock: clock).run()
-                results.set(index, report)
+                while let index = next.take() {
+                    let report = SourceSync(source: sources[index], config: config, store: store, logger: logger, stop: stop, clock: clock).run()
+                    results.set(index, report)
+                }
                 group.leave()
             }
             thread.stackSize = 1 << 20
@@ -63,6 +67,23 @@ public struct SyncPass {
             "duration_ms": "\(Int((monotonicSeconds() - started) * 1000))",
         ])
         return files
+    }
+}
+
+/// Hands out the sources to sync, one at a time, to the pass's threads.
+final class NextIndex: @unchecked Sendable {
+    private let order: [Int]
+    private var position = 0
+    private let lock = NSLock()
+
+    init(_ order: [Int]) { self.order = order }
+
+    func take() -> Int? {
+        lock.withLock {
+            guard position < order.count else { return nil }
+            defer { position += 1 }
+            return order[position]
+        }
     }
 }
 

@@ -51,7 +51,8 @@ public final class SourceSync {
 
     /// At most this many sources sync at the same moment in one process: more only adds
     /// memory (a connection, buffers and a parsed page each) on a machine with few cores.
-    static let slots = DispatchSemaphore(value: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
+    public static let concurrentSources = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
+    static let slots = DispatchSemaphore(value: concurrentSources)
 
     public func run() -> SyncReport {
         Self.slots.wait()
