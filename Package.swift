@@ -41,7 +41,7 @@ let package = Package(
         ], linkerSettings: [
             // Release builds link with lld and pack the relative relocations (DT_RELR, glibc 2.36+):
             // the loader's table shrinks from 2 MB to 16 KB, so billsync starts with ~2 MiB less resident.
-            .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+            .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
                          .when(platforms: [.linux], configuration: .release)),
         ]),
         .executableTarget(name: "billsync-sim", dependencies: [
