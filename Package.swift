@@ -12,7 +12,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
@@ -20,9 +19,8 @@ let package = Package(
         .target(name: "BillSyncHTTP", dependencies: ["CCurl", "BillSyncCore"]),
         .target(name: "BillSyncConfig", dependencies: ["BillSyncCore", "TOMLKit"]),
         .target(name: "BillSyncProviders", dependencies: ["BillSyncCore", "BillSyncHTTP"]),
-        .target(name: "BillSyncStore", dependencies: [
-            "BillSyncCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
-        ]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "BillSyncStore", dependencies: ["BillSyncCore", "CSQLite"]),
         .target(name: "BillSyncEngine", dependencies: [
             "BillSyncCore", "BillSyncHTTP", "BillSyncProviders", "BillSyncStore", "BillSyncConfig",
             .product(name: "Logging", package: "swift-log"),

@@ -1,7 +1,6 @@
 import BillSyncCore
+import CSQLite
 import Foundation
-import GRDB
-import GRDBSQLite
 
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public let description: String
@@ -27,17 +26,15 @@ public final class BillingStore: Sendable {
 
     public init(path: String) throws {
         self.path = path
-        var config = Configuration()
-        config.busyMode = .timeout(30)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // 512 KiB of page cache per connection instead of SQLite's 2 MB: a page run's
-            // upserts touch a few leaf pages at the end of each source's range, and the
-            // exports read in key order, so a bigger cache buys no speed, only memory.
-            try db.execute(sql: "PRAGMA cache_size = -512")
-        }
         do {
-            pool = try DatabasePool(path: path, configuration: config)
+            pool = try DatabasePool(path: path) { db in
+                sqlite3_busy_timeout(db.sqliteConnection, 30_000)
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // 512 KiB of page cache per connection instead of SQLite's 2 MB: a page run's
+                // upserts touch a few leaf pages at the end of each source's range, and the
+                // exports read in key order, so a bigger cache buys no speed, only memory.
+                try db.execute(sql: "PRAGMA cache_size = -512")
+            }
             try Schema.migrator.migrate(pool)
         } catch {
             throw StoreError("cannot open the state database \(path): \(error)")
@@ -49,35 +46,24 @@ public final class BillingStore: Sendable {
         pool.releaseMemory()
     }
 
-    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
     static func bindText(_ stmt: OpaquePointer?, _ index: Int32, _ text: String) {
-        if text.isEmpty {
-            sqlite3_bind_text(stmt, index, "", 0, transient)
-            return
-        }
-        var text = text
-        text.withUTF8 { bytes in
-            _ = bytes.withMemoryRebound(to: CChar.self) { chars in
-                sqlite3_bind_text(stmt, index, chars.baseAddress, Int32(chars.count), transient)
-            }
-        }
+        guard let stmt else { return }
+        _ = text.bind(stmt, index)
     }
 
     // MARK: - Provider text
 
     /// Provider text goes in as TEXT, or as a UTF-8 BLOB when it holds a NUL (which SQLite's
     /// C-string text binding would cut off), so that every string is stored exactly.
-    static func bind(_ text: String) -> any DatabaseValueConvertible {
-        text.utf8.contains(0) ? Data(text.utf8) : text
+    static func bind(_ text: String) -> any SQLArgument {
+        text.utf8.contains(0) ? SQLBlob(bytes: Array(text.utf8)) : text
     }
 
     /// Reads a column written by ``bind(_:)``.
     static func text(_ row: Row, _ index: Int) -> String {
-        let value: DatabaseValue = row[index]
-        switch value.storage {
-        case .string(let s): return s
-        case .blob(let data): return String(decoding: data, as: UTF8.self)
+        switch row.values[index] {
+        case .text(let s): return s
+        case .blob(let bytes): return String(decoding: bytes, as: UTF8.self)
         default: return ""
         }
     }
@@ -341,7 +327,7 @@ public final class BillingStore: Sendable {
             var changedMonths: [Int64] = []   // month starts, in the order met
             var lastMonth: (start: Int64, end: Int64) = (0, 0)
             // Bound through the C API from one scratch buffer: this is the hottest loop of a
-            // backfill, and GRDB's argument arrays (and a String per amount) box every value.
+            // backfill, and argument arrays (and a String per amount) box every value.
             let stmt = insert.sqliteStatement
             let slot = 48
             let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: slot * 11)
@@ -376,7 +362,7 @@ public final class BillingStore: Sendable {
                 bindAmount(14, 10, h.total)
                 let rc = sqlite3_step(stmt)
                 guard rc == SQLITE_DONE else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                    throw db.error(rc, sql: nil)
                 }
                 if sqlite3_changes(db.sqliteConnection) > 0, !(h.hourStart >= lastMonth.start && h.hourStart < lastMonth.end) {
                     lastMonth = UTC.monthContaining(h.hourStart)
@@ -654,7 +640,7 @@ public final class BillingStore: Sendable {
             let rc = sqlite3_step(stmt)
             if rc == SQLITE_DONE { return }
             guard rc == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                throw db.error(rc, sql: nil)
             }
             try body(RawRow(stmt: stmt))
         }

@@ -1,5 +1,3 @@
-import GRDB
-
 /// The schema, as named append-only migrations: never edit one that has shipped; add the next.
 enum Schema {
     static var migrator: DatabaseMigrator {

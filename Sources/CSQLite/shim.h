@@ -1,0 +1,4 @@
+#ifndef BILLSYNC_CSQLITE_SHIM_H
+#define BILLSYNC_CSQLITE_SHIM_H
+#include <sqlite3.h>
+#endif
