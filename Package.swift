@@ -51,6 +51,7 @@ let package = Package(
         .testTarget(name: "BillSyncProvidersTests", dependencies: [
             "BillSyncProviders", "BillSyncStore", "BillSyncCore", "BillSyncHTTP", "BillSyncSimulator",
         ]),
+        .testTarget(name: "BillSyncStoreTests", dependencies: ["BillSyncStore", "BillSyncCore"]),
         .testTarget(name: "BillSyncExportTests", dependencies: ["BillSyncExport", "BillSyncStore", "BillSyncCore", "BillSyncConfig"]),
         .testTarget(name: "BillSyncSimulatorTests", dependencies: ["BillSyncSimulator"]),
         .testTarget(name: "BillSyncCLITests", dependencies: ["BillSyncSimulator", "BillSyncCore", "BillSyncStore"]),
