@@ -95,6 +95,11 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     /// as the parser needs it to range-check without overflow.
     mutating func normalizeScale() {
         if significand == 0 { scale = 0; return }
+        if scale > 0, let small = Int64(exactly: significand) {
+            var s = small   // 64-bit division where it fits: a multiplication, not a library call
+            while scale > 0 && s % 10 == 0 { s /= 10; scale -= 1 }
+            significand = Int128(s)
+        }
         while scale > 0 && significand % 10 == 0 { significand /= 10; scale -= 1 }
         while scale < 0 && significand.magnitude < (Int128.max / 10).magnitude { significand *= 10; scale += 1 }
     }
@@ -162,17 +167,30 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         // Digits written backwards, then moved to the front.
         var i = 48
         var written = 0
-        repeat {
+        func digit(_ r: UInt8) {
             if written == decimals && decimals > 0 {
                 i -= 1
                 out[i] = UInt8(ascii: ".")
             }
-            let (q, r) = magnitude.quotientAndRemainder(dividingBy: 10)
             i -= 1
-            out[i] = UInt8(48 + r)
-            magnitude = q
+            out[i] = 48 + r
             written += 1
-        } while magnitude > 0 || written <= decimals
+        }
+        if let small = UInt64(exactly: magnitude) {
+            // Nearly every amount fits 64 bits, where dividing by 10 is a multiplication.
+            var m = small
+            repeat {
+                let (q, r) = m.quotientAndRemainder(dividingBy: 10)
+                digit(UInt8(r))
+                m = q
+            } while m > 0 || written <= decimals
+        } else {
+            repeat {
+                let (q, r) = magnitude.quotientAndRemainder(dividingBy: 10)
+                digit(UInt8(r))
+                magnitude = q
+            } while magnitude > 0 || written <= decimals
+        }
         if n.significand < 0 {
             i -= 1
             out[i] = UInt8(ascii: "-")
