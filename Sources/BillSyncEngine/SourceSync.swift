@@ -232,6 +232,16 @@ public final class SourceSync {
         var fetched: [Invoice] = []
         var lastCommit = monotonicSeconds()
         var next = 0
+        // A batch commits on the store's commit queue while the next details are fetched; at
+        // most one waits, and every way out of here waits for it, so the page's own commit
+        // (with the cursor) always comes after its details'.
+        var pending: PendingCommit<PageOutcome>?
+        func settle() throws {
+            guard let p = pending else { return }
+            pending = nil
+            count(try p.wait())
+        }
+        defer { try? settle() }
         while next < ids.count {
             try checkStop()
             let batch = Array(ids[next..<min(next + lanes.count, ids.count)])
@@ -242,17 +252,20 @@ public final class SourceSync {
                 case .success(let invoice):
                     fetched.append(invoice)
                 case .failure(let error):
+                    try settle()
                     if !fetched.isEmpty { try commit(fetched, position: nil) }
                     throw error
                 }
             }
             next += batch.count
             if fetched.count >= 5 || monotonicSeconds() - lastCommit >= 1 {
-                try commit(fetched, position: nil)
+                try settle()
+                pending = commitLater(fetched)
                 fetched = []
                 lastCommit = monotonicSeconds()
             }
         }
+        try settle()
         return fetched
     }
 
@@ -273,6 +286,27 @@ public final class SourceSync {
     }
 
     func commit(_ invoices: [Invoice], position: WalkPosition?) throws {
+        let now = clock.now()
+        count(try store.commitInvoicePage(source: source.name, provider: providerName, invoices: reconciled(invoices),
+                                          position: position, seenAt: now, syncDay: UTC.startOfDay(now)))
+    }
+
+    /// ``commit(_:position:)`` for details without a position, on the store's commit queue;
+    /// hand the result to ``count(_:)`` once it is in.
+    func commitLater(_ invoices: [Invoice]) -> PendingCommit<PageOutcome> {
+        let now = clock.now()
+        return store.commitInvoicePageLater(source: source.name, provider: providerName, invoices: reconciled(invoices),
+                                            position: nil, seenAt: now, syncDay: UTC.startOfDay(now))
+    }
+
+    func count(_ outcome: PageOutcome) {
+        report.invoicesNew += outcome.new
+        report.invoicesChanged += outcome.changed
+    }
+
+    /// The invoices with line items that sum to their totals (an adjustment line where they do
+    /// not, logged).
+    func reconciled(_ invoices: [Invoice]) -> [Invoice] {
         var reconciled = invoices
         for i in reconciled.indices {
             guard let lines = reconciled[i].lineItems else { continue }
@@ -286,11 +320,7 @@ public final class SourceSync {
                 ])
             }
         }
-        let now = clock.now()
-        let outcome = try store.commitInvoicePage(source: source.name, provider: providerName, invoices: reconciled,
-                                                  position: position, seenAt: now, syncDay: UTC.startOfDay(now))
-        report.invoicesNew += outcome.new
-        report.invoicesChanged += outcome.changed
+        return reconciled
     }
 
     // MARK: - Usage
@@ -333,10 +363,21 @@ public final class SourceSync {
         }
     }
 
+    /// Reads a window's pages in order. Each page commits with the position after it in one
+    /// transaction, on the store's commit queue while the next page is fetched; at most one
+    /// page waits for its commit, and every way out of here waits for it.
     func readWindow(_ window: UsageWindow) throws {
         var cursor = window.cursor
         var cursors = Set<String>()
         if let c = cursor { cursors.insert(c) }
+        var pending: (commit: PendingCommit<Void>, hours: Int)?
+        func settle() throws {
+            guard let p = pending else { return }
+            pending = nil
+            try p.commit.wait()
+            report.usageHours += p.hours
+        }
+        defer { try? settle() }   // leaving on an error: the page before it still commits
         while true {
             try checkStop()
             let page = try provider.usagePage(start: window.start, end: window.end, cursor: cursor)
@@ -345,11 +386,13 @@ public final class SourceSync {
             }
             let position: UsagePosition = page.next.map { .inWindow(UsageWindow(start: window.start, end: window.end, cursor: $0)) }
                 ?? .windowDone(doneUntil: window.end)
-            try store.commitUsagePage(source: source.name, provider: providerName, hours: page.hours, position: position)
-            report.usageHours += page.hours.count
-            guard let next = page.next else { return }
+            try settle()
+            pending = (store.commitUsagePageLater(source: source.name, provider: providerName, hours: page.hours, position: position),
+                       page.hours.count)
+            guard let next = page.next else { break }
             cursor = next
         }
+        try settle()
     }
 }
 

@@ -198,24 +198,38 @@ public final class BillingStore: Sendable {
     public func commitInvoicePage(source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
                                   seenAt: Int64, syncDay: Int64) throws -> PageOutcome {
         try pool.write { db in
-            try Self.ensureState(db, source: source, provider: provider)
-            var outcome = PageOutcome()
-            for invoice in invoices {
-                try Self.upsert(db, invoice, source: source, provider: provider, seenAt: seenAt, syncDay: syncDay, outcome: &outcome)
-            }
-            switch position {
-            case .next(let cursor)?:
-                try db.execute(sql: "UPDATE source_state SET walk_active = 1, walk_cursor = ? WHERE source = ?", arguments: [cursor, source])
-            case .finished(let reachedEnd)?:
-                try db.execute(sql: """
-                    UPDATE source_state SET walk_active = 0, walk_cursor = NULL,
-                        walk_full = CASE WHEN ? THEN 0 ELSE walk_full END WHERE source = ?
-                    """, arguments: [reachedEnd, source])
-            case nil:
-                break
-            }
-            return outcome
+            try Self.commitInvoicePage(db, source: source, provider: provider, invoices: invoices, position: position, seenAt: seenAt, syncDay: syncDay)
         }
+    }
+
+    /// ``commitInvoicePage(source:provider:invoices:position:seenAt:syncDay:)`` on the store's
+    /// commit queue, for invoice details committed while the next ones are fetched.
+    public func commitInvoicePageLater(source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
+                                       seenAt: Int64, syncDay: Int64) -> PendingCommit<PageOutcome> {
+        pool.writeLater { db in
+            try Self.commitInvoicePage(db, source: source, provider: provider, invoices: invoices, position: position, seenAt: seenAt, syncDay: syncDay)
+        }
+    }
+
+    static func commitInvoicePage(_ db: Database, source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
+                                  seenAt: Int64, syncDay: Int64) throws -> PageOutcome {
+        try Self.ensureState(db, source: source, provider: provider)
+        var outcome = PageOutcome()
+        for invoice in invoices {
+            try Self.upsert(db, invoice, source: source, provider: provider, seenAt: seenAt, syncDay: syncDay, outcome: &outcome)
+        }
+        switch position {
+        case .next(let cursor)?:
+            try db.execute(sql: "UPDATE source_state SET walk_active = 1, walk_cursor = ? WHERE source = ?", arguments: [cursor, source])
+        case .finished(let reachedEnd)?:
+            try db.execute(sql: """
+                UPDATE source_state SET walk_active = 0, walk_cursor = NULL,
+                    walk_full = CASE WHEN ? THEN 0 ELSE walk_full END WHERE source = ?
+                """, arguments: [reachedEnd, source])
+        case nil:
+            break
+        }
+        return outcome
     }
 
     static func upsert(_ db: Database, _ invoice: Invoice, source: String, provider: String, seenAt: Int64, syncDay: Int64,
@@ -306,108 +320,117 @@ public final class BillingStore: Sendable {
 
     /// Upserts a page of hours and moves the usage position, in one transaction.
     public func commitUsagePage(source: String, provider: String, hours: [UsageHour], position: UsagePosition) throws {
-        try pool.write { db in
-            try Self.ensureState(db, source: source, provider: provider)
-            // An hour read again with the same values is left alone, so that the lookback's
-            // re-reads mark nothing for export.
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO usage_hours (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
-                    byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (source, hour_start) DO UPDATE SET currency = excluded.currency, total = excluded.total,
-                    paas_total = excluded.paas_total, cpu = excluded.cpu, memory = excluded.memory,
-                    storage = excluded.storage, gpu = excluded.gpu, byoc_total = excluded.byoc_total,
-                    byoc_vcpu = excluded.byoc_vcpu, byoc_memory = excluded.byoc_memory,
-                    byoc_gpu_memory = excluded.byoc_gpu_memory, byoc_cluster = excluded.byoc_cluster
-                WHERE currency IS NOT excluded.currency OR paas_total IS NOT excluded.paas_total
-                    OR cpu IS NOT excluded.cpu OR memory IS NOT excluded.memory OR storage IS NOT excluded.storage
-                    OR gpu IS NOT excluded.gpu OR byoc_total IS NOT excluded.byoc_total
-                    OR byoc_vcpu IS NOT excluded.byoc_vcpu OR byoc_memory IS NOT excluded.byoc_memory
-                    OR byoc_gpu_memory IS NOT excluded.byoc_gpu_memory OR byoc_cluster IS NOT excluded.byoc_cluster
-                    OR total IS NOT excluded.total
-                """)
-            var changedMonths: [Int64] = []   // month starts, in the order met
-            var lastMonth: (start: Int64, end: Int64) = (0, 0)
-            // Bound through the C API from one scratch buffer: this is the hottest loop of a
-            // backfill, and argument arrays (and a String per amount) box every value.
-            let stmt = insert.sqliteStatement
-            let slot = 48
-            let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: slot * 11)
-            // The source and each row's currency are bound in place too: SQLite copies a
-            // transient binding into memory of its own, twice a row.
-            let sourceBytes = Array(source.utf8)
-            let currencyBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
-            defer {
-                // The amounts are bound in place (SQLITE_STATIC): unbind before the buffer goes.
+        try pool.write { db in try Self.commitUsagePage(db, source: source, provider: provider, hours: hours, position: position) }
+    }
+
+    /// ``commitUsagePage(source:provider:hours:position:)`` on the store's commit queue: returns
+    /// at once, so that the next page can be fetched while this one commits. Commits run in
+    /// the order they are handed over.
+    public func commitUsagePageLater(source: String, provider: String, hours: [UsageHour], position: UsagePosition) -> PendingCommit<Void> {
+        pool.writeLater { db in try Self.commitUsagePage(db, source: source, provider: provider, hours: hours, position: position) }
+    }
+
+    static func commitUsagePage(_ db: Database, source: String, provider: String, hours: [UsageHour], position: UsagePosition) throws {
+        try Self.ensureState(db, source: source, provider: provider)
+        // An hour read again with the same values is left alone, so that the lookback's
+        // re-reads mark nothing for export.
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO usage_hours (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
+                byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (source, hour_start) DO UPDATE SET currency = excluded.currency, total = excluded.total,
+                paas_total = excluded.paas_total, cpu = excluded.cpu, memory = excluded.memory,
+                storage = excluded.storage, gpu = excluded.gpu, byoc_total = excluded.byoc_total,
+                byoc_vcpu = excluded.byoc_vcpu, byoc_memory = excluded.byoc_memory,
+                byoc_gpu_memory = excluded.byoc_gpu_memory, byoc_cluster = excluded.byoc_cluster
+            WHERE currency IS NOT excluded.currency OR paas_total IS NOT excluded.paas_total
+                OR cpu IS NOT excluded.cpu OR memory IS NOT excluded.memory OR storage IS NOT excluded.storage
+                OR gpu IS NOT excluded.gpu OR byoc_total IS NOT excluded.byoc_total
+                OR byoc_vcpu IS NOT excluded.byoc_vcpu OR byoc_memory IS NOT excluded.byoc_memory
+                OR byoc_gpu_memory IS NOT excluded.byoc_gpu_memory OR byoc_cluster IS NOT excluded.byoc_cluster
+                OR total IS NOT excluded.total
+            """)
+        var changedMonths: [Int64] = []   // month starts, in the order met
+        var lastMonth: (start: Int64, end: Int64) = (0, 0)
+        // Bound through the C API from one scratch buffer: this is the hottest loop of a
+        // backfill, and argument arrays (and a String per amount) box every value.
+        let stmt = insert.sqliteStatement
+        let slot = 48
+        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: slot * 11)
+        // The source and each row's currency are bound in place too: SQLite copies a
+        // transient binding into memory of its own, twice a row.
+        let sourceBytes = Array(source.utf8)
+        let currencyBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
+        defer {
+            // The amounts are bound in place (SQLITE_STATIC): unbind before the buffer goes.
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+            scratch.deallocate()
+            currencyBytes.deallocate()
+        }
+        try sourceBytes.withUnsafeBufferPointer { sourceBuffer in
+            for h in hours {
                 sqlite3_reset(stmt)
-                sqlite3_clear_bindings(stmt)
-                scratch.deallocate()
-                currencyBytes.deallocate()
-            }
-            try sourceBytes.withUnsafeBufferPointer { sourceBuffer in
-                for h in hours {
-                    sqlite3_reset(stmt)
-                    if let base = sourceBuffer.baseAddress {
-                        base.withMemoryRebound(to: CChar.self, capacity: sourceBuffer.count) { chars in
-                            _ = sqlite3_bind_text(stmt, 1, chars, Int32(sourceBuffer.count), nil)
-                        }
-                    } else {
-                        Self.bindText(stmt, 1, source)
+                if let base = sourceBuffer.baseAddress {
+                    base.withMemoryRebound(to: CChar.self, capacity: sourceBuffer.count) { chars in
+                        _ = sqlite3_bind_text(stmt, 1, chars, Int32(sourceBuffer.count), nil)
                     }
-                    sqlite3_bind_int64(stmt, 2, h.hourStart)
-                    var currency = h.currency
-                    let currencyCount = currency.withUTF8 { bytes in
-                        let n = min(bytes.count, 64)
-                        if n > 0 { currencyBytes.update(from: bytes.baseAddress!, count: n) }
-                        return n
-                    }
-                    if currencyCount == 64 {
-                        Self.bindText(stmt, 3, h.currency)   // longer than any currency code: copied by SQLite
-                    } else {
-                        currencyBytes.withMemoryRebound(to: CChar.self, capacity: 64) { chars in
-                            _ = sqlite3_bind_text(stmt, 3, chars, Int32(currencyCount), nil)
-                        }
-                    }
-                    func bindAmount(_ index: Int32, _ slotNo: Int, _ amount: ExactDecimal) {
-                        let p = scratch + slot * slotNo
-                        let n = amount.write(minimumDecimals: 2, into: p)
-                        p.withMemoryRebound(to: CChar.self, capacity: n) { chars in
-                            _ = sqlite3_bind_text(stmt, index, chars, Int32(n), nil)
-                        }
-                    }
-                    bindAmount(4, 0, h.paasTotal)
-                    bindAmount(5, 1, h.cpu)
-                    bindAmount(6, 2, h.memory)
-                    bindAmount(7, 3, h.storage)
-                    bindAmount(8, 4, h.gpu)
-                    bindAmount(9, 5, h.byocTotal)
-                    bindAmount(10, 6, h.byocVCPU)
-                    bindAmount(11, 7, h.byocMemory)
-                    bindAmount(12, 8, h.byocGPUMemory)
-                    bindAmount(13, 9, h.byocCluster)
-                    bindAmount(14, 10, h.total)
-                    let rc = sqlite3_step(stmt)
-                    guard rc == SQLITE_DONE else {
-                        throw db.error(rc, sql: nil)
-                    }
-                    if sqlite3_changes(db.sqliteConnection) > 0, !(h.hourStart >= lastMonth.start && h.hourStart < lastMonth.end) {
-                        lastMonth = UTC.monthContaining(h.hourStart)
-                        if !changedMonths.contains(lastMonth.start) { changedMonths.append(lastMonth.start) }
+                } else {
+                    Self.bindText(stmt, 1, source)
+                }
+                sqlite3_bind_int64(stmt, 2, h.hourStart)
+                var currency = h.currency
+                let currencyCount = currency.withUTF8 { bytes in
+                    let n = min(bytes.count, 64)
+                    if n > 0 { currencyBytes.update(from: bytes.baseAddress!, count: n) }
+                    return n
+                }
+                if currencyCount == 64 {
+                    Self.bindText(stmt, 3, h.currency)   // longer than any currency code: copied by SQLite
+                } else {
+                    currencyBytes.withMemoryRebound(to: CChar.self, capacity: 64) { chars in
+                        _ = sqlite3_bind_text(stmt, 3, chars, Int32(currencyCount), nil)
                     }
                 }
+                func bindAmount(_ index: Int32, _ slotNo: Int, _ amount: ExactDecimal) {
+                    let p = scratch + slot * slotNo
+                    let n = amount.write(minimumDecimals: 2, into: p)
+                    p.withMemoryRebound(to: CChar.self, capacity: n) { chars in
+                        _ = sqlite3_bind_text(stmt, index, chars, Int32(n), nil)
+                    }
+                }
+                bindAmount(4, 0, h.paasTotal)
+                bindAmount(5, 1, h.cpu)
+                bindAmount(6, 2, h.memory)
+                bindAmount(7, 3, h.storage)
+                bindAmount(8, 4, h.gpu)
+                bindAmount(9, 5, h.byocTotal)
+                bindAmount(10, 6, h.byocVCPU)
+                bindAmount(11, 7, h.byocMemory)
+                bindAmount(12, 8, h.byocGPUMemory)
+                bindAmount(13, 9, h.byocCluster)
+                bindAmount(14, 10, h.total)
+                let rc = sqlite3_step(stmt)
+                guard rc == SQLITE_DONE else {
+                    throw db.error(rc, sql: nil)
+                }
+                if sqlite3_changes(db.sqliteConnection) > 0, !(h.hourStart >= lastMonth.start && h.hourStart < lastMonth.end) {
+                    lastMonth = UTC.monthContaining(h.hourStart)
+                    if !changedMonths.contains(lastMonth.start) { changedMonths.append(lastMonth.start) }
+                }
             }
-            for month in changedMonths { try Self.markDirty(db, "usage:" + UTC.month(month)) }
-            switch position {
-            case .inWindow(let w):
-                try db.cachedStatement(sql: """
-                    UPDATE source_state SET usage_window_start = ?, usage_window_end = ?, usage_window_cursor = ? WHERE source = ?
-                    """).execute(arguments: [w.start, w.end, w.cursor, source])
-            case .windowDone(let doneUntil):
-                try db.cachedStatement(sql: """
-                    UPDATE source_state SET usage_window_start = NULL, usage_window_end = NULL, usage_window_cursor = NULL,
-                        usage_done_until = MAX(COALESCE(usage_done_until, 0), ?) WHERE source = ?
-                    """).execute(arguments: [doneUntil, source])
-            }
+        }
+        for month in changedMonths { try Self.markDirty(db, "usage:" + UTC.month(month)) }
+        switch position {
+        case .inWindow(let w):
+            try db.cachedStatement(sql: """
+                UPDATE source_state SET usage_window_start = ?, usage_window_end = ?, usage_window_cursor = ? WHERE source = ?
+                """).execute(arguments: [w.start, w.end, w.cursor, source])
+        case .windowDone(let doneUntil):
+            try db.cachedStatement(sql: """
+                UPDATE source_state SET usage_window_start = NULL, usage_window_end = NULL, usage_window_cursor = NULL,
+                    usage_done_until = MAX(COALESCE(usage_done_until, 0), ?) WHERE source = ?
+                """).execute(arguments: [doneUntil, source])
         }
     }
 

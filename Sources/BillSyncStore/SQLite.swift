@@ -371,6 +371,18 @@ final class DatabasePool: @unchecked Sendable {
         return try writer.inTransaction("BEGIN IMMEDIATE", body)
     }
 
+    private let commitQueue = DispatchQueue(label: "billsync.store.commits")
+
+    /// Runs `body` as ``write(_:)`` does, on the pool's commit queue (in the order handed
+    /// over); the caller goes on and waits on the returned commit when it needs the outcome.
+    func writeLater<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) -> PendingCommit<T> {
+        let pending = PendingCommit<T>()
+        commitQueue.async { [self] in
+            pending.finish(Result { try write(body) })
+        }
+        return pending
+    }
+
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         let reader = try takeReader()
         defer {
@@ -402,6 +414,30 @@ final class DatabasePool: @unchecked Sendable {
         readersLock.lock()
         idleReaders.removeAll()
         readersLock.unlock()
+    }
+}
+
+/// A write handed to the store's commit queue.
+public final class PendingCommit<Value: Sendable>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var result: Result<Value, any Error>?
+
+    func finish(_ result: Result<Value, any Error>) {
+        condition.lock()
+        self.result = result
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Returns once the write is committed, with what it returned; throws what stopped it
+    /// (then nothing of it is kept).
+    @discardableResult
+    public func wait() throws -> Value {
+        condition.lock()
+        while result == nil { condition.wait() }
+        let result = self.result!
+        condition.unlock()
+        return try result.get()
     }
 }
 

@@ -62,6 +62,30 @@ import Testing
         #expect(try store.meta("k") == "kept")
     }
 
+    @Test func queuedCommitsRunInOrderAndAFailedOneReportsItsErrorAndKeepsNothing() throws {
+        struct Boom: Error {}
+        let store = try BillingStore(path: tempPath())
+        let commits = (0..<50).map { i in
+            store.pool.writeLater { db -> Int in
+                // Each reads what the one before it wrote: they run in the order handed over.
+                let last = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'last'")
+                if i > 0 && i != 21 && last != String(i == 21 + 1 ? 20 : i - 1) { throw StoreError("out of order: \(i) after \(last ?? "nothing")") }
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('last', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                               arguments: [String(i)])
+                if i == 21 { throw Boom() }   // after its write: that write must not be kept
+                return i * 2
+            }
+        }
+        for (i, commit) in commits.enumerated() {
+            if i == 21 {
+                #expect(throws: Boom.self) { try commit.wait() }
+            } else {
+                #expect(try commit.wait() == i * 2)
+            }
+        }
+        #expect(try store.meta("last") == "49")
+    }
+
     @Test func aReaderSeesTheStateCommittedBeforeItStarted() throws {
         let store = try BillingStore(path: tempPath())
         try store.setMeta("k", "before")
