@@ -55,23 +55,33 @@ class Sim:
 
 def measure(cmd, env=None):
     """Runs cmd; returns wall s, cpu s, peak RSS MiB, stderr text. Also sets measure.anon: the
-    peak of its private (anonymous) memory, sampled every 10 ms, MiB."""
+    peak of its private (anonymous) memory, MiB.
+
+    Peak RSS is the process's own high-water mark (`VmHWM` in /proc/PID/status), read every
+    5 ms until it exits, not `ru_maxrss` from wait4(): Linux carries the RSS of the process
+    that started a program across exec into `ru_maxrss`, so every child of this script would
+    report at least the script's own peak. `VmHWM` only grows, so the last reading is the
+    peak up to the final 5 ms. The private part (`RssAnon`) is sampled at the same moments."""
     err = tempfile.TemporaryFile()
     start = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})})
-    anon = 0
+    anon = hwm = 0
     while True:
         pid, status, usage = os.wait4(p.pid, os.WNOHANG)
         if pid:
             break
         try:
             with open(f"/proc/{p.pid}/status") as f:
-                m = re.search(r"RssAnon:\s+(\d+)", f.read())
+                text = f.read()
+            m = re.search(r"RssAnon:\s+(\d+)", text)
             if m:
                 anon = max(anon, int(m.group(1)))
+            m = re.search(r"VmHWM:\s+(\d+)", text)
+            if m:
+                hwm = max(hwm, int(m.group(1)))
         except OSError:
             pass
-        time.sleep(0.01)
+        time.sleep(0.005)
     wall = time.monotonic() - start
     measure.anon = anon / 1024
     err.seek(0)
@@ -79,7 +89,7 @@ def measure(cmd, env=None):
     if os.waitstatus_to_exitcode(status) != 0:
         log(text[-3000:])
         raise SystemExit(f"{cmd} failed")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
+    return wall, usage.ru_utime + usage.ru_stime, hwm / 1024, text
 
 
 def workspace(name):

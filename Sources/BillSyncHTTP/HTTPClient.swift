@@ -62,18 +62,34 @@ private let headerCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, I
     let sink = Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue()
     let n = size * count
     guard let data, n > 0 else { return n }
-    let line = data.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
-    if line.hasPrefix("HTTP/") {
-        // A new status line (redirect or 100-continue): start over.
-        sink.headers = [:]
-        let parts = line.split(separator: " ")
-        if parts.count >= 2, let code = Int(parts[1]) { sink.status = code }
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = line[..<colon].lowercased()
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-        sink.headers[name] = value
-    }
+    data.withMemoryRebound(to: UInt8.self, capacity: n) { p in readHeaderLine(UnsafeBufferPointer(start: p, count: n), into: sink) }
     return n
+}
+
+/// One header line as libcurl hands it over (with its CRLF): a status line starts the
+/// headers over (a redirect or 100-continue came first); `Name: value` is kept with the name
+/// lowercased and the value without surrounding blanks.
+private func readHeaderLine(_ line: UnsafeBufferPointer<UInt8>, into sink: ResponseSink) {
+    if line.starts(with: "HTTP/".utf8) {
+        sink.headers = [:]
+        var i = 0
+        while i < line.count && line[i] != UInt8(ascii: " ") { i += 1 }
+        while i < line.count && line[i] == UInt8(ascii: " ") { i += 1 }
+        var code = 0, digits = 0
+        while i < line.count, digits < 3, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(line[i]) {
+            code = code * 10 + Int(line[i] - UInt8(ascii: "0"))
+            digits += 1
+            i += 1
+        }
+        if digits == 3 { sink.status = code }
+    } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+        func blank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") || b == UInt8(ascii: "\n") }
+        var start = colon + 1, end = line.count
+        while start < end && blank(line[start]) { start += 1 }
+        while end > start && blank(line[end - 1]) { end -= 1 }
+        let name = String(decoding: line[..<colon].map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
+        sink.headers[name] = String(decoding: UnsafeBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
+    }
 }
 
 private let progressCallback: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = { user, _, _, _, _ in

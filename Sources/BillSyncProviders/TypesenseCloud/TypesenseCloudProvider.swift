@@ -79,7 +79,7 @@ public final class TypesenseCloudProvider: BillingProvider {
 
     static func lineItem(_ line: JSONField) throws(FieldError) -> LineItem {
         let rawType = try line.require("line_item_type").string()
-        let type = rawType.replacingOccurrences(of: "_", with: "-")
+        let type = String(decoding: rawType.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
         let amount = try line.require("price_cents").decimal().shifted(by: -2)
         let category: LineCategory
         let unit: String
