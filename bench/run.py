@@ -216,16 +216,30 @@ def scenario_backfill(name, teams, days, ts_invoices, ts_period, ts_clusters, uf
     # The backfill as `billsync sync` runs it, in its two phases: the sources (fetch, decode,
     # store), measured against the network floor, then every export format from the store,
     # measured against the export floor below. `sync` does both, one after the other.
+    #
+    # On a shared machine one sync and one floor can each be off by a fifth, so the large
+    # backfill is run three times from an empty store, each run followed by its own floor, and
+    # the run with the median ratio is the one reported (all three are printed).
     config = write_config(d, sim, teams_list, usage_start, exports="[]")
-    sim.reset()
-    wall, cpu, rss, err = billsync(config, "sync")
-    anon = measure.anon
+    runs = []
+    for attempt in range(3 if name == "large" and not QUICK else 1):
+        shutil.rmtree(d + "/state", ignore_errors=True)
+        sim.reset()
+        wall, cpu, rss, err = billsync(config, "sync")
+        anon = measure.anon
+        made = sim.counts()["total"]
+        floor, floor_n = network_floor(sim, d)
+        runs.append((wall / floor, wall, cpu, rss, anon, made, floor, floor_n))
+        if name == "large" and not QUICK:
+            log(f"  run {attempt + 1}: sync {wall:.2f} s, network floor {floor:.2f} s → {wall / floor:.2f}x")
+    if len(runs) > 1:
+        runs.sort()
+        log(f"  reported: the median of {len(runs)} runs")
+    _, wall, cpu, rss, anon, made, floor, floor_n = runs[len(runs) // 2]
     usage_rows, invoices, lines = rows(d)
-    made = sim.counts()["total"]
     nf_inv = [len(json.loads(sim.get(f"/_sim/truth/invoices?provider=northflank&account=team-{i}"))) for i in range(1, teams + 1)]
     hours = (NOW_UNIX // 3600 * 3600 - start) // 3600
     minimum = minimum_requests(nf_inv, [hours] * teams, ts_invoices)
-    floor, floor_n = network_floor(sim, d)
     config = write_config(d, sim, teams_list, usage_start)
     xwall, xcpu, xrss, xerr = billsync(config, "export")
     xanon = measure.anon

@@ -55,13 +55,19 @@ public final class Pacing: @unchecked Sendable {
 
     /// Takes the next slot the window allows and says how long to wait for it; the slot is
     /// held from now on, so that connections sharing the window never overfill it together.
-    func reserve(at now: Double) -> Double {
+    /// Hand the slot back to ``settle(_:at:)`` when the answer is in.
+    func reserve(at now: Double) -> (wait: Double, slot: Int?) {
         lock.withLock {
-            guard window != nil else { return 0 }
+            guard window != nil else { return (0, nil) }
             let wait = window!.delay(at: now)
-            window!.record(at: now + wait)
-            return wait
+            return (wait, window!.record(at: now + wait))
         }
+    }
+
+    /// The request in `slot` was answered (or failed) at `time`: see ``RateWindow/settle(_:at:)``.
+    func settle(_ slot: Int?, at time: Double) {
+        guard let slot else { return }
+        lock.withLock { window?.settle(slot, at: time) }
     }
 
     func block(until: Double) {
@@ -121,7 +127,7 @@ public final class PacedHTTP {
         while true {
             attempt += 1
             if stop.isSet { throw .stopped }
-            let wait = pacing.reserve(at: monotonicSeconds())
+            let (wait, slot) = pacing.reserve(at: monotonicSeconds())
             if wait > 0 {
                 if wait >= 1 { onEvent(.rateLimitWait(seconds: wait, reason: "pacing")) }
                 try pause(wait)
@@ -131,7 +137,9 @@ public final class PacedHTTP {
             let started = monotonicSeconds()
             var answered: Int?
             defer {
-                onEvent(.exchange(url: url, status: answered, durationMs: Int((monotonicSeconds() - started) * 1000),
+                let ended = monotonicSeconds()
+                pacing.settle(slot, at: ended)
+                onEvent(.exchange(url: url, status: answered, durationMs: Int((ended - started) * 1000),
                                   headerNames: headers.map(\.0)))
             }
             do {

@@ -23,13 +23,26 @@ public struct RateWindow: Sendable {
         return max(0, oldest + limit.period + margin - now)
     }
 
-    public mutating func record(at now: Double) {
+    /// Counts a send at `now`; returns its place, for ``settle(_:at:)``.
+    @discardableResult
+    public mutating func record(at now: Double) -> Int {
         if sent.count < limit.requests {
             sent.append(now)
-        } else {
-            sent[head] = now
-            head = (head + 1) % limit.requests
+            return sent.count - 1
         }
+        let place = head
+        sent[head] = now
+        head = (head + 1) % limit.requests
+        return place
+    }
+
+    /// Moves a send counted at ``record(at:)`` to `time` if that is later: once its answer
+    /// is in, a request is known to have reached the server by then, however late it left
+    /// (a connection kept waiting for a CPU, a slow network), so the window never counts it
+    /// as older than the server does.
+    public mutating func settle(_ place: Int, at time: Double) {
+        guard place < sent.count else { return }
+        sent[place] = max(sent[place], time)
     }
 
     /// Pushes every remembered send forward so the window is treated as full until `until`

@@ -279,7 +279,9 @@ public final class BillingStore: Sendable {
         }
         if change != nil || lines != nil { try markDirty(db, "invoices") }
         if let lines {
-            try db.cachedStatement(sql: "DELETE FROM line_items WHERE source = ? AND invoice_id = ?").execute(arguments: [source, Self.bind(invoice.id)])
+            if old != nil {   // a new invoice has no lines to replace
+                try db.cachedStatement(sql: "DELETE FROM line_items WHERE source = ? AND invoice_id = ?").execute(arguments: [source, Self.bind(invoice.id)])
+            }
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO line_items (source, invoice_id, line_no, line_type, category, description, quantity, unit,
                     unit_price, amount, resource_id, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

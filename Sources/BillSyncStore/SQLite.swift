@@ -128,14 +128,12 @@ struct Row {
     let values: [SQLValue]
     let names: [String]
 
-    init(_ stmt: OpaquePointer) {
+    init(_ statement: Statement) {
+        let stmt = statement.sqliteStatement
         let count = sqlite3_column_count(stmt)
         var values: [SQLValue] = []
-        var names: [String] = []
         values.reserveCapacity(Int(count))
-        names.reserveCapacity(Int(count))
         for i in 0..<count {
-            names.append(String(cString: sqlite3_column_name(stmt, i)))
             switch sqlite3_column_type(stmt, i) {
             case SQLITE_NULL:
                 values.append(.null)
@@ -158,7 +156,7 @@ struct Row {
             }
         }
         self.values = values
-        self.names = names
+        names = statement.columnNames
     }
 
     subscript<T: SQLColumnValue>(_ index: Int) -> T {
@@ -188,6 +186,11 @@ final class Statement {
 
     deinit { sqlite3_finalize(sqliteStatement) }
 
+    /// The result columns' names, read once per statement and shared by its rows.
+    lazy var columnNames: [String] = (0..<sqlite3_column_count(sqliteStatement)).map {
+        String(cString: sqlite3_column_name(sqliteStatement, $0))
+    }
+
     func bind(_ arguments: [any SQLArgument]) throws {
         sqlite3_reset(sqliteStatement)
         sqlite3_clear_bindings(sqliteStatement)
@@ -211,7 +214,7 @@ final class Statement {
     /// The next row, or nil at the end (and the statement is reset).
     func step() throws -> Row? {
         let rc = sqlite3_step(sqliteStatement)
-        if rc == SQLITE_ROW { return Row(sqliteStatement) }
+        if rc == SQLITE_ROW { return Row(self) }
         sqlite3_reset(sqliteStatement)
         guard rc == SQLITE_DONE else { throw database.error(rc, sql: sql) }
         return nil
