@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func killedAtTwentyRandomMomentsEveryRestartResumesAndTheEndIsByteIdentical() throws {
-        let sim = try SimHarness { $0.historyDays = 800; $0.typesenseInvoices = 400; $0.latencyMs = 1 }
+        let sim = try SimHarness { $0.historyDays = 800; $0.typesenseInvoices = 1200; $0.latencyMs = 1 }
         let clean = try Workspace(sim: sim)
         try clean.writeConfig(sources: Self.largeSources(clean))
         try sim.resetCounts()
