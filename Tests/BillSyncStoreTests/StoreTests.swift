@@ -86,6 +86,26 @@ import Testing
         #expect(try store.meta("last") == "49")
     }
 
+    @Test func theLogIsCopiedBackIntoTheFileOffTheCommitPath() throws {
+        let path = tempPath()
+        let store = try BillingStore(path: path)
+        let blob = String(repeating: "x", count: 6000)   // two pages a row
+        func size(_ file: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0 }
+        // 700 commits of two or three pages: past the 1,000-page mark that starts a checkpoint,
+        // short of the 8,000 at which the writer would checkpoint itself. Until a checkpoint
+        // copies them, new pages live only in the log, and the database file does not grow.
+        for i in 0..<700 {
+            try store.pool.write { db in
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: ["k\(i)", blob])
+            }
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while size(path) < 1000 * 4096 && Date() < deadline { usleep(20_000) }
+        #expect(size(path) >= 1000 * 4096, "database file \(size(path)) bytes, log \(size(path + "-wal")) bytes")
+        let count = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM meta WHERE key LIKE 'k%'") }
+        #expect(count == 700)
+    }
+
     @Test func aReaderSeesTheStateCommittedBeforeItStarted() throws {
         let store = try BillingStore(path: tempPath())
         try store.setMeta("k", "before")
