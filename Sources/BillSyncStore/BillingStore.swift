@@ -359,67 +359,49 @@ public final class BillingStore: Sendable {
         let stmt = insert.sqliteStatement
         let slot = 48
         let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: slot * 11)
-        // The source and each row's currency are bound in place too: SQLite copies a
-        // transient binding into memory of its own, twice a row.
-        let sourceBytes = Array(source.utf8)
-        let currencyBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
         defer {
             // The amounts are bound in place (SQLITE_STATIC): unbind before the buffer goes.
             sqlite3_reset(stmt)
             sqlite3_clear_bindings(stmt)
             scratch.deallocate()
-            currencyBytes.deallocate()
         }
-        try sourceBytes.withUnsafeBufferPointer { sourceBuffer in
-            for h in hours {
-                sqlite3_reset(stmt)
-                if let base = sourceBuffer.baseAddress {
-                    base.withMemoryRebound(to: CChar.self, capacity: sourceBuffer.count) { chars in
-                        _ = sqlite3_bind_text(stmt, 1, chars, Int32(sourceBuffer.count), nil)
-                    }
-                } else {
-                    Self.bindText(stmt, 1, source)
+        // A binding outlives sqlite3_reset: the source is bound once for the page, the
+        // currency again only when a row's differs from the row before.
+        sqlite3_reset(stmt)
+        Self.bindText(stmt, 1, source)
+        var boundCurrency: String?
+        for h in hours {
+            sqlite3_reset(stmt)
+            sqlite3_bind_int64(stmt, 2, h.hourStart)
+            if h.currency != boundCurrency {
+                Self.bindText(stmt, 3, h.currency)
+                boundCurrency = h.currency
+            }
+            func bindAmount(_ index: Int32, _ slotNo: Int, _ amount: ExactDecimal) {
+                let p = scratch + slot * slotNo
+                let n = amount.write(minimumDecimals: 2, into: p)
+                p.withMemoryRebound(to: CChar.self, capacity: n) { chars in
+                    _ = sqlite3_bind_text(stmt, index, chars, Int32(n), nil)
                 }
-                sqlite3_bind_int64(stmt, 2, h.hourStart)
-                var currency = h.currency
-                let currencyCount = currency.withUTF8 { bytes in
-                    let n = min(bytes.count, 64)
-                    if n > 0 { currencyBytes.update(from: bytes.baseAddress!, count: n) }
-                    return n
-                }
-                if currencyCount == 64 {
-                    Self.bindText(stmt, 3, h.currency)   // longer than any currency code: copied by SQLite
-                } else {
-                    currencyBytes.withMemoryRebound(to: CChar.self, capacity: 64) { chars in
-                        _ = sqlite3_bind_text(stmt, 3, chars, Int32(currencyCount), nil)
-                    }
-                }
-                func bindAmount(_ index: Int32, _ slotNo: Int, _ amount: ExactDecimal) {
-                    let p = scratch + slot * slotNo
-                    let n = amount.write(minimumDecimals: 2, into: p)
-                    p.withMemoryRebound(to: CChar.self, capacity: n) { chars in
-                        _ = sqlite3_bind_text(stmt, index, chars, Int32(n), nil)
-                    }
-                }
-                bindAmount(4, 0, h.paasTotal)
-                bindAmount(5, 1, h.cpu)
-                bindAmount(6, 2, h.memory)
-                bindAmount(7, 3, h.storage)
-                bindAmount(8, 4, h.gpu)
-                bindAmount(9, 5, h.byocTotal)
-                bindAmount(10, 6, h.byocVCPU)
-                bindAmount(11, 7, h.byocMemory)
-                bindAmount(12, 8, h.byocGPUMemory)
-                bindAmount(13, 9, h.byocCluster)
-                bindAmount(14, 10, h.total)
-                let rc = sqlite3_step(stmt)
-                guard rc == SQLITE_DONE else {
-                    throw db.error(rc, sql: nil)
-                }
-                if sqlite3_changes(db.sqliteConnection) > 0, !(h.hourStart >= lastMonth.start && h.hourStart < lastMonth.end) {
-                    lastMonth = UTC.monthContaining(h.hourStart)
-                    if !changedMonths.contains(lastMonth.start) { changedMonths.append(lastMonth.start) }
-                }
+            }
+            bindAmount(4, 0, h.paasTotal)
+            bindAmount(5, 1, h.cpu)
+            bindAmount(6, 2, h.memory)
+            bindAmount(7, 3, h.storage)
+            bindAmount(8, 4, h.gpu)
+            bindAmount(9, 5, h.byocTotal)
+            bindAmount(10, 6, h.byocVCPU)
+            bindAmount(11, 7, h.byocMemory)
+            bindAmount(12, 8, h.byocGPUMemory)
+            bindAmount(13, 9, h.byocCluster)
+            bindAmount(14, 10, h.total)
+            let rc = sqlite3_step(stmt)
+            guard rc == SQLITE_DONE else {
+                throw db.error(rc, sql: nil)
+            }
+            if sqlite3_changes(db.sqliteConnection) > 0, !(h.hourStart >= lastMonth.start && h.hourStart < lastMonth.end) {
+                lastMonth = UTC.monthContaining(h.hourStart)
+                if !changedMonths.contains(lastMonth.start) { changedMonths.append(lastMonth.start) }
             }
         }
         for month in changedMonths { try Self.markDirty(db, "usage:" + UTC.month(month)) }
