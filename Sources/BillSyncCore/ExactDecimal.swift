@@ -148,6 +148,28 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     public var isZero: Bool { significand == 0 }
 
+    /// The amount in units of `10^-decimals` (`3.32102287` at 8 decimals is `332102287`), when
+    /// that is a whole number that fits 64 bits; nil when it has more decimals than that
+    /// (other than trailing zeros) or is too large. `ExactDecimal(significand: n, scale:
+    /// decimals)` gives the amount back.
+    public func integer(decimals: Int) -> Int64? {
+        var sig = significand
+        var s = scale
+        while s > decimals {
+            let (q, r) = sig.quotientAndRemainder(dividingBy: 10)
+            guard r == 0 else { return nil }
+            sig = q
+            s -= 1
+        }
+        guard let small = Int64(exactly: sig) else { return nil }
+        guard s < decimals else { return small }
+        guard decimals - s <= 18 else { return small == 0 ? 0 : nil }
+        let (product, overflow) = small.multipliedReportingOverflow(by: Self.powersOfTen[decimals - s])
+        return overflow ? nil : product
+    }
+
+    private static let powersOfTen: [Int64] = (0...18).map { n in (0..<n).reduce(Int64(1)) { p, _ in p * 10 } }
+
     /// The plain text with as many decimals as needed but at least `minimumDecimals`.
     public func formatted(minimumDecimals: Int) -> String {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in

@@ -51,6 +51,27 @@ public final class BillingStore: Sendable {
         _ = text.bind(stmt, index)
     }
 
+    // MARK: - Usage amounts
+
+    /// Usage amounts are stored as an INTEGER count of `10^-8` (`3.32102287` → `332102287`)
+    /// when they have at most this many decimals and fit 64 bits, and as their canonical
+    /// decimal text otherwise; both read back as the same exact amount (``RawRow/amount(_:_:)``).
+    /// An hourly amount is four bytes instead of ten, and nothing is formatted on the commit path.
+    static let usageAmountDecimals = 8
+
+    /// Binds a usage amount as ``usageAmountDecimals`` says; `scratch` holds the text form (48
+    /// bytes), bound in place: it must outlive the statement's use of the binding.
+    static func bindUsageAmount(_ stmt: OpaquePointer?, _ index: Int32, _ amount: ExactDecimal, scratch: UnsafeMutablePointer<UInt8>) {
+        if let units = amount.integer(decimals: usageAmountDecimals) {
+            sqlite3_bind_int64(stmt, index, units)
+            return
+        }
+        let n = amount.write(minimumDecimals: 2, into: scratch)
+        scratch.withMemoryRebound(to: CChar.self, capacity: n) { chars in
+            _ = sqlite3_bind_text(stmt, index, chars, Int32(n), nil)
+        }
+    }
+
     // MARK: - Provider text
 
     /// Provider text goes in as TEXT, or as a UTF-8 BLOB when it holds a NUL (which SQLite's
@@ -354,8 +375,9 @@ public final class BillingStore: Sendable {
             """)
         var changedMonths: [Int64] = []   // month starts, in the order met
         var lastMonth: (start: Int64, end: Int64) = (0, 0)
-        // Bound through the C API from one scratch buffer: this is the hottest loop of a
-        // backfill, and argument arrays (and a String per amount) box every value.
+        // Bound through the C API (amounts as integers, see ``usageAmountDecimals``, or text from
+        // one scratch buffer): this is the hottest loop of a backfill, and argument arrays (and a
+        // String per amount) box every value.
         let stmt = insert.sqliteStatement
         let slot = 48
         let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: slot * 11)
@@ -378,11 +400,7 @@ public final class BillingStore: Sendable {
                 boundCurrency = h.currency
             }
             func bindAmount(_ index: Int32, _ slotNo: Int, _ amount: ExactDecimal) {
-                let p = scratch + slot * slotNo
-                let n = amount.write(minimumDecimals: 2, into: p)
-                p.withMemoryRebound(to: CChar.self, capacity: n) { chars in
-                    _ = sqlite3_bind_text(stmt, index, chars, Int32(n), nil)
-                }
+                Self.bindUsageAmount(stmt, index, amount, scratch: scratch + slot * slotNo)
             }
             bindAmount(4, 0, h.paasTotal)
             bindAmount(5, 1, h.cpu)
@@ -415,6 +433,46 @@ public final class BillingStore: Sendable {
                 UPDATE source_state SET usage_window_start = NULL, usage_window_end = NULL, usage_window_cursor = NULL,
                     usage_done_until = MAX(COALESCE(usage_done_until, 0), ?) WHERE source = ?
                 """).execute(arguments: [doneUntil, source])
+        }
+    }
+
+    /// Copies every row of `usage_hours` (amounts as decimal text, total possibly NULL) into
+    /// `table`, amounts bound as ``bindUsageAmount(_:_:_:scratch:)`` does and the total filled
+    /// in. Text that does not read as a decimal is copied unchanged.
+    static func copyUsageHoursAsIntegers(_ db: Database, into table: String) throws {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO \(table) (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
+                byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).sqliteStatement
+        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 48 * 12)
+        defer {
+            sqlite3_reset(insert)
+            sqlite3_clear_bindings(insert)
+            scratch.deallocate()
+        }
+        try forEachRawRow(db, """
+            SELECT source, hour_start, currency, paas_total, cpu, memory, storage, gpu, byoc_total, byoc_vcpu,
+                byoc_memory, byoc_gpu_memory, byoc_cluster, total
+            FROM usage_hours ORDER BY source, hour_start
+            """, { _ in }) { row in
+            sqlite3_reset(insert)
+            for column in Int32(0)...2 { _ = sqlite3_bind_value(insert, column + 1, sqlite3_column_value(row.stmt, column)) }
+            var amounts: [ExactDecimal?] = []
+            for column in Int32(3)...13 {
+                let amount = row.isNull(column) ? nil : try? ExactDecimal(parsing: row.string(column))
+                amounts.append(amount)
+                if let amount {
+                    bindUsageAmount(insert, column + 1, amount, scratch: scratch + 48 * Int(column - 3))
+                } else {
+                    _ = sqlite3_bind_value(insert, column + 1, sqlite3_column_value(row.stmt, column))
+                }
+            }
+            if row.isNull(13), let paas = amounts[0], let byoc = amounts[5] {
+                bindUsageAmount(insert, 14, paas + byoc, scratch: scratch + 48 * 11)
+            }
+            let rc = sqlite3_step(insert)
+            guard rc == SQLITE_DONE else { throw db.error(rc, sql: nil) }
         }
     }
 
@@ -649,6 +707,15 @@ public final class BillingStore: Sendable {
 
         public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_NULL }
 
+        /// A usage amount column (see ``BillingStore/usageAmountDecimals``) as its canonical
+        /// decimal text, written into `buffer` (48 bytes) when stored as an integer; the bytes
+        /// are valid until the next call with the same buffer.
+        public func amount(_ column: Int32, _ buffer: UnsafeMutablePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+            guard sqlite3_column_type(stmt, column) == SQLITE_INTEGER else { return bytes(column) }
+            let units = ExactDecimal(significand: Int128(sqlite3_column_int64(stmt, column)), scale: BillingStore.usageAmountDecimals)
+            return UnsafeBufferPointer(start: buffer, count: units.write(minimumDecimals: 2, into: buffer))
+        }
+
         /// The column as a string (TEXT or a UTF-8 BLOB alike, see ``bind(_:)``).
         public func string(_ column: Int32) -> String { String(decoding: bytes(column), as: UTF8.self) }
 
@@ -683,8 +750,7 @@ public final class BillingStore: Sendable {
     /// Each stored hour in `[start, end)`, ordered by source then hour, without any Swift string
     /// per cell, for exports. Columns: 0 source, 1 provider, 2 hour_start, 3 currency, 4–13
     /// paas_total, cpu, memory, storage, gpu, byoc_total, byoc_vcpu, byoc_memory,
-    /// byoc_gpu_memory, byoc_cluster (canonical decimal text), 14 total (NULL in rows stored
-    /// before totals were kept).
+    /// byoc_gpu_memory, byoc_cluster, 14 total (amounts: read them with ``RawRow/amount(_:_:)``).
     ///
     /// One range search per source (found by seeking past the previous one), never a scan of
     /// the whole table: a month's file reads only that month's rows.

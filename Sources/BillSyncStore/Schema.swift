@@ -133,6 +133,33 @@ enum Schema {
                 CREATE UNIQUE INDEX line_items_invoice ON line_items (source, invoice_id, line_no);
                 """)
         }
+        migrator.registerMigration("v5-usage-amounts-as-integers") { db in
+            // Usage amounts as integers of 10^-8 where they fit (see BillingStore.usageAmountDecimals).
+            // Their columns are declared without a type, so that SQLite keeps each value as it is
+            // bound: a TEXT column would turn the integers back into text. Rows stored before
+            // v3 get their total here, so that every row has one.
+            try db.execute(sql: """
+                CREATE TABLE usage_hours_v5 (
+                    source TEXT NOT NULL,
+                    hour_start INTEGER NOT NULL,
+                    currency TEXT NOT NULL,
+                    paas_total NOT NULL,
+                    cpu NOT NULL,
+                    memory NOT NULL,
+                    storage NOT NULL,
+                    gpu NOT NULL,
+                    byoc_total NOT NULL,
+                    byoc_vcpu NOT NULL,
+                    byoc_memory NOT NULL,
+                    byoc_gpu_memory NOT NULL,
+                    byoc_cluster NOT NULL,
+                    total NOT NULL,
+                    PRIMARY KEY (source, hour_start)
+                ) WITHOUT ROWID;
+                """)
+            try BillingStore.copyUsageHoursAsIntegers(db, into: "usage_hours_v5")
+            try db.execute(sql: "DROP TABLE usage_hours; ALTER TABLE usage_hours_v5 RENAME TO usage_hours")
+        }
         return migrator
     }
 }

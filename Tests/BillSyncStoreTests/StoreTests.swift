@@ -40,12 +40,95 @@ import Testing
         }
         let store = try BillingStore(path: path)
         let applied = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier").map { $0[0] as String } }
-        #expect(applied == ["v1-sources-invoices-usage", "v2-export-dirty", "v3-usage-total", "v4-line-items-by-rowid"])
+        #expect(applied == ["v1-sources-invoices-usage", "v2-export-dirty", "v3-usage-total", "v4-line-items-by-rowid",
+                            "v5-usage-amounts-as-integers"])
         let columns = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT name FROM pragma_table_info('line_items')").map { $0[0] as String } }
         #expect(columns.first == "id")
         var descriptions: [String] = []
         try store.forEachLineItemRow { descriptions.append($0.description) }
         #expect(descriptions == ["one", "nul \u{0} two"])
+    }
+
+    func hour(_ start: Int64, _ amounts: [String]) throws -> UsageHour {
+        let a = try amounts.map { try ExactDecimal(parsing: $0) }
+        return UsageHour(hourStart: start, currency: "USD", paasTotal: a[0], cpu: a[1], memory: a[2], storage: a[3], gpu: a[4],
+                         byocTotal: a[5], byocVCPU: a[6], byocMemory: a[7], byocGPUMemory: a[8], byocCluster: a[9])
+    }
+
+    /// Each stored row as the CSV export reads it: hour, the amounts' text (total last), and
+    /// SQLite's storage class of each amount column.
+    func usageRows(_ store: BillingStore) throws -> [(Int64, [String], [String])] {
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 48)
+        defer { buffer.deallocate() }
+        var rows: [(Int64, [String], [String])] = []
+        try store.forEachRawUsageRow(from: 0, to: Int64.max) { row in
+            rows.append((row.int64(2), (Int32(4)...14).map { String(decoding: row.amount($0, buffer), as: UTF8.self) }, []))
+        }
+        let types = try store.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT typeof(paas_total), typeof(cpu), typeof(memory), typeof(storage), typeof(gpu), typeof(byoc_total),
+                    typeof(byoc_vcpu), typeof(byoc_memory), typeof(byoc_gpu_memory), typeof(byoc_cluster), typeof(total)
+                FROM usage_hours ORDER BY source, hour_start
+                """).map { r in (0..<11).map { r[$0] as String } }
+        }
+        return zip(rows, types).map { ($0.0, $0.1, $1) }
+    }
+
+    @Test func usageAmountsAreStoredAsIntegersWhereTheyFitAndReadBackExactly() throws {
+        let store = try BillingStore(path: tempPath())
+        try store.commitUsagePage(source: "nf", provider: "northflank", hours: [
+            try hour(3600, ["3.32102287", "0.10", "0", "12", "-0.5", "1e3", "0.1234567800", "92233720368.54775807", "0.001", "0.00000001"]),
+            // Nine decimals; past 64 bits at eight; a quadrillion less a hundred-millionth.
+            try hour(7200, ["0.123456789", "92233720368.54775808", "999999999999999.99999999", "0", "0", "0", "0", "0", "0", "0"]),
+        ], position: .windowDone(doneUntil: 10800))
+        let rows = try usageRows(store)
+        #expect(rows.count == 2)
+        #expect(rows[0].0 == 3600)
+        #expect(rows[0].1 == ["3.32102287", "0.10", "0.00", "12.00", "-0.50", "1000.00", "0.12345678", "92233720368.54775807",
+                              "0.001", "0.00000001", "1003.32102287"])
+        #expect(rows[0].2 == Array(repeating: "integer", count: 11))
+        #expect(rows[1].1 == ["0.123456789", "92233720368.54775808", "999999999999999.99999999", "0.00", "0.00", "0.00", "0.00",
+                              "0.00", "0.00", "0.00", "0.123456789"])
+        #expect(rows[1].2 == ["text", "text", "text"] + Array(repeating: "integer", count: 7) + ["text"])
+        // The same values again change nothing and mark nothing for export.
+        try store.clearExportMarks(try store.exportMarks())
+        try store.commitUsagePage(source: "nf", provider: "northflank", hours: [
+            try hour(7200, ["0.123456789", "92233720368.54775808", "999999999999999.99999999", "0", "0", "0", "0", "0", "0", "0"]),
+        ], position: .windowDone(doneUntil: 10800))
+        #expect(try store.exportMarks().isEmpty)
+    }
+
+    @Test func aStoreWithUsageAsTextGetsIntegersAndTotalsAndExportsTheSameText() throws {
+        let path = tempPath()
+        do {
+            let store = try BillingStore(path: path)
+            // As a file written before v5 (amounts as text) and before v3 (no total) for one row.
+            try store.pool.write { db in
+                try db.execute(sql: """
+                    DELETE FROM grdb_migrations WHERE identifier = 'v5-usage-amounts-as-integers';
+                    DROP TABLE usage_hours;
+                    CREATE TABLE usage_hours (source TEXT NOT NULL, hour_start INTEGER NOT NULL, currency TEXT NOT NULL,
+                        paas_total TEXT NOT NULL, cpu TEXT NOT NULL, memory TEXT NOT NULL, storage TEXT NOT NULL, gpu TEXT NOT NULL,
+                        byoc_total TEXT NOT NULL, byoc_vcpu TEXT NOT NULL, byoc_memory TEXT NOT NULL, byoc_gpu_memory TEXT NOT NULL,
+                        byoc_cluster TEXT NOT NULL, total TEXT, PRIMARY KEY (source, hour_start)) WITHOUT ROWID;
+                    INSERT INTO usage_hours VALUES ('nf', 3600, 'USD', '3.32102287', '2.48806187', '0.732961', '0.10', '0.00',
+                        '1.53417009', '1.2917', '0.05', '0.00', '0.19247009', NULL);
+                    INSERT INTO usage_hours VALUES ('nf', 7200, 'EUR', '0.123456789', '0.10', '0.00', '0.00', '0.00',
+                        '92233720368.54775808', '0.00', '0.00', '0.00', '0.00', '92233720368.667214869');
+                    """)
+            }
+        }
+        let store = try BillingStore(path: path)
+        let rows = try usageRows(store)
+        #expect(rows.count == 2)
+        #expect(rows[0].1 == ["3.32102287", "2.48806187", "0.732961", "0.10", "0.00", "1.53417009", "1.2917", "0.05", "0.00",
+                              "0.19247009", "4.85519296"])
+        #expect(rows[0].2 == Array(repeating: "integer", count: 11))
+        #expect(rows[1].1 == ["0.123456789", "0.10", "0.00", "0.00", "0.00", "92233720368.54775808", "0.00", "0.00", "0.00",
+                              "0.00", "92233720368.667214869"])
+        #expect(rows[1].2 == ["text"] + Array(repeating: "integer", count: 4) + ["text"] + Array(repeating: "integer", count: 4) + ["text"])
+        let currencies = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT currency FROM usage_hours ORDER BY hour_start").map { $0[0] as String } }
+        #expect(currencies == ["USD", "EUR"])
     }
 
     @Test func aWriteThatThrowsLeavesNothingAndTheNextWriteWorks() throws {

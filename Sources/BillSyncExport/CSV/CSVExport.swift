@@ -92,20 +92,15 @@ public enum CSVExport {
         try streaming(path, header: usageColumns, bom: bom) { out in
             guard let first = UTC.parse(month + "-01") else { return }
             let range = UTC.monthContaining(first)
+            let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 48)
+            defer { buffer.deallocate() }
             try store.forEachRawUsageRow(from: range.start, to: range.end) { row in
                 out.csv.text(utf8: row.bytes(0))
                 out.csv.text(utf8: row.bytes(1))
                 out.csv.number(UTC.dateTime(row.int64(2)))
                 out.csv.text(utf8: row.bytes(3))
-                // The stored amounts are already canonical decimal text.
-                if row.isNull(14) {
-                    let paas = try ExactDecimal(parsing: String(decoding: row.bytes(4), as: UTF8.self))
-                    let byoc = try ExactDecimal(parsing: String(decoding: row.bytes(9), as: UTF8.self))
-                    out.csv.number((paas + byoc).description)
-                } else {
-                    out.csv.number(utf8: row.bytes(14))
-                }
-                for column in Int32(4)...13 { out.csv.number(utf8: row.bytes(column)) }
+                out.csv.number(utf8: row.amount(14, buffer))
+                for column in Int32(4)...13 { out.csv.number(utf8: row.amount(column, buffer)) }
                 try out.endRow()
             }
         }
