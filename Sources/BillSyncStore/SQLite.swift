@@ -274,7 +274,12 @@ final class Database {
     let sqliteConnection: OpaquePointer
     private var cache: [String: Statement] = [:]
 
+    /// SQLite's memory statistics off, before its first connection: left on, every allocation
+    /// SQLite makes takes one process-wide mutex to count it, and nothing here reads the count.
+    private static let configured: Bool = bs_sqlite3_disable_memstatus() == SQLITE_OK
+
     init(path: String) throws {
+        _ = Self.configured
         var handle: OpaquePointer?
         let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let handle else {
@@ -325,8 +330,9 @@ final class Database {
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    /// BEGIN and COMMIT are prepared once per connection: a backfill runs thousands of them.
     func inTransaction<T>(_ begin: String, _ body: (Database) throws -> T) throws -> T {
-        try execute(sql: begin)
+        try cachedStatement(sql: begin).execute()
         let result: T
         do {
             result = try body(self)
@@ -335,7 +341,7 @@ final class Database {
             throw error
         }
         do {
-            try execute(sql: "COMMIT")
+            try cachedStatement(sql: "COMMIT").execute()
         } catch {
             if sqlite3_get_autocommit(sqliteConnection) == 0 { _ = sqlite3_exec(sqliteConnection, "ROLLBACK", nil, nil, nil) }
             throw error
