@@ -274,9 +274,13 @@ final class Database {
     let sqliteConnection: OpaquePointer
     private var cache: [String: Statement] = [:]
 
-    /// SQLite's memory statistics off, before its first connection: left on, every allocation
-    /// SQLite makes takes one process-wide mutex to count it, and nothing here reads the count.
-    private static let configured: Bool = bs_sqlite3_disable_memstatus() == SQLITE_OK
+    /// Process-wide settings, made before SQLite's first connection. Memory statistics off:
+    /// left on, every allocation SQLite makes takes one process-wide mutex to count it, and
+    /// nothing here reads the count. The journal that lets a savepoint be rolled back (see
+    /// `DatabasePool.writeLater`) stays in memory up to 4 MiB instead of 64 KiB: past that it
+    /// becomes a temporary file, opened and written for each large write.
+    private static let configured: Bool =
+        bs_sqlite3_disable_memstatus() == SQLITE_OK && bs_sqlite3_statement_journal_spill(4 << 20) == SQLITE_OK
 
     init(path: String) throws {
         _ = Self.configured
@@ -395,15 +399,89 @@ final class DatabasePool: @unchecked Sendable {
     }
 
     private let commitQueue = DispatchQueue(label: "billsync.store.commits")
+    /// Writes handed to ``writeLater(_:)`` and not yet run, oldest first.
+    private var queued: [QueuedWrite] = []
+    private var draining = false
+    private let queueLock = NSLock()
+    /// At most this many queued writes share one transaction.
+    static let maxGroup = 8
+    /// Transactions the commit queue has committed (under `writerLock`).
+    private(set) var queuedTransactions = 0
 
-    /// Runs `body` as ``write(_:)`` does, on the pool's commit queue (in the order handed
-    /// over); the caller goes on and waits on the returned commit when it needs the outcome.
+    /// Runs `body` on the pool's commit queue, in the order handed over; the caller goes on
+    /// and waits on the returned commit when it needs the outcome. Writes that queue up while
+    /// one commits run together in the next transaction, each in a savepoint of its own: they
+    /// share one commit (one write of the pages they both touch, such as the sources' cursors),
+    /// one that throws leaves nothing of itself and takes nothing of the others with it, and
+    /// each is reported only once the transaction that holds it is committed.
     func writeLater<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) -> PendingCommit<T> {
         let pending = PendingCommit<T>()
-        commitQueue.async { [self] in
-            pending.finish(Result { try write(body) })
-        }
+        let box = ResultBox<T>()
+        let write = QueuedWrite(
+            run: { db in
+                do {
+                    box.value = try body(db)
+                    return nil
+                } catch {
+                    return error
+                }
+            },
+            finish: { failure in pending.finish(failure.map { .failure($0) } ?? .success(box.value!)) })
+        queueLock.lock()
+        queued.append(write)
+        let start = !draining
+        draining = true
+        queueLock.unlock()
+        if start { commitQueue.async { [self] in drain() } }
         return pending
+    }
+
+    private func drain() {
+        while true {
+            queueLock.lock()
+            let group = Array(queued.prefix(Self.maxGroup))
+            queued.removeFirst(group.count)
+            if group.isEmpty { draining = false }
+            queueLock.unlock()
+            if group.isEmpty { return }
+            commit(group)
+        }
+    }
+
+    /// One transaction for `group`, each write in a savepoint when there are several.
+    private func commit(_ group: [QueuedWrite]) {
+        var failures = [(any Error)?](repeating: nil, count: group.count)
+        writerLock.lock()
+        let db = writer
+        do {
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+            let savepoints = group.count > 1
+            for (i, write) in group.enumerated() {
+                if savepoints { try db.cachedStatement(sql: "SAVEPOINT queued").execute() }
+                let failure = write.run(db)
+                if sqlite3_get_autocommit(db.sqliteConnection) != 0 {
+                    // SQLite ended the transaction itself (a full disk, an I/O error): nothing
+                    // of the group is kept.
+                    throw failure ?? SQLiteError(code: SQLITE_ABORT, message: "the transaction was rolled back", sql: nil)
+                }
+                if let failure {
+                    failures[i] = failure
+                    if savepoints { try db.cachedStatement(sql: "ROLLBACK TO queued").execute() }
+                }
+                if savepoints { try db.cachedStatement(sql: "RELEASE queued").execute() }
+            }
+            if failures.count == 1, failures[0] != nil {
+                try db.cachedStatement(sql: "ROLLBACK").execute()
+            } else {
+                try db.cachedStatement(sql: "COMMIT").execute()
+                queuedTransactions += 1
+            }
+        } catch {
+            if sqlite3_get_autocommit(db.sqliteConnection) == 0 { _ = sqlite3_exec(db.sqliteConnection, "ROLLBACK", nil, nil, nil) }
+            for i in failures.indices where failures[i] == nil { failures[i] = error }
+        }
+        writerLock.unlock()
+        for (write, failure) in zip(group, failures) { write.finish(failure) }
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
@@ -532,6 +610,19 @@ final class Checkpointer: @unchecked Sendable {
         condition.signal()
         condition.unlock()
     }
+}
+
+/// A write waiting on the commit queue: `run` does it inside the group's transaction and
+/// returns what it threw; `finish` reports it once the transaction is over (with the error
+/// that undid it, if any).
+private struct QueuedWrite {
+    let run: (Database) -> (any Error)?
+    let finish: ((any Error)?) -> Void
+}
+
+/// What a queued write returned, kept until its transaction commits.
+private final class ResultBox<T>: @unchecked Sendable {
+    var value: T?
 }
 
 /// A write handed to the store's commit queue.

@@ -169,6 +169,60 @@ import Testing
         #expect(try store.meta("last") == "49")
     }
 
+    @Test func writesThatQueueUpShareATransactionAndEachKeepsOnlyItself() throws {
+        struct Boom: Error {}
+        let store = try BillingStore(path: tempPath())
+        let gate = DispatchSemaphore(value: 0)
+        let running = DispatchSemaphore(value: 0)
+        let first = store.pool.writeLater { db in
+            running.signal()
+            gate.wait()   // holds the queue while the others are handed over
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('first', '1')")
+        }
+        running.wait()
+        let rest = (0..<12).map { i in
+            store.pool.writeLater { db in
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: ["k\(i)", String(i)])
+                if i == 5 { throw Boom() }   // after its insert: only that insert goes
+            }
+        }
+        gate.signal()
+        try first.wait()
+        for (i, commit) in rest.enumerated() {
+            if i == 5 { #expect(throws: Boom.self) { try commit.wait() } } else { try commit.wait() }
+        }
+        let keys = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT key FROM meta WHERE key LIKE 'k%' ORDER BY CAST(substr(key, 2) AS INTEGER)").map { $0[0] as String } }
+        #expect(keys == ["k0", "k1", "k2", "k3", "k4", "k6", "k7", "k8", "k9", "k10", "k11"])
+        // The first alone, then the twelve in groups of at most eight.
+        #expect(store.pool.queuedTransactions == 3)
+    }
+
+    @Test func aWriteThatEndsTheTransactionTakesItsGroupWithIt() throws {
+        let store = try BillingStore(path: tempPath())
+        let gate = DispatchSemaphore(value: 0)
+        let running = DispatchSemaphore(value: 0)
+        let first = store.pool.writeLater { _ in
+            running.signal()
+            gate.wait()
+        }
+        running.wait()
+        let before = store.pool.writeLater { db in try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('before', '1')") }
+        // As SQLite does on a full disk or an I/O error: the whole transaction is gone.
+        let breaking = store.pool.writeLater { db in
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('breaking', '1')")
+            try db.execute(sql: "ROLLBACK")
+        }
+        gate.signal()
+        try first.wait()
+        #expect(throws: (any Error).self) { try before.wait() }
+        #expect(throws: (any Error).self) { try breaking.wait() }
+        #expect(try store.meta("before") == nil)
+        #expect(try store.meta("breaking") == nil)
+        // The next write starts a transaction of its own and is kept.
+        try store.pool.writeLater { db in try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('after', '1')") }.wait()
+        #expect(try store.meta("after") == "1")
+    }
+
     @Test func theLogIsCopiedBackIntoTheFileOffTheCommitPath() throws {
         let path = tempPath()
         let store = try BillingStore(path: path)
