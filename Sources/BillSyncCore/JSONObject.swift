@@ -55,6 +55,18 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
 
     /// Member names, each once, in document order.
     public var keys: [String] {
+        if names.count < 2 { return names }
+        if names.count <= 16 {
+            // A handful of names: comparing each with those before it beats hashing them all.
+            var repeated = false
+            search: for i in 1..<names.count {
+                for j in 0..<i where names[j] == names[i] {
+                    repeated = true
+                    break search
+                }
+            }
+            if !repeated { return names }
+        }
         var seen = Set<String>()
         return names.filter { seen.insert($0).inserted }
     }

@@ -14,12 +14,36 @@ public struct FieldError: Error, Sendable, CustomStringConvertible {
 /// Typed reads from a ``JSONValue`` that name the offending field in their errors.
 public struct JSONField: Sendable {
     public let value: JSONValue
-    public let path: String
+    private let location: Location
+
+    /// Where a field sits, spelled out only when an error names it: a detail page's hundred
+    /// fields are read for each of thousands of invoices, and none of them fails.
+    private indirect enum Location: Sendable {
+        case root(String)
+        case member(Location, String)
+        case element(Location, Int)
+
+        var path: String {
+            switch self {
+            case .root(let path): path
+            case .member(let parent, let key): parent.path + "." + key
+            case .element(let parent, let index): parent.path + "[\(index)]"
+            }
+        }
+    }
 
     public init(_ value: JSONValue, path: String = "$") {
         self.value = value
-        self.path = path
+        self.location = .root(path)
     }
+
+    private init(_ value: JSONValue, location: Location) {
+        self.value = value
+        self.location = location
+    }
+
+    /// The field as `$.invoices[3].total`.
+    public var path: String { location.path }
 
     func wrongType(_ expected: String) -> FieldError {
         FieldError(path: path, problem: "expected \(expected), found \(value.typeName)")
@@ -33,14 +57,14 @@ public struct JSONField: Sendable {
         guard let member = members[key], member != .null else {
             throw FieldError(path: "\(path).\(key)", problem: "required field is missing")
         }
-        return JSONField(member, path: "\(path).\(key)")
+        return JSONField(member, location: .member(location, key))
     }
 
     /// A member that may be absent or null.
     public func optional(_ key: String) throws(FieldError) -> JSONField? {
         guard case .object(let members) = value else { throw wrongType("object") }
         guard let member = members[key], member != .null else { return nil }
-        return JSONField(member, path: "\(path).\(key)")
+        return JSONField(member, location: .member(location, key))
     }
 
     public func string() throws(FieldError) -> String {
@@ -91,7 +115,7 @@ public struct JSONField: Sendable {
 
     public func array() throws(FieldError) -> [JSONField] {
         guard case .array(let items) = value else { throw wrongType("array") }
-        return items.enumerated().map { JSONField($0.element, path: "\(path)[\($0.offset)]") }
+        return items.enumerated().map { JSONField($0.element, location: .element(location, $0.offset)) }
     }
 }
 
@@ -138,6 +162,16 @@ extension JSONValue {
     /// Appends `s` as a JSON string literal, as UTF-8.
     public static func writeQuoted(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Nearly every string needs no escape: copied whole.
+        let plain = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for b in bytes where b < 0x20 || b == 0x7F || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if plain == true {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]

@@ -79,7 +79,8 @@ public final class TypesenseCloudProvider: BillingProvider {
 
     static func lineItem(_ line: JSONField) throws(FieldError) -> LineItem {
         let rawType = try line.require("line_item_type").string()
-        let type = String(decoding: rawType.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
+        let type = rawType.utf8.contains(UInt8(ascii: "_"))
+            ? String(decoding: rawType.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self) : rawType
         let amount = try line.require("price_cents").decimal().shifted(by: -2)
         let category: LineCategory
         let unit: String
