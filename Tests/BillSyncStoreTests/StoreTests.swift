@@ -98,6 +98,22 @@ import Testing
         #expect(try store.exportMarks().isEmpty)
     }
 
+    @Test func storedUnitsReadBackAsTheTextOfTheirDecimal() {
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 48)
+        defer { buffer.deallocate() }
+        var rng = SystemRandomNumberGenerator()
+        var values: [Int64] = [0, 1, -1, 10, 100_000_000, -100_000_000, 10_000_000, 332_102_287, 123_456_789_000, Int64.max, Int64.min, Int64.min + 1]
+        for _ in 0..<20_000 {
+            var v = Int64.random(in: Int64.min...Int64.max, using: &rng) >> Int.random(in: 0...62, using: &rng)
+            if Bool.random(using: &rng) { v = v / 1000 * 1000 }
+            values.append(v)
+        }
+        for v in values {
+            let got = String(decoding: UnsafeBufferPointer(start: buffer, count: BillingStore.RawRow.writeUnits(v, into: buffer)), as: UTF8.self)
+            #expect(got == ExactDecimal(significand: Int128(v), scale: 8).formatted(minimumDecimals: 2), "\(v)")
+        }
+    }
+
     @Test func aStoreWithUsageAsTextGetsIntegersAndTotalsAndExportsTheSameText() throws {
         let path = tempPath()
         do {
