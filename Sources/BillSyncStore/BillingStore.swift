@@ -256,8 +256,10 @@ public final class BillingStore: Sendable {
     static func upsert(_ db: Database, _ invoice: Invoice, source: String, provider: String, seenAt: Int64, syncDay: Int64,
                        outcome: inout PageOutcome) throws {
         let old = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT status, provider_status, total, credits_applied, paid_on FROM invoices WHERE source = ? AND invoice_id = ?
+            SELECT status, provider_status, total, credits_applied, paid_on, has_lines FROM invoices WHERE source = ? AND invoice_id = ?
             """), arguments: [source, Self.bind(invoice.id)])
+        // Lines are stored only for an invoice whose row says so (a list page brings none).
+        let hadLines = old.map { ($0[5] as Int64) != 0 } ?? false
         let total = invoice.total.description
         let credits = invoice.creditsApplied.description
         var paidOn: Int64?
@@ -295,12 +297,12 @@ public final class BillingStore: Sendable {
                 credits, Self.bind(invoice.url), hasLines, seenAt, seenAt,
             ])
         var lines = invoice.lineItems
-        if let new = lines, change == nil, try storedLines(db, source: source, id: invoice.id) == new {
+        if let new = lines, change == nil, hadLines, try storedLines(db, source: source, id: invoice.id) == new {
             lines = nil  // the same lines again: nothing to write, nothing to export
         }
         if change != nil || lines != nil { try markDirty(db, "invoices") }
         if let lines {
-            if old != nil {   // a new invoice has no lines to replace
+            if hadLines {   // otherwise there are none to replace
                 try db.cachedStatement(sql: "DELETE FROM line_items WHERE source = ? AND invoice_id = ?").execute(arguments: [source, Self.bind(invoice.id)])
             }
             let insert = try db.cachedStatement(sql: """
