@@ -35,7 +35,12 @@ public final class BillingStore: Sendable {
                 // exports read in key order, so a bigger cache buys no speed, only memory.
                 try db.execute(sql: "PRAGMA cache_size = -512")
             }
-            try Schema.migrator.migrate(pool)
+            let migrated = try Schema.migrator.migrate(pool)
+            // Converting a store's usage (v5) leaves the old table's pages free inside the file:
+            // given back once, so that the file is the size of what it holds.
+            if migrated.contains("v5-usage-amounts-as-integers") && !migrated.contains("v1-sources-invoices-usage") {
+                try pool.vacuum()
+            }
         } catch {
             throw StoreError("cannot open the state database \(path): \(error)")
         }

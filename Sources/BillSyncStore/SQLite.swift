@@ -274,13 +274,9 @@ final class Database {
     let sqliteConnection: OpaquePointer
     private var cache: [String: Statement] = [:]
 
-    /// Process-wide settings, made before SQLite's first connection. Memory statistics off:
-    /// left on, every allocation SQLite makes takes one process-wide mutex to count it, and
-    /// nothing here reads the count. The journal that lets a savepoint be rolled back (see
-    /// `DatabasePool.writeLater`) stays in memory up to 4 MiB instead of 64 KiB: past that it
-    /// becomes a temporary file, opened and written for each large write.
-    private static let configured: Bool =
-        bs_sqlite3_disable_memstatus() == SQLITE_OK && bs_sqlite3_statement_journal_spill(4 << 20) == SQLITE_OK
+    /// SQLite's memory statistics off, before its first connection: left on, every allocation
+    /// SQLite makes takes one process-wide mutex to count it, and nothing here reads the count.
+    private static let configured: Bool = bs_sqlite3_disable_memstatus() == SQLITE_OK
 
     init(path: String) throws {
         _ = Self.configured
@@ -392,6 +388,13 @@ final class DatabasePool: @unchecked Sendable {
         checkpointer.close()
     }
 
+    /// Rebuilds the file without its free pages (outside any transaction).
+    func vacuum() throws {
+        writerLock.lock()
+        defer { writerLock.unlock() }
+        try writer.execute(sql: "VACUUM")
+    }
+
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         writerLock.lock()
         defer { writerLock.unlock() }
@@ -410,10 +413,12 @@ final class DatabasePool: @unchecked Sendable {
 
     /// Runs `body` on the pool's commit queue, in the order handed over; the caller goes on
     /// and waits on the returned commit when it needs the outcome. Writes that queue up while
-    /// one commits run together in the next transaction, each in a savepoint of its own: they
-    /// share one commit (one write of the pages they both touch, such as the sources' cursors),
-    /// one that throws leaves nothing of itself and takes nothing of the others with it, and
-    /// each is reported only once the transaction that holds it is committed.
+    /// one commits run together in the next transaction: they share one commit (one write of
+    /// the pages they all touch, such as the sources' cursors), and each is reported only once
+    /// the transaction that holds it is committed. Should one of them throw, the whole
+    /// transaction is rolled back and each write of the group runs again in a transaction of
+    /// its own, in order: the one that threw keeps nothing, the others are kept. A body may
+    /// therefore run twice, and must do nothing but write (each here only writes a page).
     func writeLater<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) -> PendingCommit<T> {
         let pending = PendingCommit<T>()
         let box = ResultBox<T>()
@@ -448,40 +453,65 @@ final class DatabasePool: @unchecked Sendable {
         }
     }
 
-    /// One transaction for `group`, each write in a savepoint when there are several.
+    /// One transaction for `group`; if a write of it throws, each one alone instead.
     private func commit(_ group: [QueuedWrite]) {
-        var failures = [(any Error)?](repeating: nil, count: group.count)
         writerLock.lock()
-        let db = writer
-        do {
-            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
-            let savepoints = group.count > 1
-            for (i, write) in group.enumerated() {
-                if savepoints { try db.cachedStatement(sql: "SAVEPOINT queued").execute() }
-                let failure = write.run(db)
-                if sqlite3_get_autocommit(db.sqliteConnection) != 0 {
-                    // SQLite ended the transaction itself (a full disk, an I/O error): nothing
-                    // of the group is kept.
-                    throw failure ?? SQLiteError(code: SQLITE_ABORT, message: "the transaction was rolled back", sql: nil)
-                }
-                if let failure {
-                    failures[i] = failure
-                    if savepoints { try db.cachedStatement(sql: "ROLLBACK TO queued").execute() }
-                }
-                if savepoints { try db.cachedStatement(sql: "RELEASE queued").execute() }
-            }
-            if failures.count == 1, failures[0] != nil {
-                try db.cachedStatement(sql: "ROLLBACK").execute()
-            } else {
-                try db.cachedStatement(sql: "COMMIT").execute()
-                queuedTransactions += 1
-            }
-        } catch {
-            if sqlite3_get_autocommit(db.sqliteConnection) == 0 { _ = sqlite3_exec(db.sqliteConnection, "ROLLBACK", nil, nil, nil) }
-            for i in failures.indices where failures[i] == nil { failures[i] = error }
+        var failures: [(any Error)?]
+        if group.count > 1, let shared = commitTogether(group) {
+            failures = shared
+        } else {
+            failures = group.map { commitAlone($0) }
         }
         writerLock.unlock()
         for (write, failure) in zip(group, failures) { write.finish(failure) }
+    }
+
+    /// Runs the whole group in one transaction. Returns what each write ended with, or nil when
+    /// one of them threw and nothing of the group was kept. Under `writerLock`.
+    private func commitTogether(_ group: [QueuedWrite]) -> [(any Error)?]? {
+        let db = writer
+        do {
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+        } catch {
+            return group.map { _ in error }
+        }
+        for write in group {
+            // A write that threw, or after which SQLite itself ended the transaction (a full
+            // disk, an I/O error): nothing of the group is kept.
+            if write.run(db) != nil || sqlite3_get_autocommit(db.sqliteConnection) != 0 {
+                if sqlite3_get_autocommit(db.sqliteConnection) == 0 { _ = sqlite3_exec(db.sqliteConnection, "ROLLBACK", nil, nil, nil) }
+                return nil
+            }
+        }
+        do {
+            try db.cachedStatement(sql: "COMMIT").execute()
+            queuedTransactions += 1
+            return group.map { _ in nil }
+        } catch {
+            if sqlite3_get_autocommit(db.sqliteConnection) == 0 { _ = sqlite3_exec(db.sqliteConnection, "ROLLBACK", nil, nil, nil) }
+            return group.map { _ in error }
+        }
+    }
+
+    /// One write in a transaction of its own; returns what stopped it. Under `writerLock`.
+    private func commitAlone(_ write: QueuedWrite) -> (any Error)? {
+        let db = writer
+        do {
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+            if let failure = write.run(db) {
+                if sqlite3_get_autocommit(db.sqliteConnection) == 0 { _ = sqlite3_exec(db.sqliteConnection, "ROLLBACK", nil, nil, nil) }
+                return failure
+            }
+            if sqlite3_get_autocommit(db.sqliteConnection) != 0 {
+                return SQLiteError(code: SQLITE_ABORT, message: "the transaction was rolled back", sql: nil)
+            }
+            try db.cachedStatement(sql: "COMMIT").execute()
+            queuedTransactions += 1
+            return nil
+        } catch {
+            if sqlite3_get_autocommit(db.sqliteConnection) == 0 { _ = sqlite3_exec(db.sqliteConnection, "ROLLBACK", nil, nil, nil) }
+            return error
+        }
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
@@ -658,18 +688,23 @@ struct DatabaseMigrator {
         migrations.append((identifier, body))
     }
 
-    func migrate(_ pool: DatabasePool) throws {
+    /// Applies the migrations the file has not had; returns their identifiers, in order.
+    @discardableResult
+    func migrate(_ pool: DatabasePool) throws -> [String] {
         try pool.write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
         }
         let applied = Set(try pool.write { db in
             try Row.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").map { $0[0] as String }
         })
+        var now: [String] = []
         for (identifier, body) in migrations where !applied.contains(identifier) {
             try pool.write { db in
                 try body(db)
                 try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [identifier])
             }
+            now.append(identifier)
         }
+        return now
     }
 }

@@ -145,6 +145,8 @@ import Testing
         #expect(rows[1].2 == ["text"] + Array(repeating: "integer", count: 4) + ["text"] + Array(repeating: "integer", count: 4) + ["text"])
         let currencies = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT currency FROM usage_hours ORDER BY hour_start").map { $0[0] as String } }
         #expect(currencies == ["USD", "EUR"])
+        // The old table's pages were given back: no free page left inside the file.
+        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA freelist_count") } == 0)
     }
 
     @Test func aWriteThatThrowsLeavesNothingAndTheNextWriteWorks() throws {
@@ -185,36 +187,8 @@ import Testing
         #expect(try store.meta("last") == "49")
     }
 
-    @Test func writesThatQueueUpShareATransactionAndEachKeepsOnlyItself() throws {
-        struct Boom: Error {}
-        let store = try BillingStore(path: tempPath())
-        let gate = DispatchSemaphore(value: 0)
-        let running = DispatchSemaphore(value: 0)
-        let first = store.pool.writeLater { db in
-            running.signal()
-            gate.wait()   // holds the queue while the others are handed over
-            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('first', '1')")
-        }
-        running.wait()
-        let rest = (0..<12).map { i in
-            store.pool.writeLater { db in
-                try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: ["k\(i)", String(i)])
-                if i == 5 { throw Boom() }   // after its insert: only that insert goes
-            }
-        }
-        gate.signal()
-        try first.wait()
-        for (i, commit) in rest.enumerated() {
-            if i == 5 { #expect(throws: Boom.self) { try commit.wait() } } else { try commit.wait() }
-        }
-        let keys = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT key FROM meta WHERE key LIKE 'k%' ORDER BY CAST(substr(key, 2) AS INTEGER)").map { $0[0] as String } }
-        #expect(keys == ["k0", "k1", "k2", "k3", "k4", "k6", "k7", "k8", "k9", "k10", "k11"])
-        // The first alone, then the twelve in groups of at most eight.
-        #expect(store.pool.queuedTransactions == 3)
-    }
-
-    @Test func aWriteThatEndsTheTransactionTakesItsGroupWithIt() throws {
-        let store = try BillingStore(path: tempPath())
+    /// Holds the commit queue inside a first write until `queue` has handed over the rest.
+    func withQueueHeld<T>(_ store: BillingStore, _ queue: () -> T) throws -> T {
         let gate = DispatchSemaphore(value: 0)
         let running = DispatchSemaphore(value: 0)
         let first = store.pool.writeLater { _ in
@@ -222,20 +196,63 @@ import Testing
             gate.wait()
         }
         running.wait()
-        let before = store.pool.writeLater { db in try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('before', '1')") }
-        // As SQLite does on a full disk or an I/O error: the whole transaction is gone.
-        let breaking = store.pool.writeLater { db in
-            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('breaking', '1')")
-            try db.execute(sql: "ROLLBACK")
-        }
+        let queued = queue()
         gate.signal()
         try first.wait()
-        #expect(throws: (any Error).self) { try before.wait() }
+        return queued
+    }
+
+    @Test func writesThatQueueUpShareATransaction() throws {
+        let store = try BillingStore(path: tempPath())
+        let commits = try withQueueHeld(store) {
+            (0..<12).map { i in
+                store.pool.writeLater { db in
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: ["k\(i)", String(i)])
+                }
+            }
+        }
+        for commit in commits { try commit.wait() }
+        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM meta WHERE key LIKE 'k%'") } == 12)
+        // The first alone, then the twelve in groups of at most eight.
+        #expect(store.pool.queuedTransactions == 3)
+    }
+
+    @Test func aWriteThatThrowsInASharedTransactionKeepsNothingAndTheOthersAreKept() throws {
+        struct Boom: Error {}
+        let store = try BillingStore(path: tempPath())
+        let commits = try withQueueHeld(store) {
+            (0..<6).map { i in
+                store.pool.writeLater { db in
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: ["k\(i)", String(i)])
+                    if i == 3 { throw Boom() }   // after its insert: only that insert goes
+                }
+            }
+        }
+        for (i, commit) in commits.enumerated() {
+            if i == 3 { #expect(throws: Boom.self) { try commit.wait() } } else { try commit.wait() }
+        }
+        let keys = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT key FROM meta WHERE key LIKE 'k%' ORDER BY key").map { $0[0] as String } }
+        #expect(keys == ["k0", "k1", "k2", "k4", "k5"])
+        // The first; the group of six rolled back; then each of the five that succeed alone.
+        #expect(store.pool.queuedTransactions == 6)
+    }
+
+    @Test func aWriteThatEndsTheTransactionFailsAloneAndTheOthersAreKept() throws {
+        let store = try BillingStore(path: tempPath())
+        let (before, breaking, after) = try withQueueHeld(store) {
+            (store.pool.writeLater { db in try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('before', '1')") },
+             // As SQLite does on a full disk or an I/O error: the whole transaction is gone.
+             store.pool.writeLater { db in
+                 try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('breaking', '1')")
+                 try db.execute(sql: "ROLLBACK")
+             },
+             store.pool.writeLater { db in try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('after', '1')") })
+        }
+        try before.wait()
         #expect(throws: (any Error).self) { try breaking.wait() }
-        #expect(try store.meta("before") == nil)
+        try after.wait()
+        #expect(try store.meta("before") == "1")
         #expect(try store.meta("breaking") == nil)
-        // The next write starts a transaction of its own and is kept.
-        try store.pool.writeLater { db in try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('after', '1')") }.wait()
         #expect(try store.meta("after") == "1")
     }
 
