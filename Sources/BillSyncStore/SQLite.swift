@@ -469,47 +469,33 @@ final class DatabasePool: @unchecked Sendable {
     /// Runs the whole group in one transaction. Returns what each write ended with, or nil when
     /// one of them threw and nothing of the group was kept. Under `writerLock`.
     private func commitTogether(_ group: [QueuedWrite]) -> [(any Error)?]? {
-        let db = writer
+        struct GroupUndone: Error {}
         do {
-            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
-        } catch {
-            return group.map { _ in error }
-        }
-        for write in group {
-            // A write that threw, or after which SQLite itself ended the transaction (a full
-            // disk, an I/O error): nothing of the group is kept.
-            if write.run(db) != nil || sqlite3_get_autocommit(db.sqliteConnection) != 0 {
-                if sqlite3_get_autocommit(db.sqliteConnection) == 0 { _ = sqlite3_exec(db.sqliteConnection, "ROLLBACK", nil, nil, nil) }
-                return nil
+            try writer.inTransaction("BEGIN IMMEDIATE") { db in
+                // A write that threw, or after which SQLite itself ended the transaction (a full
+                // disk, an I/O error): nothing of the group is kept.
+                for write in group where write.run(db) != nil || sqlite3_get_autocommit(db.sqliteConnection) != 0 {
+                    throw GroupUndone()
+                }
             }
-        }
-        do {
-            try db.cachedStatement(sql: "COMMIT").execute()
             queuedTransactions += 1
             return group.map { _ in nil }
+        } catch is GroupUndone {
+            return nil
         } catch {
-            if sqlite3_get_autocommit(db.sqliteConnection) == 0 { _ = sqlite3_exec(db.sqliteConnection, "ROLLBACK", nil, nil, nil) }
             return group.map { _ in error }
         }
     }
 
     /// One write in a transaction of its own; returns what stopped it. Under `writerLock`.
     private func commitAlone(_ write: QueuedWrite) -> (any Error)? {
-        let db = writer
         do {
-            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
-            if let failure = write.run(db) {
-                if sqlite3_get_autocommit(db.sqliteConnection) == 0 { _ = sqlite3_exec(db.sqliteConnection, "ROLLBACK", nil, nil, nil) }
-                return failure
+            try writer.inTransaction("BEGIN IMMEDIATE") { db in
+                if let failure = write.run(db) { throw failure }
             }
-            if sqlite3_get_autocommit(db.sqliteConnection) != 0 {
-                return SQLiteError(code: SQLITE_ABORT, message: "the transaction was rolled back", sql: nil)
-            }
-            try db.cachedStatement(sql: "COMMIT").execute()
             queuedTransactions += 1
             return nil
         } catch {
-            if sqlite3_get_autocommit(db.sqliteConnection) == 0 { _ = sqlite3_exec(db.sqliteConnection, "ROLLBACK", nil, nil, nil) }
             return error
         }
     }
