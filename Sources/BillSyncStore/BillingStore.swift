@@ -37,9 +37,10 @@ public final class BillingStore: Sendable {
             }
             let migrated = try Schema.migrator.migrate(pool)
             // Converting a store's usage (v5) leaves the old table's pages free inside the file:
-            // given back once, so that the file is the size of what it holds.
+            // given back once, so that the file is the size of what it holds. Best effort: it
+            // needs room for a copy of the file, and a store with free pages works all the same.
             if migrated.contains("v5-usage-amounts-as-integers") && !migrated.contains("v1-sources-invoices-usage") {
-                try pool.vacuum()
+                try? pool.vacuum()
             }
         } catch {
             throw StoreError("cannot open the state database \(path): \(error)")
@@ -444,8 +445,9 @@ public final class BillingStore: Sendable {
     }
 
     /// Copies every row of `usage_hours` (amounts as decimal text, total possibly NULL) into
-    /// `table`, amounts bound as ``bindUsageAmount(_:_:_:scratch:)`` does and the total filled
-    /// in. Text that does not read as a decimal is copied unchanged.
+    /// `table`, amounts bound as ``bindUsageAmount(_:_:_:scratch:)`` does and a missing total
+    /// filled in. Text that does not read as a decimal is copied unchanged (and a total that
+    /// cannot be added up from it stays NULL).
     static func copyUsageHoursAsIntegers(_ db: Database, into table: String) throws {
         let insert = try db.cachedStatement(sql: """
             INSERT INTO \(table) (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,

@@ -415,9 +415,10 @@ final class DatabasePool: @unchecked Sendable {
     /// and waits on the returned commit when it needs the outcome. Writes that queue up while
     /// one commits run together in the next transaction: they share one commit (one write of
     /// the pages they all touch, such as the sources' cursors), and each is reported only once
-    /// the transaction that holds it is committed. Should one of them throw, the whole
-    /// transaction is rolled back and each write of the group runs again in a transaction of
-    /// its own, in order: the one that threw keeps nothing, the others are kept. A body may
+    /// the transaction that holds it is committed. Should one of them throw (or the transaction
+    /// fail to commit), the whole transaction is rolled back and each write of the group runs
+    /// again in a transaction of its own, in order: the one that threw keeps nothing, the others
+    /// are kept. A body may
     /// therefore run twice, and must do nothing but write (each here only writes a page).
     func writeLater<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) -> PendingCommit<T> {
         let pending = PendingCommit<T>()
@@ -453,7 +454,7 @@ final class DatabasePool: @unchecked Sendable {
         }
     }
 
-    /// One transaction for `group`; if a write of it throws, each one alone instead.
+    /// One transaction for `group`; if that does not commit, each write alone instead.
     private func commit(_ group: [QueuedWrite]) {
         writerLock.lock()
         var failures: [(any Error)?]
@@ -466,24 +467,21 @@ final class DatabasePool: @unchecked Sendable {
         for (write, failure) in zip(group, failures) { write.finish(failure) }
     }
 
-    /// Runs the whole group in one transaction. Returns what each write ended with, or nil when
-    /// one of them threw and nothing of the group was kept. Under `writerLock`.
+    /// Runs the whole group in one transaction. Returns nil when it did not commit — a write
+    /// threw, SQLite itself ended the transaction (a full disk, an I/O error), or the commit
+    /// failed — and then nothing of the group was kept. Under `writerLock`.
     private func commitTogether(_ group: [QueuedWrite]) -> [(any Error)?]? {
         struct GroupUndone: Error {}
         do {
             try writer.inTransaction("BEGIN IMMEDIATE") { db in
-                // A write that threw, or after which SQLite itself ended the transaction (a full
-                // disk, an I/O error): nothing of the group is kept.
                 for write in group where write.run(db) != nil || sqlite3_get_autocommit(db.sqliteConnection) != 0 {
                     throw GroupUndone()
                 }
             }
             queuedTransactions += 1
             return group.map { _ in nil }
-        } catch is GroupUndone {
-            return nil
         } catch {
-            return group.map { _ in error }
+            return nil
         }
     }
 
@@ -492,6 +490,9 @@ final class DatabasePool: @unchecked Sendable {
         do {
             try writer.inTransaction("BEGIN IMMEDIATE") { db in
                 if let failure = write.run(db) { throw failure }
+                if sqlite3_get_autocommit(db.sqliteConnection) != 0 {
+                    throw SQLiteError(code: SQLITE_ABORT, message: "the transaction was rolled back", sql: nil)
+                }
             }
             queuedTransactions += 1
             return nil

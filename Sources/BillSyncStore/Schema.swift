@@ -137,7 +137,7 @@ enum Schema {
             // Usage amounts as integers of 10^-8 where they fit (see BillingStore.usageAmountDecimals).
             // Their columns are declared without a type, so that SQLite keeps each value as it is
             // bound: a TEXT column would turn the integers back into text. Rows stored before
-            // v3 get their total here, so that every row has one.
+            // v3 get their total here.
             try db.execute(sql: """
                 CREATE TABLE usage_hours_v5 (
                     source TEXT NOT NULL,
@@ -153,7 +153,7 @@ enum Schema {
                     byoc_memory NOT NULL,
                     byoc_gpu_memory NOT NULL,
                     byoc_cluster NOT NULL,
-                    total NOT NULL,
+                    total,
                     PRIMARY KEY (source, hour_start)
                 ) WITHOUT ROWID;
                 """)

@@ -217,12 +217,22 @@ import Testing
         #expect(store.pool.queuedTransactions == 3)
     }
 
+    /// How many times each queued body ran.
+    final class Runs: @unchecked Sendable {
+        private let lock = NSLock()
+        private var counts: [String: Int] = [:]
+        func ran(_ key: String) { lock.withLock { counts[key, default: 0] += 1 } }
+        subscript(key: String) -> Int { lock.withLock { counts[key, default: 0] } }
+    }
+
     @Test func aWriteThatThrowsInASharedTransactionKeepsNothingAndTheOthersAreKept() throws {
         struct Boom: Error {}
         let store = try BillingStore(path: tempPath())
+        let runs = Runs()
         let commits = try withQueueHeld(store) {
             (0..<6).map { i in
                 store.pool.writeLater { db in
+                    runs.ran("k\(i)")
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: ["k\(i)", String(i)])
                     if i == 3 { throw Boom() }   // after its insert: only that insert goes
                 }
@@ -233,14 +243,21 @@ import Testing
         }
         let keys = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT key FROM meta WHERE key LIKE 'k%' ORDER BY key").map { $0[0] as String } }
         #expect(keys == ["k0", "k1", "k2", "k4", "k5"])
-        // The first; the group of six rolled back; then each of the five that succeed alone.
+        // The six ran together first (up to the one that threw), then each alone.
+        let counts: [Int] = (0..<6).map { runs["k\($0)"] }
+        #expect(counts == [2, 2, 2, 2, 1, 1])
+        // The first; then each of the five that succeed alone (the shared one was undone).
         #expect(store.pool.queuedTransactions == 6)
     }
 
     @Test func aWriteThatEndsTheTransactionFailsAloneAndTheOthersAreKept() throws {
         let store = try BillingStore(path: tempPath())
+        let runs = Runs()
         let (before, breaking, after) = try withQueueHeld(store) {
-            (store.pool.writeLater { db in try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('before', '1')") },
+            (store.pool.writeLater { db in
+                runs.ran("before")
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('before', '1')")
+             },
              // As SQLite does on a full disk or an I/O error: the whole transaction is gone.
              store.pool.writeLater { db in
                  try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('breaking', '1')")
@@ -254,6 +271,7 @@ import Testing
         #expect(try store.meta("before") == "1")
         #expect(try store.meta("breaking") == nil)
         #expect(try store.meta("after") == "1")
+        #expect(runs["before"] == 2)   // in the group that was undone, then alone
     }
 
     @Test func theLogIsCopiedBackIntoTheFileOffTheCommitPath() throws {
