@@ -735,35 +735,54 @@ public final class BillingStore: Sendable {
             }
             let magnitude = units.magnitude
             var whole = magnitude / 100_000_000
-            var fraction = magnitude % 100_000_000
-            // The whole part, backwards into the end of the buffer, then moved up.
-            var i = 48
-            repeat {
-                i -= 1
-                out[i] = 48 + UInt8(whole % 10)
-                whole /= 10
-            } while whole > 0
-            while i < 48 {
-                out[n] = out[i]
+            var fraction = UInt32(truncatingIfNeeded: magnitude % 100_000_000)
+            if whole < 10 {
+                out[n] = 48 + UInt8(whole)   // nearly every hourly amount
                 n += 1
-                i += 1
+            } else {
+                // The whole part, backwards into the end of the buffer, then moved up.
+                var i = 48
+                repeat {
+                    i -= 1
+                    out[i] = 48 + UInt8(whole % 10)
+                    whole /= 10
+                } while whole > 0
+                while i < 48 {
+                    out[n] = out[i]
+                    n += 1
+                    i += 1
+                }
             }
             out[n] = UInt8(ascii: ".")
             n += 1
-            // Eight decimals, then the trailing zeros past the second dropped.
+            // Eight decimals, then the trailing zeros past the second dropped; written two
+            // digits at a time.
             var digits = 8
             while digits > 2 && fraction % 10 == 0 {
                 fraction /= 10
                 digits -= 1
             }
             var k = digits
-            while k > 0 {
-                k -= 1
-                out[n + k] = 48 + UInt8(fraction % 10)
-                fraction /= 10
+            while k >= 2 {
+                let pair = Int(fraction % 100) * 2
+                fraction /= 100
+                k -= 2
+                out[n + k] = Self.digitPairs[pair]
+                out[n + k + 1] = Self.digitPairs[pair + 1]
             }
+            if k == 1 { out[n] = 48 + UInt8(fraction % 10) }
             return n + digits
         }
+
+        /// "00" through "99", two bytes each.
+        private static let digitPairs: [UInt8] = {
+            var pairs: [UInt8] = []
+            for value in 0..<100 {
+                pairs.append(UInt8(48 + value / 10))
+                pairs.append(UInt8(48 + value % 10))
+            }
+            return pairs
+        }()
 
         /// The column as a string (TEXT or a UTF-8 BLOB alike, see ``bind(_:)``).
         public func string(_ column: Int32) -> String { String(decoding: bytes(column), as: UTF8.self) }
@@ -814,15 +833,21 @@ public final class BillingStore: Sendable {
                     if !row.isNull(0) { next = row.string(0) }
                 }
                 guard let source = next else { return }
+                // The source's provider once, handed back in every row as a bound value, rather
+                // than a join that looks it up again for each of a month's hours.
+                var provider = ""
+                try Self.forEachRawRow(db, "SELECT provider FROM source_state WHERE source = ?", { stmt in
+                    Self.bindText(stmt, 1, source)
+                }) { row in provider = row.string(0) }
                 try Self.forEachRawRow(db, """
-                    SELECT u.source, COALESCE(s.provider, ''), u.hour_start, u.currency, u.paas_total, u.cpu, u.memory,
-                        u.storage, u.gpu, u.byoc_total, u.byoc_vcpu, u.byoc_memory, u.byoc_gpu_memory, u.byoc_cluster, u.total
-                    FROM usage_hours u LEFT JOIN source_state s ON s.source = u.source
-                    WHERE u.source = ? AND u.hour_start >= ? AND u.hour_start < ? ORDER BY u.hour_start
+                    SELECT source, ?4, hour_start, currency, paas_total, cpu, memory, storage, gpu, byoc_total,
+                        byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total
+                    FROM usage_hours WHERE source = ?1 AND hour_start >= ?2 AND hour_start < ?3 ORDER BY hour_start
                     """, { stmt in
                         Self.bindText(stmt, 1, source)
                         sqlite3_bind_int64(stmt, 2, start)
                         sqlite3_bind_int64(stmt, 3, end)
+                        Self.bindText(stmt, 4, provider)
                     }, body)
                 previous = source
             }
