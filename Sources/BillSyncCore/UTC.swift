@@ -37,27 +37,38 @@ public enum UTC {
     /// Writes `YYYY-MM-DD`, then `sep` + `HH:MM:SS` when `sep` is given, then `suffix`:
     /// one fixed buffer, no intermediate strings (exports format millions of these).
     static func format(_ unix: Int64, sep: UInt8?, suffix: UInt8?) -> String {
-        let c = civil(unix)
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { b in
-            var i = 0
-            func put(_ v: Int, _ width: Int) {
-                var v = v
-                var k = width - 1
-                while k >= 0 {
-                    b[i + k] = UInt8(48 + v % 10)
-                    v /= 10
-                    k -= 1
-                }
-                i += width
-            }
-            func mark(_ ch: UInt8) { b[i] = ch; i += 1 }
-            put(max(0, min(c.year, 9999)), 4); mark(45); put(c.month, 2); mark(45); put(c.day, 2)
-            if let sep {
-                mark(sep); put(c.hour, 2); mark(58); put(c.minute, 2); mark(58); put(c.second, 2)
-            }
-            if let suffix { mark(suffix) }
-            return String(decoding: UnsafeBufferPointer(rebasing: b[0..<i]), as: UTF8.self)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { b in
+            let n = write(unix, sep: sep, suffix: suffix, into: b.baseAddress!)
+            return String(decoding: UnsafeBufferPointer(rebasing: b[0..<n]), as: UTF8.self)
         }
+    }
+
+    /// ``format(_:sep:suffix:)`` into `b` (room for 21 bytes); returns the length.
+    static func write(_ unix: Int64, sep: UInt8?, suffix: UInt8?, into b: UnsafeMutablePointer<UInt8>) -> Int {
+        let c = civil(unix)
+        var i = 0
+        func put(_ v: Int, _ width: Int) {
+            var v = v
+            var k = width - 1
+            while k >= 0 {
+                b[i + k] = UInt8(48 + v % 10)
+                v /= 10
+                k -= 1
+            }
+            i += width
+        }
+        func mark(_ ch: UInt8) { b[i] = ch; i += 1 }
+        put(max(0, min(c.year, 9999)), 4); mark(45); put(c.month, 2); mark(45); put(c.day, 2)
+        if let sep {
+            mark(sep); put(c.hour, 2); mark(58); put(c.minute, 2); mark(58); put(c.second, 2)
+        }
+        if let suffix { mark(suffix) }
+        return i
+    }
+
+    /// ``dateTime(_:)`` into `b` (room for 19 bytes), without making a String; returns the length.
+    public static func writeDateTime(_ unix: Int64, into b: UnsafeMutablePointer<UInt8>) -> Int {
+        write(unix, sep: UInt8(ascii: " "), suffix: nil, into: b)
     }
 
     static func pad(_ v: Int, _ width: Int) -> String {

@@ -784,6 +784,19 @@ public final class BillingStore: Sendable {
             return pairs
         }()
 
+        /// Room ``writeAmount(_:into:)`` needs for the column.
+        public func amountCapacity(_ column: Int32) -> Int {
+            sqlite3_column_type(stmt, column) == SQLITE_INTEGER ? 48 : Int(sqlite3_column_bytes(stmt, column))
+        }
+
+        /// ``amount(_:_:)`` written into `out` (room for ``amountCapacity(_:)``); returns the length.
+        public func writeAmount(_ column: Int32, into out: UnsafeMutablePointer<UInt8>) -> Int {
+            if sqlite3_column_type(stmt, column) == SQLITE_INTEGER { return Self.writeUnits(sqlite3_column_int64(stmt, column), into: out) }
+            let text = bytes(column)
+            if let base = text.baseAddress { out.update(from: base, count: text.count) }
+            return text.count
+        }
+
         /// The column as a string (TEXT or a UTF-8 BLOB alike, see ``bind(_:)``).
         public func string(_ column: Int32) -> String { String(decoding: bytes(column), as: UTF8.self) }
 

@@ -68,6 +68,17 @@ public struct CSVWriter {
         bytes.append(contentsOf: value.utf8)
     }
 
+    /// Generated cells (no quoting, no guard) written straight into the buffer by `write`,
+    /// which gets room for `capacity` bytes and returns how many it wrote; cells after the first
+    /// bring their own separating comma.
+    public mutating func numbers(capacity: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int) {
+        separator()
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: capacity))
+        let written = bytes.withUnsafeMutableBufferPointer { all in write(all.baseAddress! + start) }
+        bytes.removeLast(capacity - written)
+    }
+
     /// ``number(_:)`` for bytes straight from the store.
     public mutating func number(utf8 value: UnsafeBufferPointer<UInt8>) {
         separator()
