@@ -73,10 +73,10 @@ public struct CSVWriter {
     /// bring their own separating comma.
     public mutating func numbers(capacity: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int) {
         separator()
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: capacity))
-        let written = bytes.withUnsafeMutableBufferPointer { all in write(all.baseAddress! + start) }
-        bytes.removeLast(capacity - written)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { scratch in
+            let written = write(scratch.baseAddress!)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<written]))
+        }
     }
 
     /// ``number(_:)`` for bytes straight from the store.
