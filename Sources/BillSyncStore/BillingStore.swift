@@ -791,9 +791,8 @@ public final class BillingStore: Sendable {
 
         /// ``amount(_:_:)`` written into `out` (room for ``amountCapacity(_:)``); returns the length.
         public func writeAmount(_ column: Int32, into out: UnsafeMutablePointer<UInt8>) -> Int {
-            if sqlite3_column_type(stmt, column) == SQLITE_INTEGER { return Self.writeUnits(sqlite3_column_int64(stmt, column), into: out) }
-            let text = bytes(column)
-            if let base = text.baseAddress { out.update(from: base, count: text.count) }
+            let text = amount(column, out)   // already in `out` when stored as an integer
+            if let base = text.baseAddress, base != UnsafePointer(out) { out.update(from: base, count: text.count) }
             return text.count
         }
 
