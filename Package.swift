@@ -47,6 +47,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BillSyncCoreTests", dependencies: ["BillSyncCore"]),
+        .testTarget(name: "BillSyncHTTPTests", dependencies: ["BillSyncHTTP", "BillSyncCore"]),
         .testTarget(name: "BillSyncConfigTests", dependencies: ["BillSyncConfig", "BillSyncCore"]),
         .testTarget(name: "BillSyncProvidersTests", dependencies: [
             "BillSyncProviders", "BillSyncStore", "BillSyncCore", "BillSyncHTTP", "BillSyncSimulator",

@@ -42,6 +42,9 @@ public struct SourceConfig: Sendable {
     public var pollInterval: Double?
     /// Nil: no pacing (only allowed for loopback hosts).
     public var rateLimit: RateLimit?
+    /// The period of the provider's documented limit: how long a 429 without a stated wait
+    /// waits, and `max_rate_limit_wait` unless the config sets it.
+    public var documentedRatePeriod: Double = 60
     public var vendor: String
 
     public var isLoopback: Bool { URLCheck.isLoopback(baseURL) }
@@ -64,6 +67,8 @@ public struct Config: Sendable {
     public var retryBaseDelay: Double = 1
     public var retryMaxDelay: Double = 60
     public var maxResponseBytes = 64 << 20
+    /// `max_rate_limit_wait`; nil: each source's documented period.
+    public var maxRateLimitWait: Double?
     public var sources: [SourceConfig] = []
     /// Warnings worth logging (inline keys, loose file permissions).
     public var warnings: [String] = []

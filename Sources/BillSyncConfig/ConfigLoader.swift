@@ -7,7 +7,7 @@ public enum ConfigLoader {
     static let topKeys: Set<String> = [
         "state_dir", "export_dir", "poll_interval", "log_format", "log_level", "log_file", "exports", "csv_bom",
         "accounting", "sources", "request_timeout", "connect_timeout", "retry_max_attempts",
-        "retry_base_delay", "retry_max_delay", "max_response_bytes",
+        "retry_base_delay", "retry_max_delay", "max_response_bytes", "max_rate_limit_wait",
     ]
     static let accountingKeys: Set<String> = ["payable_account", "expense_account", "payment_account", "prepaid_account"]
     static let sourceKeys: Set<String> = [
@@ -70,6 +70,10 @@ public enum ConfigLoader {
         if let v = try reader.int("retry_max_attempts") {
             guard v >= 1 else { throw reader.bad("retry_max_attempts", "must be at least 1") }
             config.retryMaxAttempts = v
+        }
+        if let v = try reader.duration("max_rate_limit_wait") {
+            guard v > 0 else { throw reader.bad("max_rate_limit_wait", "must be longer than 0s") }
+            config.maxRateLimitWait = v
         }
         if let v = try reader.int("max_response_bytes") {
             guard v >= 1024 else { throw reader.bad("max_response_bytes", "must be at least 1024") }
@@ -166,12 +170,13 @@ public enum ConfigLoader {
             }
             source.vendor = v
         }
-        let defaultLimit: RateLimit? = switch provider {
+        let defaultLimit: RateLimit = switch provider {
         case .northflank: RateLimit(requests: 1000, period: 3600)
         case .typesenseCloud: RateLimit(requests: 30, period: 60)
         case .usageflow: RateLimit(requests: 60, period: 60)
         }
         source.rateLimit = defaultLimit
+        source.documentedRatePeriod = defaultLimit.period
         if let text = try r.string("rate_limit") {
             switch ValueSyntax.rateLimit(text) {
             case nil: throw r.bad("rate_limit", "\"\(text)\" is not like \"30/1m\" or \"none\"")

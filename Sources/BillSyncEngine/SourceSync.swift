@@ -73,6 +73,8 @@ public final class SourceSync {
             retry.maxAttempts = config.retryMaxAttempts
             retry.baseDelay = config.retryBaseDelay
             retry.maxDelay = config.retryMaxDelay
+            retry.maxRateLimitWait = config.maxRateLimitWait ?? source.documentedRatePeriod
+            retry.unstatedRateLimitWait = source.documentedRatePeriod
             http = PacedHTTP(client: HTTPClient(options: options, stop: stop), rateLimit: source.rateLimit, retry: retry, stop: stop)
             http.onEvent = { [logger] event in
                 switch event {

@@ -1,13 +1,20 @@
 import BillSyncCore
 import Foundation
 
-/// Backoff for 5xx and connection failures: capped exponential with full jitter.
+/// Backoff for 5xx and connection failures: capped exponential with full jitter; and the
+/// bounds on waiting out 429s, which do not use up the attempts.
 public struct RetryPolicy: Sendable {
+    /// Attempts at one request that end in a 5xx or a transport failure.
     public var maxAttempts: Int = 6
     public var baseDelay: Double = 1
     public var maxDelay: Double = 60
-    /// A 429 asking for a longer wait than this fails the source instead of sleeping.
+    /// The most the server may ask one request to wait, in all: 429 waits and waits for
+    /// `x-ratelimit-reset`. A wait past it fails the source instead of sleeping.
     public var maxRateLimitWait: Double = 3600
+    /// How long a 429 without `Retry-After` or `x-ratelimit-reset` waits: one documented period.
+    public var unstatedRateLimitWait: Double = 60
+    /// 429s in a row for one request after which it gives up, whatever they asked for.
+    public var maxConsecutiveRateLimited = 20
 
     public init() {}
 
@@ -27,58 +34,39 @@ public enum HTTPEvent: Sendable {
 }
 
 public enum HTTPFailure: Error, Sendable, CustomStringConvertible {
-    /// 5xx, 429 or transport failures persisted past the retry budget.
+    /// 5xx or transport failures persisted past the retry budget.
     case retriesExhausted(attempts: Int, lastReason: String)
-    case rateLimitWaitTooLong(seconds: Double)
+    /// The server asked for one wait (`why`: which header) longer than the bound.
+    case rateLimitWaitTooLong(asked: Double, why: String, bound: Double)
+    /// The server's waits for one request added up past the bound.
+    case rateLimitWaitsAddUp(total: Double, bound: Double)
+    /// The cap of 429s in a row for one request was reached.
+    case rateLimitedTooOften(times: Int, lastWait: Double)
     case transport(TransportError)
     case stopped
 
     public var description: String {
         switch self {
         case .retriesExhausted(let n, let reason): "gave up after \(n) attempts: \(reason)"
-        case .rateLimitWaitTooLong(let s): "rate limited for \(Int(s)) s, longer than the configured maximum wait"
+        case .rateLimitWaitTooLong(let asked, let why, let bound):
+            "rate limited: the server asked for a wait of \(Self.seconds(asked)) (\(why)), "
+                + "longer than max_rate_limit_wait (\(Self.seconds(bound)))"
+        case .rateLimitWaitsAddUp(let total, let bound):
+            "rate limited: the server's waits for one request add up to \(Self.seconds(total)), "
+                + "more than max_rate_limit_wait (\(Self.seconds(bound)))"
+        case .rateLimitedTooOften(let times, let last):
+            "rate limited \(times) times in a row for one request (the cap); the last 429 asked for \(Self.seconds(last))"
         case .transport(let e): e.description
         case .stopped: "stopped"
         }
     }
-}
 
-/// A source's pacing window and request count, shared by every connection the source uses.
-public final class Pacing: @unchecked Sendable {
-    private let lock = NSLock()
-    private var window: RateWindow?
-    private var requests = 0
-
-    public init(rateLimit: RateLimit?) {
-        window = rateLimit.map(RateWindow.init)
+    /// `2 s`, `1.5 s`, `3600 s`: a wait as a person reads it.
+    static func seconds(_ value: Double) -> String {
+        let millis = (value * 1000).rounded()
+        if millis.truncatingRemainder(dividingBy: 1000) == 0 { return "\(Int(millis / 1000)) s" }
+        return "\(millis / 1000) s"
     }
-
-    /// Takes the next slot the window allows and says how long to wait for it; the slot is
-    /// held from now on, so that connections sharing the window never overfill it together.
-    /// Hand the slot back to ``settle(_:at:)`` when the answer is in.
-    func reserve(at now: Double) -> (wait: Double, slot: Int?) {
-        lock.withLock {
-            guard window != nil else { return (0, nil) }
-            let wait = window!.delay(at: now)
-            return (wait, window!.record(at: now + wait))
-        }
-    }
-
-    /// The request in `slot` was answered (or failed) at `time`: see ``RateWindow/settle(_:at:)``.
-    func settle(_ slot: Int?, at time: Double) {
-        guard let slot else { return }
-        lock.withLock { window?.settle(slot, at: time) }
-    }
-
-    func block(until: Double) {
-        lock.withLock { window?.block(until: until) }
-    }
-
-    func countRequest() {
-        lock.withLock { requests += 1 }
-    }
-
-    public var requestsMade: Int { lock.withLock { requests } }
 }
 
 /// One connection of a source: the libcurl handle, the source's pacing and its retry rules.
@@ -111,51 +99,62 @@ public final class PacedHTTP {
     /// Every request made by this connection and those sharing its pacing.
     public var requestsMade: Int { pacing.requestsMade }
 
-    /// Sleeps in short slices so that a stop request is honoured promptly.
-    func pause(_ seconds: Double) throws(HTTPFailure) {
-        let end = monotonicSeconds() + seconds
-        while true {
-            if stop.isSet { throw .stopped }
-            let left = end - monotonicSeconds()
-            if left <= 0 { return }
-            usleep(useconds_t(min(left, 0.1) * 1_000_000))
-        }
-    }
-
+    /// The first answer that is neither 429 nor 5xx. 5xx and transport failures are retried
+    /// with backoff up to `retry.maxAttempts`; a 429 is waited out as it asks (every connection
+    /// of the source waits with it), up to the rate-limit bounds of ``RetryPolicy``.
     public func get(_ url: String, headers: [(String, String)]) throws(HTTPFailure) -> HTTPResponse {
-        var attempt = 0
+        var failures = 0
+        var limitedInARow = 0
+        var serverWaits = 0.0
+        let bound = retry.maxRateLimitWait
         while true {
-            attempt += 1
-            if stop.isSet { throw .stopped }
-            let (wait, slot) = pacing.reserve(at: monotonicSeconds())
-            if wait > 0 {
-                if wait >= 1 { onEvent(.rateLimitWait(seconds: wait, reason: "pacing")) }
-                try pause(wait)
+            let ticket = try pacing.acquire(stop: stop) { seconds, reason throws(HTTPFailure) in
+                // A 429's wait was logged and bounded when it came; the server's remaining count is bounded here.
+                if reason == .serverRemaining {
+                    if seconds > bound {
+                        throw .rateLimitWaitTooLong(asked: seconds, why: "x-ratelimit-reset", bound: bound)
+                    }
+                    serverWaits += seconds
+                    if serverWaits > bound { throw .rateLimitWaitsAddUp(total: serverWaits, bound: bound) }
+                }
+                if reason != .rateLimited, seconds >= 1 { onEvent(.rateLimitWait(seconds: seconds, reason: reason.rawValue)) }
             }
-            pacing.countRequest()
             let reason: String
             let started = monotonicSeconds()
             var answered: Int?
+            var limitedFor: Double?
+            var server: ServerWindow?
             defer {
                 let ended = monotonicSeconds()
-                pacing.settle(slot, at: ended)
+                if let limitedFor {
+                    pacing.rateLimited(ticket, at: ended, wait: limitedFor, server: server)
+                } else {
+                    pacing.answered(ticket, at: ended, server: server)
+                }
                 onEvent(.exchange(url: url, status: answered, durationMs: Int((ended - started) * 1000),
                                   headerNames: headers.map(\.0)))
             }
             do {
                 let response = try client.get(url, headers: headers)
                 answered = response.status
+                server = ServerWindow(headers: response.headers, unixNow: Date().timeIntervalSince1970)
                 if response.status == 429 {
-                    let wait = Self.rateLimitDelay(response.headers) ?? 60
-                    if wait > retry.maxRateLimitWait { throw HTTPFailure.rateLimitWaitTooLong(seconds: wait) }
-                    if attempt >= retry.maxAttempts {
-                        throw HTTPFailure.retriesExhausted(attempts: attempt, lastReason: "HTTP 429")
+                    limitedInARow += 1
+                    let stated = Self.rateLimitDelay(response.headers)
+                    let wait = stated?.seconds ?? retry.unstatedRateLimitWait
+                    if wait > bound {
+                        throw HTTPFailure.rateLimitWaitTooLong(asked: wait, why: stated?.header ?? "no wait stated", bound: bound)
                     }
+                    serverWaits += wait
+                    if serverWaits > bound { throw HTTPFailure.rateLimitWaitsAddUp(total: serverWaits, bound: bound) }
+                    if limitedInARow >= retry.maxConsecutiveRateLimited {
+                        throw HTTPFailure.rateLimitedTooOften(times: limitedInARow, lastWait: wait)
+                    }
+                    limitedFor = wait
                     onEvent(.rateLimitWait(seconds: wait, reason: "HTTP 429"))
-                    pacing.block(until: monotonicSeconds() + wait)
-                    try pause(wait)
                     continue
                 }
+                limitedInARow = 0
                 guard response.status >= 500 else { return response }
                 reason = "HTTP \(response.status)"
             } catch let error as HTTPFailure {
@@ -167,23 +166,25 @@ public final class PacedHTTP {
             } catch {
                 reason = "\(error)"
             }
-            if attempt >= retry.maxAttempts { throw .retriesExhausted(attempts: attempt, lastReason: reason) }
-            let delay = retry.backoff(attempt: attempt)
-            onEvent(.retry(attempt: attempt, reason: reason, delay: delay))
-            try pause(delay)
+            failures += 1
+            if failures >= retry.maxAttempts { throw .retriesExhausted(attempts: failures, lastReason: reason) }
+            let delay = retry.backoff(attempt: failures)
+            onEvent(.retry(attempt: failures, reason: reason, delay: delay))
+            try Pacing.pause(delay, stop: stop)
         }
     }
 
-    /// Seconds to wait from `Retry-After` (seconds or HTTP date) or `x-ratelimit-reset`.
-    public static func rateLimitDelay(_ headers: [String: String], now: Date = Date()) -> Double? {
+    /// Seconds a 429 asks to wait, and the header that says so: `Retry-After` (seconds or an
+    /// HTTP date), else `x-ratelimit-reset` (seconds, or a unix time).
+    public static func rateLimitDelay(_ headers: [String: String], now: Date = Date()) -> (seconds: Double, header: String)? {
         if let value = headers["retry-after"] {
-            if let seconds = Double(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 { return seconds }
-            if let date = parseHTTPDate(value) { return max(0, date.timeIntervalSince(now)) }
+            if let seconds = Double(value.trimmed), seconds >= 0, seconds.isFinite { return (seconds, "Retry-After") }
+            if let date = parseHTTPDate(value) { return (max(0, date.timeIntervalSince(now)), "Retry-After") }
         }
-        if let reset = headers["x-ratelimit-reset"], let seconds = Double(reset), seconds >= 0 {
-            // Some servers send an epoch instead of a delta.
-            if seconds > 1_000_000_000 { return max(0, seconds - now.timeIntervalSince1970) }
-            return seconds
+        if let reset = headers["x-ratelimit-reset"], let seconds = Double(reset.trimmed), seconds >= 0, seconds.isFinite {
+            // Some servers send a unix time instead of a delta.
+            if seconds > 1_000_000_000 { return (max(0, seconds - now.timeIntervalSince1970), "x-ratelimit-reset") }
+            return (seconds, "x-ratelimit-reset")
         }
         return nil
     }

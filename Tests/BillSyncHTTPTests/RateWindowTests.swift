@@ -1,0 +1,297 @@
+import BillSyncCore
+@testable import BillSyncHTTP
+import Foundation
+import Testing
+
+/// The server's own rule, written as plainly as possible: a sorted list of answer times, the
+/// requests still in flight, the newest `x-ratelimit-*` statement and the last 429's wait.
+/// A request counts for exactly `period` after its answer (no margin: the margin is the
+/// window's own slack, allowed on top of what this model requires).
+struct ReferenceWindow {
+    let requests: Int
+    let period: Double
+    var answers: [Double] = []
+    var inFlight: Set<Int> = []
+    var granted = 0
+    var pausedUntil = -Double.infinity
+    var statement: (grant: Int, remaining: Int, until: Double)?
+    var statedLimit: Int?
+
+    var limit: Int { min(requests, statedLimit ?? Int.max) }
+
+    /// Whether a request sent at `t` keeps every rule, if nothing is answered meanwhile.
+    func allows(_ t: Double) -> Bool {
+        if t < pausedUntil { return false }
+        if let s = statement, t < s.until, granted - s.grant - 1 >= s.remaining { return false }
+        return inFlight.count + answers.filter { $0 + period > t }.count < limit
+    }
+
+    /// The shortest wait after `t` that ``allows(_:)``; nil when only an answer can make room.
+    func shortestWait(at t: Double) -> Double? {
+        // The instants at which a rule lets go, as instants (not as waits) so that no rounding
+        // moves one just before its own limit.
+        var instants = [t, pausedUntil] + answers.map { $0 + period }
+        if let s = statement { instants.append(s.until) }
+        return instants.filter { $0 >= t }.sorted().first { allows($0) }.map { $0 - t }
+    }
+
+    /// What the 429 and the server's statement alone require at `t`.
+    func statedWait(at t: Double) -> Double {
+        var wait = pausedUntil - t
+        if let s = statement, granted - s.grant - 1 >= s.remaining { wait = max(wait, s.until - t) }
+        return wait
+    }
+
+    mutating func grant() -> Int {
+        granted += 1
+        inFlight.insert(granted - 1)
+        return granted - 1
+    }
+
+    mutating func answer(_ grant: Int, at t: Double, server: ServerWindow?, wait: Double?) {
+        inFlight.remove(grant)
+        // Time only goes forward: an answer that has left the window at `t` is out of every later one.
+        answers = (answers + [t]).filter { $0 + period > t }.sorted()
+        if let server, (statement?.grant ?? -1) < grant {
+            statement = (grant, server.remaining, t + server.reset)
+            if let l = server.limit { statedLimit = l }
+        }
+        if let wait { pausedUntil = max(pausedUntil, t + wait) }
+    }
+}
+
+/// SplitMix64: the same sequences on every run.
+struct Dice {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func fraction() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func chance(_ p: Double) -> Bool { fraction() < p }
+}
+
+@Suite struct RateWindowModelTests {
+    /// `#expect` for the hot loops: records only what fails.
+    func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+        if !condition { Issue.record(Comment(rawValue: message())) }
+    }
+
+    /// One random run: `connections` clients share one window (as a source's connections share
+    /// its ``Pacing``); each asks to send, waits as told, and is answered after a random delay,
+    /// late and out of order, sometimes with a 429's wait or an `x-ratelimit-*` statement. Every
+    /// answer of the window is held against the reference; returns the answer times.
+    func run(seed: UInt64, steps: Int = 400) -> (answers: [Double], limit: RateLimit, checks: Int) {
+        var dice = Dice(state: seed)
+        let limit = RateLimit(requests: 1 + dice.below(6), period: [1.0, 10, 60][dice.below(3)])
+        let connections = 1 + dice.below(4)
+        let statesLimit = dice.chance(0.3)
+        var window = RateWindow(limit: limit)
+        var reference = ReferenceWindow(requests: limit.requests, period: limit.period)
+        // Per connection: the time it next asks, and the request it has in flight.
+        var asksAt = Array(repeating: 0.0, count: connections)
+        var inFlight: [(ticket: RateWindow.Ticket, grant: Int, answersAt: Double)?] = Array(repeating: nil, count: connections)
+        var now = 0.0
+        var answers: [Double] = []
+        var checks = 0
+        for _ in 0..<steps {
+            // The next thing to happen: an answer, or a connection that asks.
+            var next = Double.infinity
+            for c in 0..<connections { next = min(next, inFlight[c]?.answersAt ?? asksAt[c]) }
+            now = max(now, next)
+            var someAnswer = false
+            for c in 0..<connections {
+                guard let flight = inFlight[c], flight.answersAt <= now else { continue }
+                var server: ServerWindow?
+                if dice.chance(0.25) {
+                    server = ServerWindow(limit: statesLimit ? max(1, limit.requests - 1 - dice.below(2)) : nil,
+                                          remaining: dice.below(limit.requests + 2),
+                                          reset: (dice.fraction() * limit.period * 1.2).rounded())
+                }
+                let wait = dice.chance(0.1) ? Double(dice.below(5)) : nil
+                if let wait {
+                    window.rateLimited(flight.ticket, at: now, wait: wait, server: server)
+                } else {
+                    window.answered(flight.ticket, at: now, server: server)
+                }
+                reference.answer(flight.grant, at: now, server: server, wait: wait)
+                answers.append(now)
+                someAnswer = true
+                inFlight[c] = nil
+                asksAt[c] = now + (dice.chance(0.5) ? 0 : dice.fraction() * limit.period / 4)
+            }
+            // A connection waiting for an answer asks again once one has come.
+            for c in 0..<connections where someAnswer && asksAt[c] == .infinity { asksAt[c] = now }
+            for c in 0..<connections where inFlight[c] == nil && asksAt[c] <= now {
+                checks += 1
+                switch window.pace(at: now) {
+                case .go:
+                    check(reference.allows(now), "seed \(seed): let a request go at \(now) that the server's rule forbids")
+                    let ticket = window.grant()
+                    let grant = reference.grant()
+                    check(ticket.grant == grant, "seed \(seed): grants out of step")
+                    // Answers come late and out of order: at once, or as late as a fifth of a period.
+                    let latency = dice.chance(0.2) ? dice.fraction() * limit.period / 5 : dice.fraction() * 0.05
+                    inFlight[c] = (ticket, grant, now + latency)
+                case .wait(let seconds, _):
+                    // While only an answer can make room, the window may still say how long a 429
+                    // or the server's count holds every request anyway.
+                    let needed = reference.shortestWait(at: now) ?? reference.statedWait(at: now)
+                    check(seconds > 0 && seconds <= needed + window.margin + 1e-9,
+                          "seed \(seed): waits \(seconds) s at \(now); the rule requires \(needed)")
+                    asksAt[c] = now + seconds
+                case .waitForAnswer:
+                    check(reference.shortestWait(at: now) == nil, "seed \(seed): waits for an answer it does not need")
+                    asksAt[c] = .infinity
+                }
+            }
+            check(!(asksAt.allSatisfy { $0 == .infinity } && inFlight.allSatisfy { $0 == nil }), "seed \(seed): stuck")
+        }
+        return (answers, limit, checks)
+    }
+
+    @Test func thousandsOfRandomSequencesKeepTheLimitAndWaitNoLongerThanItRequires() {
+        var checks = 0
+        for seed in 1...3_000 as ClosedRange<UInt64> {
+            let (answers, limit, n) = run(seed: seed)
+            checks += n
+            // As the server counts: no interval of one period holds more answers than the limit.
+            let sorted = answers.sorted()
+            var first = 0
+            for (last, time) in sorted.enumerated() {
+                while sorted[first] + limit.period <= time { first += 1 }
+                check(last - first + 1 <= limit.requests, "seed \(seed): \(last - first + 1) answers within \(limit.period) s")
+            }
+        }
+        #expect(checks > 500_000)
+    }
+
+    @Test func aLateAnswerDoesNotMakeALaterRequestWaitAFullPeriod() {
+        var window = RateWindow(limit: RateLimit(requests: 3, period: 60))
+        let a = window.grant(), b = window.grant(), c = window.grant()
+        window.answered(b, at: 0.1)
+        window.answered(c, at: 0.2)
+        window.answered(a, at: 30)   // answered late, after the two sent after it
+        // Full until the oldest answer (0.1) leaves: 60.1 + margin, not 30 + 60.
+        #expect(window.pace(at: 1) == .wait(60.1 + window.margin - 1, .window))
+        #expect(window.pace(at: 61.3) == .go)
+    }
+
+    @Test func a429WaitsWhatTheServerAskedThenPacingGoesOnFromItsOwnCount() {
+        var window = RateWindow(limit: RateLimit(requests: 1000, period: 3600))
+        for t in 0..<5 { window.answered(window.grant(), at: Double(t)) }
+        let limited = window.grant()
+        window.rateLimited(limited, at: 10, wait: 2)
+        #expect(window.pace(at: 10.5) == .wait(1.5, .rateLimited))
+        #expect(window.pace(at: 12) == .go)
+    }
+
+    @Test func theServersRemainingCountIsAdoptedWhenStricter() {
+        var window = RateWindow(limit: RateLimit(requests: 1000, period: 3600))
+        let first = window.grant()
+        window.answered(first, at: 0, server: ServerWindow(limit: 1000, remaining: 2, reset: 30))
+        window.answered(window.grant(), at: 0.1)
+        window.answered(window.grant(), at: 0.2)
+        #expect(window.pace(at: 0.3) == .wait(29.7, .serverRemaining))
+        #expect(window.pace(at: 30) == .go)
+        // A lower x-ratelimit-limit lowers the window; a higher one never raises it past the configured limit.
+        window.answered(window.grant(), at: 31, server: ServerWindow(limit: 4, remaining: 3, reset: 3600))
+        #expect(window.requests == 4)
+        window.answered(window.grant(), at: 32, server: ServerWindow(limit: 5000, remaining: 4999, reset: 3600))
+        #expect(window.requests == 1000)
+    }
+
+    @Test func aWindowFullOfRequestsInFlightWaitsForAnAnswer() {
+        var window = RateWindow(limit: RateLimit(requests: 2, period: 1))
+        _ = window.grant()
+        let second = window.grant()
+        #expect(window.pace(at: 0) == .waitForAnswer)
+        window.answered(second, at: 0.5)
+        #expect(window.pace(at: 0.6) == .wait(0.5 + 1 + window.margin - 0.6, .window))
+    }
+
+    @Test func withoutALimitOnlyA429Waits() {
+        var window = RateWindow(limit: nil)
+        for _ in 0..<100 {
+            #expect(window.pace(at: 0) == .go)
+            window.answered(window.grant(), at: 0)
+        }
+        window.rateLimited(window.grant(), at: 1, wait: 3)
+        #expect(window.pace(at: 2) == .wait(2, .rateLimited))
+        #expect(window.pace(at: 4) == .go)
+    }
+
+    @Test func rateLimitHeadersAreReadAsSecondsOrAsAUnixTime() {
+        let delta = ServerWindow(headers: ["x-ratelimit-limit": "1000", "x-ratelimit-remaining": " 3", "x-ratelimit-reset": "600"],
+                                 unixNow: 1_800_000_000)
+        #expect(delta == ServerWindow(limit: 1000, remaining: 3, reset: 600))
+        let epoch = ServerWindow(headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset": "1800000030"], unixNow: 1_800_000_000)
+        #expect(epoch == ServerWindow(limit: nil, remaining: 0, reset: 30))
+        #expect(ServerWindow(headers: ["x-ratelimit-remaining": "-1", "x-ratelimit-reset": "5"], unixNow: 0) == nil)
+        #expect(ServerWindow(headers: ["x-ratelimit-limit": "1000"], unixNow: 0) == nil)
+    }
+}
+
+/// ``Pacing`` shared by connections on real threads, on the real clock.
+@Suite struct PacingTests {
+    final class Times: @unchecked Sendable {
+        let lock = NSLock()
+        var all: [Double] = []
+        func add(_ t: Double) { lock.withLock { all.append(t) } }
+        var last: Double { lock.withLock { all.last ?? .infinity } }
+    }
+
+    @Test func connectionsOnSeveralThreadsNeverOverfillTheWindowTogether() throws {
+        let limit = RateLimit(requests: 5, period: 0.3)
+        let pacing = Pacing(rateLimit: limit)
+        let stop = StopFlag()
+        let answers = Times()
+        let started = monotonicSeconds()
+        DispatchQueue.concurrentPerform(iterations: 4) { lane in
+            var dice = Dice(state: UInt64(lane + 1))
+            for _ in 0..<10 {
+                guard let ticket = try? pacing.acquire(stop: stop, willWait: { _, _ in }) else { return }
+                usleep(useconds_t(dice.fraction() * 20_000))
+                let t = monotonicSeconds()
+                answers.add(t)
+                if dice.chance(0.1) {
+                    pacing.rateLimited(ticket, at: t, wait: 0.05, server: nil)
+                } else {
+                    pacing.answered(ticket, at: t, server: nil)
+                }
+            }
+        }
+        let elapsed = monotonicSeconds() - started
+        let times = answers.all.sorted()
+        #expect(times.count == 40)
+        #expect(pacing.requestsMade == 40)
+        var first = 0
+        for (last, time) in times.enumerated() {
+            while times[first] + limit.period <= time { first += 1 }
+            #expect(last - first + 1 <= limit.requests)
+        }
+        // 40 requests at 5 per 0.3 s (+ margin and answer time) need about 7 periods; not twice that.
+        #expect(elapsed < 7 * (0.3 + 0.006 + 0.02) * 1.6, "took \(elapsed) s")
+    }
+
+    @Test func aStopEndsAWaitWithinASecond() throws {
+        let pacing = Pacing(rateLimit: RateLimit(requests: 1, period: 3600))
+        let stop = StopFlag()
+        let ticket = try pacing.acquire(stop: stop) { _, _ in }
+        pacing.answered(ticket, at: monotonicSeconds(), server: nil)
+        let stoppedAt = Times()
+        Thread.detachNewThread {
+            usleep(300_000)
+            stoppedAt.add(monotonicSeconds())
+            stop.set()
+        }
+        var waited: [RateWindow.WaitReason] = []
+        #expect(throws: HTTPFailure.self) { try pacing.acquire(stop: stop) { _, reason in waited.append(reason) } }
+        #expect(monotonicSeconds() - stoppedAt.last < 1)
+        #expect(waited == [.window])
+    }
+}
