@@ -52,6 +52,10 @@ let package = Package(
         .testTarget(name: "BillSyncProvidersTests", dependencies: [
             "BillSyncProviders", "BillSyncStore", "BillSyncCore", "BillSyncHTTP", "BillSyncSimulator",
         ]),
+        .testTarget(name: "BillSyncEngineTests", dependencies: [
+            "BillSyncEngine", "BillSyncStore", "BillSyncConfig", "BillSyncCore", "BillSyncSimulator", "CSQLite",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "BillSyncStoreTests", dependencies: ["BillSyncStore", "BillSyncCore"]),
         .testTarget(name: "BillSyncExportTests", dependencies: ["BillSyncExport", "BillSyncStore", "BillSyncCore", "BillSyncConfig"]),
         .testTarget(name: "BillSyncSimulatorTests", dependencies: ["BillSyncSimulator"]),

@@ -61,8 +61,9 @@ public enum HTTPFailure: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    /// `2 s`, `1.5 s`, `3600 s`: a wait as a person reads it.
+    /// `2 s`, `1.5 s`, `3600 s`: a wait as a person reads it (whole seconds from 10 s on).
     static func seconds(_ value: Double) -> String {
+        if value >= 10 { return "\(Int(value.rounded())) s" }
         let millis = (value * 1000).rounded()
         if millis.truncatingRemainder(dividingBy: 1000) == 0 { return "\(Int(millis / 1000)) s" }
         return "\(millis / 1000) s"

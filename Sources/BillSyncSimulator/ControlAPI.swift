@@ -73,7 +73,7 @@ struct ControlAPI: Sendable {
 
     // MARK: Faults
 
-    /// `POST /_sim/faults?path=PREFIX&kind=K&count=N&after=M&code=C&value=V&message=TEXT`
+    /// `POST /_sim/faults?path=PREFIX&kind=K&count=N&after=M&code=C&value=V&allow=A&message=TEXT`
     private func queueFault(_ request: HTTPRequest) throws(RequestRejection) -> HTTPResponse {
         guard let kindName = request.parameters["kind"], let kind = Fault.Kind(rawValue: kindName) else {
             throw .badRequest("kind must be one of " + Fault.Kind.allCases.map(\.rawValue).joined(separator: ", "))
@@ -85,6 +85,7 @@ struct ControlAPI: Sendable {
             skip: try integer(request, "after", default: 0, in: 0...Int.max),
             code: try integer(request, "code", default: 500, in: 100...599),
             value: try integer(request, "value", default: kind.defaultValue, in: 0...Int(Int32.max)),
+            allow: try integer(request, "allow", default: 0, in: 0...Int(Int32.max)),
             message: request.parameters["message"])
         gateway.faults.enqueue(fault)
         return .json(200, .object { json in
@@ -116,6 +117,7 @@ struct ControlAPI: Sendable {
         json.field("after", fault.skip)
         json.field("code", fault.code)
         json.field("value", fault.value)
+        json.field("allow", fault.allow)
         if let message = fault.message {
             json.field("message", message)
         }
@@ -124,13 +126,14 @@ struct ControlAPI: Sendable {
 
     // MARK: Requests
 
-    /// `GET /_sim/requests`, `GET /_sim/requests/log`, `POST /_sim/requests/reset`.
+    /// `GET /_sim/requests`, `GET /_sim/requests/log[?times=1]`, `POST /_sim/requests/reset`.
     private func requests(_ request: HTTPRequest, _ path: [String]) throws(RequestRejection) -> HTTPResponse {
         switch (request.method, path) {
         case ("GET", []):
             return .json(200, gateway.requestLog.summary())
         case ("GET", ["log"]):
-            return HTTPResponse(status: 200, body: gateway.requestLog.text(), contentType: "text/plain; charset=utf-8")
+            let times = request.parameters["times"].map { $0 == "1" || $0 == "true" } ?? false
+            return HTTPResponse(status: 200, body: gateway.requestLog.text(times: times), contentType: "text/plain; charset=utf-8")
         case ("POST", ["reset"]):
             gateway.requestLog.reset()
             return .json(200, .object { $0.field("reset", true) })

@@ -18,6 +18,11 @@ struct Fault: Sendable {
         case retryAfterDate = "retry-after-date"
         /// 429 with `x-ratelimit-reset: value` and `x-ratelimit-remaining: 0`, no `Retry-After`.
         case ratelimitReset = "ratelimit-reset"
+        /// Another client of the same key has used the window: after this request (answered as
+        /// usual) `x-ratelimit-remaining` is `allow`, and the other client's requests leave the
+        /// window `value` seconds later, which `x-ratelimit-reset` then says. Enforced with
+        /// `--rate-limits`; for providers that advertise their window (Northflank).
+        case ratelimitShared = "ratelimit-shared"
         /// The connection closes without an answer.
         case reset
         /// The answer comes `value` milliseconds late.
@@ -54,6 +59,8 @@ struct Fault: Sendable {
     var skip: Int
     var code: Int
     var value: Int
+    /// Requests the window still allows, for `ratelimit-shared`.
+    var allow: Int
     var message: String?
 
     func matches(_ request: HTTPRequest) -> Bool {

@@ -69,6 +69,11 @@ final class ProviderGateway: Sendable {
                 Self.pause(milliseconds: fault.value)
             }
         }
+        if let fault, fault.kind == .ratelimitShared, let policy = provider.rateLimit,
+           let key = provider.presentedKey(request) {
+            limiter.share(key: windowKey(provider, key), policy: policy, remainingAfterNext: fault.allow,
+                          leavingInSeconds: fault.value)
+        }
         if options.errorRate > 0, let status = rollServerError() {
             return provider.errorResponse(status: status, message: HTTPResponse.reason(status))
         }

@@ -34,6 +34,13 @@ final class RateLimiter: Sendable {
             compact()
         }
 
+        /// Records `count` sends at `time`, earlier than any recorded so far or not.
+        mutating func insert(_ time: UInt64, count: Int) {
+            var index = times.count
+            while index > start, times[index - 1] > time { index -= 1 }
+            times.insert(contentsOf: repeatElement(time, count: count), at: index)
+        }
+
         /// Records a send; an unenforced window drops its oldest entry rather than grow past `limit`.
         mutating func record(_ time: UInt64, limit: Int) {
             if count >= limit {
@@ -74,6 +81,20 @@ final class RateLimiter: Sendable {
         }
     }
 
+    /// Fills the window under `key` with another client's requests, so that after the next one
+    /// only `remainingAfterNext` are left, until those requests leave it `leavingInSeconds` from
+    /// now (at most one period).
+    func share(key: String, policy: RateLimitPolicy, remainingAfterNext: Int, leavingInSeconds: Int) {
+        let now = Self.monotonicNanoseconds()
+        let period = periodNanoseconds(policy)
+        let leaving = min(period, UInt64(leavingInSeconds) * 1_000_000_000)
+        windows.withLock { windows in
+            windows[key, default: Window()].expire(olderThan: now - period)
+            let others = policy.limit - remainingAfterNext - 1 - windows[key]!.count
+            if others > 0 { windows[key]!.insert(now - period + leaving, count: others) }
+        }
+    }
+
     /// The window under `key` without counting a request.
     func peek(key: String, policy: RateLimitPolicy) -> WindowState {
         let now = Self.monotonicNanoseconds()
@@ -95,9 +116,11 @@ final class RateLimiter: Sendable {
         UInt64((Double(policy.periodSeconds) * 1e9 / scale).rounded(.up))
     }
 
+    /// The monotonic clock, ten days ahead, so that a window can always reach a period back
+    /// (a machine may have booted less than an hour ago).
     static func monotonicNanoseconds() -> UInt64 {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec) + 864_000 * 1_000_000_000
     }
 }

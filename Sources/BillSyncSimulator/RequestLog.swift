@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 
 /// Counts and lists provider requests (never `/_sim/` ones): per endpoint template, per
@@ -10,6 +11,8 @@ final class RequestLog: Sendable {
 
     private struct Line {
         let request: String
+        /// Milliseconds after the log was made, on the monotonic clock.
+        let arrivedMs: Int64
         var status: Int?
     }
 
@@ -25,16 +28,24 @@ final class RequestLog: Sendable {
 
     private static let maxLines = 1_000_000
     private let state = Mutex(State())
+    private let origin = RequestLog.monotonicMilliseconds()
+
+    private static func monotonicMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
+    }
 
     func arrive(method: String, target: String, endpoint: String) -> Ticket {
-        state.withLock { state in
+        let arrived = Self.monotonicMilliseconds() - origin
+        return state.withLock { state in
             state.total += 1
             state.endpoints[endpoint, default: 0] += 1
             if state.lines.count >= Self.maxLines {
                 state.lines.removeFirst(Self.maxLines / 2)
                 state.firstSequence += Self.maxLines / 2
             }
-            state.lines.append(Line(request: method + " " + target, status: nil))
+            state.lines.append(Line(request: method + " " + target, arrivedMs: arrived, status: nil))
             state.nextSequence += 1
             return Ticket(sequence: state.nextSequence - 1)
         }
@@ -79,11 +90,17 @@ final class RequestLog: Sendable {
     }
 
     /// `STATUS METHOD PATH?QUERY` per line; `000` when nothing was answered, `...` while pending.
-    func text() -> [UInt8] {
+    /// With `times`, each line starts with the milliseconds from the simulator's start to the
+    /// request's arrival: `MS STATUS METHOD PATH?QUERY`.
+    func text(times: Bool = false) -> [UInt8] {
         let lines = state.withLock { $0.lines }
         var out: [UInt8] = []
         out.reserveCapacity(lines.count * 64)
         for line in lines {
+            if times {
+                out.append(contentsOf: String(line.arrivedMs).utf8)
+                out.append(UInt8(ascii: " "))
+            }
             out.append(contentsOf: (line.status.map(Self.statusText) ?? "...").utf8)
             out.append(UInt8(ascii: " "))
             out.append(contentsOf: line.request.utf8)

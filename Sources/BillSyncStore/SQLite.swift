@@ -359,7 +359,8 @@ final class Database {
 /// are serialized; each read sees one committed state (a read transaction).
 final class DatabasePool: @unchecked Sendable {
     private let path: String
-    private let writer: Database
+    /// The one connection every write goes through (tests trace its statements).
+    let writer: Database
     private let writerLock = NSLock()
     private var idleReaders: [Database] = []
     private let readersLock = NSLock()
