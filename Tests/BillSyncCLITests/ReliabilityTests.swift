@@ -118,6 +118,71 @@ import Testing
         print("reliability: soak: \(faults) faults injected (5xx at 15 % plus resets, truncations, 429s), \(retries) retries, \(waits) rate-limit waits, \(runs) run(s); \(invoices) invoices and every usage hour: lost 0, duplicated 0; exports byte-identical to a fault-free run")
     }
 
+    @Test func threeRunsUnderServerErrors429sAndMalformedBodiesConvergeOnTheTruthInBoundedTime() throws {
+        let faulty = try SimHarness { $0.errorRate = 0.2 }
+        let ws = try Workspace(sim: faulty)
+        // Backoff kept short, so that a run's time is the server's doing; attempts enough that a
+        // fifth of requests failing never exhausts them (0.2^8 per request).
+        func writeConfig(_ ws: Workspace) throws {
+            try ws.writeConfig()
+            let text = try String(contentsOfFile: ws.configPath, encoding: .utf8)
+                .replacingOccurrences(of: "retry_base_delay = \"10ms\"", with: "retry_base_delay = \"1ms\"")
+                .replacingOccurrences(of: "retry_max_delay = \"50ms\"", with: "retry_max_delay = \"5ms\"")
+                .replacingOccurrences(of: "retry_max_attempts = 4", with: "retry_max_attempts = 8")
+            try text.write(toFile: ws.configPath, atomically: true, encoding: .utf8)
+        }
+        try writeConfig(ws)
+        for fault in ["path=/v1/billing/usage&kind=retry-after&value=1&count=3&after=2",
+                      "path=/v1/teams/team-1/billing/usage&kind=ratelimit-reset&value=1&count=2&after=4",
+                      "path=/api/v1/invoices/&kind=retry-after-date&value=1&count=2&after=20",
+                      "path=/api/invoices&kind=retry-after&value=1&count=2",
+                      "path=/api/v1/invoices?page=2&kind=malformed&count=1",
+                      "path=/v1/teams/team-1/billing/usage&kind=malformed&count=1&after=5"] {
+            try faulty.fault(fault)
+        }
+        var statuses: [Int32] = []
+        var report: [String] = []
+        var clean: Workspace!
+        for run in 1...3 {
+            // A fault-free full sync just before, under the same load, is the yardstick.
+            clean = try Workspace(sim: try SimHarness())
+            try writeConfig(clean)
+            let cleanStart = monotonicSeconds()
+            #expect(try clean.billsync(["sync"]).status == 0)
+            let fair = monotonicSeconds() - cleanStart
+            let started = monotonicSeconds()
+            let r = try ws.billsync(["sync"])
+            let took = monotonicSeconds() - started
+            statuses.append(r.status)
+            let asked = r.stderr.split(separator: "\n").compactMap { parseLogfmt(String($0)) }
+                .filter { $0["event"] == "ratelimit.wait" && $0["reason"] == "HTTP 429" }
+                .reduce(0.0) { $0 + (Double($1["wait_ms"] ?? "") ?? 0) / 1000 }
+            #expect(took <= 2 * fair + asked, "run \(run) took \(took) s; fault-free \(fair) s, the server asked for \(asked) s")
+            report.append(String(format: "run %d: %.2f s (exit %d; fault-free %.2f s, asked %.1f s)", run, took, r.status, fair, asked))
+        }
+        #expect(statuses.last == 0, "the third run still failed: \(statuses)")
+        #expect(statuses.first == 1, "the malformed bodies failed nothing")
+        // Nothing lost or duplicated: the exports are those of the fault-free sync, byte for byte,
+        // and every invoice of the truth is there once.
+        #expect(try ws.exportContents() == clean.exportContents())
+        let rows = try ws.csv("invoices.csv")
+        #expect(Set(rows.map { $0["source"]! + "/" + $0["invoice_id"]! }).count == rows.count)
+        for (truth, source) in [("northflank&account=team-1", "nf-team"), ("northflank", "nf-org"), ("typesense", "typesense"),
+                                ("usageflow", "usageflow")] {
+            let ids = try faulty.json("/_sim/truth/invoices?provider=\(truth)").array().map { try $0.require("id").text() }
+            #expect(Set(rows.filter { $0["source"] == source }.map { $0["invoice_id"]! }) == Set(ids), "\(source)")
+        }
+        let served = try faulty.json("/_sim/requests").require("statuses")
+        guard case .object(let byStatus) = served.value else { return }
+        let errors = byStatus.filter { $0.key.hasPrefix("5") }.reduce(0) { n, e in
+            if case .number(let v) = e.value { return n + (Int(v) ?? 0) }
+            return n
+        }
+        let total = try faulty.totalRequests()
+        print("reliability: convergence: 5xx on 20 % (\(errors) of \(total) requests), 11 x 429, 2 malformed bodies; exits \(statuses); "
+            + report.joined(separator: "; ") + "; exports byte-identical to a fault-free sync")
+    }
+
     @Test func aFullExportDirectoryKeepsTheOldFilesAndTheNextRunRecovers() throws {
         let sim = try SimHarness { $0.historyDays = 200 }
         let ws = try Workspace(sim: sim)
