@@ -106,6 +106,7 @@ import Testing
         #expect(pacing.isEmpty, "paced after a 429: \(pacing)")
         #expect(elapsed <= 7 * 1.2)
         try expectComplete(ws, sim, truth: "usageflow", source: "usageflow")
+        print("rate limits: usageflow 60/1m: 7 x 429 in a row on one request (retry_max_attempts 4), sync \(String(format: "%.2f", elapsed)) s, no pacing wait")
     }
 
     @Test func aServerAskingForMoreThanTheBoundsFailsTheSourceNamingTheWaitAndTheBound() throws {
@@ -162,6 +163,7 @@ import Testing
         #expect(waited.count == 1)
         #expect((28_500...30_000).contains(Int(waited.first?["wait_ms"] ?? "") ?? 0))
         #expect(try statusCount(sim, "429") == 0)
+        print("rate limits: x-ratelimit-remaining 2, reset 30 s: requests 2 and 3 went out after \(arrivals[1] - first) and \(arrivals[2] - first) ms, the next after \(arrivals[3] - first) ms; 0 x 429")
     }
 
     @Test func aResetLongerThanTheBoundOnAnOrdinaryAnswerFailsTheSource() throws {

@@ -168,6 +168,7 @@ struct Dice {
             }
         }
         #expect(checks > 500_000)
+        print("rate limits: model: 3000 random sequences, \(checks) decisions held against the reference")
     }
 
     @Test func aLateAnswerDoesNotMakeALaterRequestWaitAFullPeriod() {
