@@ -125,17 +125,18 @@ public final class PacedHTTP {
             var answered: Int?
             var limitedFor: Double?
             var server: ServerWindow?
-            defer {
-                let ended = monotonicSeconds()
-                if let limitedFor {
-                    pacing.rateLimited(ticket, at: ended, wait: limitedFor, server: server)
-                } else {
-                    pacing.answered(ticket, at: ended, server: server)
-                }
-                onEvent(.exchange(url: url, status: answered, durationMs: Int((ended - started) * 1000),
-                                  headerNames: headers.map(\.0)))
-            }
             do {
+                // Before any backoff: the window counts the request from its answer.
+                defer {
+                    let ended = monotonicSeconds()
+                    if let limitedFor {
+                        pacing.rateLimited(ticket, at: ended, wait: limitedFor, server: server)
+                    } else {
+                        pacing.answered(ticket, at: ended, server: server)
+                    }
+                    onEvent(.exchange(url: url, status: answered, durationMs: Int((ended - started) * 1000),
+                                      headerNames: headers.map(\.0)))
+                }
                 let response = try client.get(url, headers: headers)
                 answered = response.status
                 server = ServerWindow(headers: response.headers, unixNow: Date().timeIntervalSince1970)

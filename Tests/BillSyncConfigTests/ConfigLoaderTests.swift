@@ -61,6 +61,22 @@ import Testing
         #expect(c.sources[0].vendor == "Typesense")
     }
 
+    @Test func maxRateLimitWaitDefaultsToEachProvidersDocumentedPeriod() throws {
+        let c = try parse(Self.minimal + """
+
+            [[sources]]
+            name = "ts"
+            provider = "typesense-cloud"
+            api_key_env = "TS_KEY"
+            rate_limit = "30/1s"
+            """)
+        #expect(c.maxRateLimitWait == nil)
+        #expect(c.sources.map(\.documentedRatePeriod) == [3600, 60])
+        let set = try parse("max_rate_limit_wait = \"10m\"\n" + Self.minimal)
+        #expect(set.maxRateLimitWait == 600)
+        #expect(problem("max_rate_limit_wait = \"0s\"\n" + Self.minimal) == "billsync.toml: max_rate_limit_wait: must be longer than 0s")
+    }
+
     @Test func unknownKeyIsAnError() {
         #expect(problem(Self.minimal + "\nbase_urll = \"https://x\"") ==
                 "billsync.toml: sources[0].base_urll: unknown key (allowed: api_key, api_key_env, api_key_file, base_url, currency, money_unit, name, poll_interval, provider, rate_limit, team, usage_lookback, usage_start, vendor)")
