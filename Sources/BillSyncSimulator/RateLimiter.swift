@@ -88,10 +88,11 @@ final class RateLimiter: Sendable {
         let now = Self.monotonicNanoseconds()
         let period = periodNanoseconds(policy)
         let leaving = min(period, UInt64(leavingInSeconds) * 1_000_000_000)
+        let windowStart = now &- min(now, period)
         windows.withLock { windows in
-            windows[key, default: Window()].expire(olderThan: now - period)
+            windows[key, default: Window()].expire(olderThan: windowStart)
             let others = policy.limit - remainingAfterNext - 1 - windows[key]!.count
-            if others > 0 { windows[key]!.insert(now - period + leaving, count: others) }
+            if others > 0 { windows[key]!.insert(windowStart + leaving, count: others) }
         }
     }
 

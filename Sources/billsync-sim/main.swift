@@ -12,7 +12,7 @@ struct BillSyncSim: ParsableCommand {
             Prints "billsync-sim listening on http://HOST:PORT" once ready and serves until SIGTERM or SIGINT.
 
             Control endpoints (no key): POST /_sim/invoices/{provider}/new, POST /_sim/invoices/{provider}/{id}/status,
-            POST|GET|DELETE /_sim/faults, GET /_sim/requests, GET /_sim/requests/log, POST /_sim/requests/reset,
+            POST|GET|DELETE /_sim/faults, GET /_sim/requests, GET /_sim/requests/log[?times=1], POST /_sim/requests/reset,
             GET /_sim/truth/invoices, GET /_sim/truth/usage.
             """)
 

@@ -161,6 +161,31 @@ import Testing
         }
     }
 
+    @Test func aSharedWindowLeavesWhatItAllowsAndIsEnforced() throws {
+        try withSimulator(fixedOptions { $0.rateLimits = true }) { _, client in
+            try Self.queue(client, "path=/v1/&kind=ratelimit-shared&allow=2&value=30")
+            var remaining: [String] = []
+            var resets: [Int] = []
+            for _ in 0..<3 {
+                let reply = try client.get("/v1/billing/invoices", northflankAuth)
+                #expect(reply.status == 200)
+                remaining.append(reply.headers["x-ratelimit-remaining"] ?? "")
+                resets.append(Int(reply.headers["x-ratelimit-reset"] ?? "") ?? -1)
+            }
+            #expect(remaining == ["2", "1", "0"])
+            #expect(resets.allSatisfy { (29...30).contains($0) }, "\(resets)")
+            let refused = try client.get("/v1/billing/invoices", northflankAuth)
+            #expect(refused.status == 429)
+            #expect((29...30).contains(Int(refused.headers["retry-after"] ?? "") ?? -1))
+            // The log says when each request arrived, in milliseconds after the start.
+            let lines = try client.get("/_sim/requests/log?times=1").text.split(separator: "\n")
+            #expect(lines.count == 4)
+            #expect(lines.last?.hasSuffix(" 429 GET /v1/billing/invoices") == true)
+            let arrivals = lines.map { Int($0.split(separator: " ")[0]) ?? -1 }
+            #expect(arrivals == arrivals.sorted() && arrivals[0] >= 0)
+        }
+    }
+
     @Test func resetClosesTheConnectionWithoutAnAnswer() throws {
         try withSimulator { _, client in
             try Self.queue(client, "path=/api/invoices&kind=reset")
