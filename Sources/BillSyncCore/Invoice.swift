@@ -73,6 +73,12 @@ public struct Invoice: Sendable, Equatable {
     public var url: String
     /// Nil when the page that brought the invoice carries no lines (Typesense's list).
     public var lineItems: [LineItem]?
+    /// The key the invoice is stored under while its provider sends it without an id (see the
+    /// README's field table). Set on every invoice of such a provider, so that the store can
+    /// move a provisionally keyed invoice to its real id once one arrives.
+    public var provisionalID: String?
+    /// The fields the provider left out that billsync filled with its documented fallback.
+    public var fallbacks: [String] = []
 
     public init(id: String, number: String = "", status: InvoiceStatus, providerStatus: String, currency: String,
                 periodStart: Int64, periodEnd: Int64, issuedOn: Int64, subtotal: ExactDecimal? = nil,

@@ -304,6 +304,15 @@ public final class SourceSync {
     func count(_ outcome: PageOutcome) {
         report.invoicesNew += outcome.new
         report.invoicesChanged += outcome.changed
+        for (id, fields) in outcome.incomplete {
+            logger.warning("invoice.incomplete", metadata: [
+                "invoice": .string(id), "fields": .string(fields.joined(separator: ",")),
+                "reason": "the provider left these fields out; billsync filled them as its README's field table says",
+            ])
+        }
+        for (from, to) in outcome.identified {
+            logger.info("invoice.identified", metadata: ["invoice": .string(to), "was": .string(from)])
+        }
     }
 
     /// The invoices with line items that sum to their totals (an adjustment line where they do

@@ -12,6 +12,10 @@ struct Fault: Sendable {
         case missingField = "missing-field"
         case wrongType = "wrong-type"
         case repeatCursor = "repeat-cursor"
+        /// Northflank invoice lists whose invoices carry no `id`.
+        case withoutID = "without-id"
+        /// Northflank invoice lists whose invoices carry no `paid`.
+        case withoutPaid = "without-paid"
         /// 429 with `Retry-After: value` seconds.
         case retryAfter = "retry-after"
         /// 429 with `Retry-After` as the HTTP date `value` seconds ahead.
@@ -36,6 +40,8 @@ struct Fault: Sendable {
             case .missingField: .missingField
             case .wrongType: .wrongType
             case .repeatCursor: .repeatCursor
+            case .withoutID: .withoutID
+            case .withoutPaid: .withoutPaid
             default: .none
             }
         }

@@ -210,11 +210,16 @@ public final class BillingStore: Sendable {
         }
     }
 
-    /// Ids of the source's invoices still owed (open or failed), to be re-read until paid. An unknown
-    /// status is kept raw and not chased; `reset` re-reads everything.
+    /// Ids of the source's invoices still owed (open or failed) or listed without any status, to
+    /// be re-read until paid. An unknown status the provider did send is kept raw and not chased;
+    /// `reset` re-reads everything.
     public func nonFinalInvoiceIDs(source: String) throws -> [String] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT invoice_id FROM invoices WHERE source = ? AND status IN ('open', 'failed') ORDER BY invoice_id",
+            try Row.fetchAll(db, sql: """
+                SELECT invoice_id FROM invoices
+                WHERE source = ? AND (status IN ('open', 'failed') OR (status = 'unknown' AND provider_status = ''))
+                ORDER BY invoice_id
+                """,
                              arguments: [source]).map { Self.text($0, 0) }
         }
     }
@@ -259,11 +264,39 @@ public final class BillingStore: Sendable {
         return outcome
     }
 
+    /// Moves an invoice stored under its provisional key (listed without an id) to the real id
+    /// it now comes with, lines and history included, unless the real id is stored already
+    /// (then the provisional copy goes). Exports are marked, since the id is in every file.
+    static func identify(_ db: Database, source: String, provisional: String, id: String, outcome: inout PageOutcome) throws {
+        guard try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM invoices WHERE source = ? AND invoice_id = ?"),
+                               arguments: [source, provisional]) != nil else { return }
+        let realExists = try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM invoices WHERE source = ? AND invoice_id = ?"),
+                                          arguments: [source, Self.bind(id)]) != nil
+        for table in ["invoices", "line_items", "invoice_history"] {
+            if realExists {
+                try db.execute(sql: "DELETE FROM \(table) WHERE source = ? AND invoice_id = ?", arguments: [source, provisional])
+            } else {
+                try db.execute(sql: "UPDATE \(table) SET invoice_id = ? WHERE source = ? AND invoice_id = ?",
+                               arguments: [Self.bind(id), source, provisional])
+            }
+        }
+        try markDirty(db, "invoices")
+        outcome.identified.append((provisional, id))
+    }
+
     static func upsert(_ db: Database, _ invoice: Invoice, source: String, provider: String, seenAt: Int64, syncDay: Int64,
                        outcome: inout PageOutcome) throws {
+        if let provisional = invoice.provisionalID, provisional != invoice.id {
+            try identify(db, source: source, provisional: provisional, id: invoice.id, outcome: &outcome)
+        }
         let old = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT status, provider_status, total, credits_applied, paid_on, has_lines FROM invoices WHERE source = ? AND invoice_id = ?
+            SELECT status, provider_status, total, credits_applied, paid_on, has_lines, fallbacks
+            FROM invoices WHERE source = ? AND invoice_id = ?
             """), arguments: [source, Self.bind(invoice.id)])
+        let fallbacks = invoice.fallbacks.joined(separator: ",")
+        if !fallbacks.isEmpty, old.map({ Self.text($0, 6) }) != fallbacks {
+            outcome.incomplete.append((invoice.id, invoice.fallbacks))
+        }
         // Lines are stored only for an invoice whose row says so (a list page brings none).
         let hadLines = old.map { ($0[5] as Int64) != 0 } ?? false
         let total = invoice.total.description
@@ -287,20 +320,21 @@ public final class BillingStore: Sendable {
         try db.cachedStatement(sql: """
             INSERT INTO invoices (source, invoice_id, provider, invoice_number, status, provider_status, currency,
                 period_start, period_end, issued_on, paid_on, subtotal, total, credits_applied, url, has_lines,
-                first_seen_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                first_seen_at, updated_at, fallbacks)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (source, invoice_id) DO UPDATE SET
                 invoice_number = excluded.invoice_number, status = excluded.status,
                 provider_status = excluded.provider_status, currency = excluded.currency,
                 period_start = excluded.period_start, period_end = excluded.period_end, issued_on = excluded.issued_on,
                 paid_on = excluded.paid_on, subtotal = excluded.subtotal, total = excluded.total,
                 credits_applied = excluded.credits_applied, url = excluded.url,
-                has_lines = MAX(has_lines, excluded.has_lines), updated_at = excluded.updated_at
+                has_lines = MAX(has_lines, excluded.has_lines), updated_at = excluded.updated_at,
+                fallbacks = excluded.fallbacks
             """).execute(arguments: [
                 source, Self.bind(invoice.id), provider, Self.bind(invoice.number), invoice.status.rawValue,
                 Self.bind(invoice.providerStatus), invoice.currency,
                 invoice.periodStart, invoice.periodEnd, invoice.issuedOn, paidOn, invoice.subtotal?.description, total,
-                credits, Self.bind(invoice.url), hasLines, seenAt, seenAt,
+                credits, Self.bind(invoice.url), hasLines, seenAt, seenAt, fallbacks,
             ])
         var lines = invoice.lineItems
         if let new = lines, change == nil, hadLines, try storedLines(db, source: source, id: invoice.id) == new {
@@ -543,6 +577,8 @@ public final class BillingStore: Sendable {
         public var lineItems = 0
         public var usageHours = 0
         public var historyRows = 0
+        /// Invoices with a field the provider left out (filled by its fallback).
+        public var incompleteInvoices = 0
     }
 
     public func counts(source: String) throws -> Counts {
@@ -553,6 +589,8 @@ public final class BillingStore: Sendable {
             c.lineItems = try Int.fetchOne(db, sql: "SELECT count(*) FROM line_items WHERE source = ?", arguments: [source]) ?? 0
             c.usageHours = try Int.fetchOne(db, sql: "SELECT count(*) FROM usage_hours WHERE source = ?", arguments: [source]) ?? 0
             c.historyRows = try Int.fetchOne(db, sql: "SELECT count(*) FROM invoice_history WHERE source = ?", arguments: [source]) ?? 0
+            c.incompleteInvoices = try Int.fetchOne(db, sql: "SELECT count(*) FROM invoices WHERE source = ? AND fallbacks <> ''",
+                                                    arguments: [source]) ?? 0
             return c
         }
     }

@@ -171,6 +171,11 @@ enum Schema {
                 DROP INDEX invoice_history_invoice;
                 """)
         }
+        migrator.registerMigration("v7-invoice-fallbacks") { db in
+            // The fields a provider left out that billsync filled (see the README's field table),
+            // comma-separated; empty for a complete invoice.
+            try db.execute(sql: "ALTER TABLE invoices ADD COLUMN fallbacks TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 }

@@ -61,5 +61,15 @@ public struct KnownInvoice: Sendable, Equatable {
 public struct PageOutcome: Sendable, Equatable {
     public var new = 0
     public var changed = 0
+    /// Invoices whose provider left out a field that billsync filled, each listed the first time
+    /// (or when the fields change): id and the fields, for `invoice.incomplete`.
+    public var incomplete: [(id: String, fields: [String])] = []
+    /// Invoices moved from their provisional key to the real id the provider now sends.
+    public var identified: [(from: String, to: String)] = []
     public init() {}
+
+    public static func == (a: PageOutcome, b: PageOutcome) -> Bool {
+        a.new == b.new && a.changed == b.changed && a.incomplete.elementsEqual(b.incomplete) { $0 == $1 }
+            && a.identified.elementsEqual(b.identified) { $0 == $1 }
+    }
 }

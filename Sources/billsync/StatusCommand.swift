@@ -42,6 +42,9 @@ struct StatusCommand: ParsableCommand {
                            + (s.usageWindow.map { ", window \(UTC.iso8601($0.start))..\(UTC.iso8601($0.end)) in progress" } ?? ""))
             }
             out.append("  rows:          \(c.invoices) invoices (\(c.openInvoices) not paid), \(c.lineItems) line items, \(c.usageHours) usage hours, \(c.historyRows) history rows")
+            if c.incompleteInvoices > 0 {
+                out.append("  incomplete:    \(c.incompleteInvoices) invoices with a field the provider left out (see invoice.incomplete in the log)")
+            }
             out.append("  requests:      \(s.lastSyncRequests) last sync, \(s.requestsTotal) total")
         }
         return out.joined(separator: "\n")
@@ -62,7 +65,7 @@ struct StatusCommand: ParsableCommand {
                 "last_error":\(q(s.lastError)),"last_error_at":\(t(s.lastErrorAt)),\
                 "invoice_walk":{"active":\(s.walkActive),"cursor":\(q(s.walkCursor)),"full":\(s.walkFull)},\
                 "usage":{"start":\(t(s.usageStart)),"done_until":\(t(s.usageDoneUntil)),"window":\(window)},\
-                "rows":{"invoices":\(c.invoices),"open_invoices":\(c.openInvoices),"line_items":\(c.lineItems),"usage_hours":\(c.usageHours),"history":\(c.historyRows)},\
+                "rows":{"invoices":\(c.invoices),"open_invoices":\(c.openInvoices),"line_items":\(c.lineItems),"usage_hours":\(c.usageHours),"history":\(c.historyRows),"incomplete_invoices":\(c.incompleteInvoices)},\
                 "requests":{"last_sync":\(s.lastSyncRequests),"total":\(s.requestsTotal)}}
                 """
         }

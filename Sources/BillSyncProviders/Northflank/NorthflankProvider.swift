@@ -5,6 +5,7 @@ import BillSyncCore
 public final class NorthflankProvider: BillingProvider {
     public let client: ProviderClient
     let prefix: String
+    let team: String?
     let centsShift: Int
     let currency: String
     static let perPage = 100
@@ -12,6 +13,7 @@ public final class NorthflankProvider: BillingProvider {
     public init(client: ProviderClient, team: String?, amountsInCents: Bool, currency: String) {
         self.client = client
         prefix = team.map { "/v1/teams/\(ProviderClient.percentEncode($0))/billing" } ?? "/v1/billing"
+        self.team = team
         centsShift = amountsInCents ? -2 : 0
         self.currency = currency
     }
@@ -127,14 +129,26 @@ public final class NorthflankProvider: BillingProvider {
         ("byocUsage", "cluster", "byoc-cluster", "BYOC cluster"),
     ]
 
+    /// The key of an invoice listed without `id`: its period's start (and the team, for a team
+    /// source), the same on every sync. Northflank bills each account once per period.
+    func provisionalID(periodStart: Int64) -> String {
+        "period:" + (team.map { $0 + ":" } ?? "") + UTC.iso8601(periodStart)
+    }
+
+    /// Only `period` and `total` are needed to record the money; `id` and `paid` (documented
+    /// only "if `timestamp` is passed in") fall back as the README's field table says.
     func invoice(_ item: JSONField) throws(FieldError) -> Invoice {
-        let id = try item.require("id").text()
         let period = try item.require("period")
         let start = try period.require("start").timestamp()
         let end = Normalization.exclusiveEnd(try period.require("end").timestamp())
         let total = try item.require("total").decimal().shifted(by: centsShift)
         let subtotal = try item.optional("subTotal")?.decimal().shifted(by: centsShift)
-        let paid = try item.require("paid").bool()
+        let provisional = provisionalID(periodStart: start)
+        var fallbacks: [String] = []
+        let id = try item.optional("id")?.text() ?? provisional
+        if id == provisional { fallbacks.append("id") }
+        let paid = try item.optional("paid")?.bool()
+        if paid == nil { fallbacks.append("paid") }
         let currency = try item.optional("currency")?.string().uppercased() ?? self.currency
         var lines: [LineItem] = []
         for c in Self.components {
@@ -148,8 +162,12 @@ public final class NorthflankProvider: BillingProvider {
             // The documented difference between subTotal and total is tax.
             lines.append(LineItem(lineType: "tax", category: .tax, description: "Tax", amount: total - subtotal))
         }
-        return Invoice(id: id, status: paid ? .paid : .open, providerStatus: paid ? "paid" : "unpaid", currency: currency,
-                       periodStart: start, periodEnd: end, issuedOn: UTC.startOfDay(end), subtotal: subtotal,
-                       total: total, lineItems: lines)
+        var invoice = Invoice(id: id, status: paid.map { $0 ? .paid : .open } ?? .unknown,
+                              providerStatus: paid.map { $0 ? "paid" : "unpaid" } ?? "", currency: currency,
+                              periodStart: start, periodEnd: end, issuedOn: UTC.startOfDay(end), subtotal: subtotal,
+                              total: total, lineItems: lines)
+        invoice.provisionalID = provisional
+        invoice.fallbacks = fallbacks
+        return invoice
     }
 }
