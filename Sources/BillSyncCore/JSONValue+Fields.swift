@@ -77,10 +77,20 @@ public struct JSONField: Sendable {
         return b
     }
 
+    /// An exact decimal from a JSON number, or from a string holding one (some servers write
+    /// amounts as strings: `"12.50"`, `"2.9e-7"`); the same text gives the same value either way.
     public func decimal() throws(FieldError) -> ExactDecimal {
-        guard case .number(let text) = value else { throw wrongType("number") }
-        do { return try ExactDecimal(parsing: text) } catch {
-            throw FieldError(path: path, problem: error.description)
+        switch value {
+        case .number(let text):
+            do { return try ExactDecimal(parsing: text) } catch {
+                throw FieldError(path: path, problem: error.description)
+            }
+        case .string(let text):
+            do { return try ExactDecimal(parsing: text) } catch {
+                throw FieldError(path: path, problem: "expected a number or a string holding one, found the string \"\(text.prefix(40))\"")
+            }
+        default:
+            throw wrongType("number")
         }
     }
 

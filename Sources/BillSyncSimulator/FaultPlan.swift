@@ -12,6 +12,9 @@ struct Fault: Sendable {
         case missingField = "missing-field"
         case wrongType = "wrong-type"
         case repeatCursor = "repeat-cursor"
+        /// 200 with the same values in neighbouring JSON types: amounts as strings holding the
+        /// same decimal, unix times as integral floats (see `LooseTypes`).
+        case looseTypes = "loose-types"
         /// Northflank invoice lists whose invoices carry no `id`.
         case withoutID = "without-id"
         /// Northflank invoice lists whose invoices carry no `paid`.

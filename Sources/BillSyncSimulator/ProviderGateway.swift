@@ -97,6 +97,8 @@ final class ProviderGateway: Sendable {
             response.body = Array(response.body.prefix(response.body.count / 2)) + Array("<!-- malformed".utf8)
         case .truncated:
             response.delivery = .truncateThenClose
+        case .looseTypes:
+            response.body = LooseTypes.rewrite(response.body, for: provider.kind)
         case .oversize:
             response.body += repeatElement(UInt8(ascii: " "), count: max(0, fault.value - response.body.count))
         default:

@@ -82,6 +82,30 @@ import Testing
         #expect(try status.require("sources").array()[0].require("rows").require("incomplete_invoices").int64() == 0)
     }
 
+    @Test func amountsAsStringsAndTimesAsIntegralFloatsGiveByteIdenticalExports() throws {
+        func synced(_ loose: Bool) throws -> (Workspace, SimHarness) {
+            let sim = try SimHarness { $0.historyDays = 70 }
+            let ws = try Workspace(sim: sim)
+            try ws.writeConfig()
+            let text = try String(contentsOfFile: ws.configPath, encoding: .utf8).replacingOccurrences(
+                of: "exports = [\"csv\"]", with: "exports = [\"csv\", \"ledger\", \"beancount\", \"focus\"]")
+            try text.write(toFile: ws.configPath, atomically: true, encoding: .utf8)
+            if loose { try sim.fault("path=/&kind=loose-types&count=100000") }
+            let r = try ws.billsync(["sync"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return (ws, sim)
+        }
+        let (plain, _) = try synced(false)
+        let (loose, sim) = try synced(true)
+        // The simulator did answer every request in the loose form.
+        let left = try sim.json("/_sim/faults").array().first.map { try $0.require("count").int64() } ?? 0
+        let served = try sim.totalRequests()
+        #expect(served > 50 && left == 100_000 - Int64(served))
+        let expected = try plain.exportContents()
+        #expect(expected.keys.contains("billsync.beancount") && expected.keys.contains { $0.hasPrefix("focus/") })
+        #expect(try loose.exportContents() == expected)
+    }
+
     @Test func invoicesListedWithoutPaidAreUnknownAndReReadUntilAStatusAppears() throws {
         let sim = try SimHarness()
         let ws = try Workspace(sim: sim)

@@ -186,6 +186,21 @@ import Testing
         }
     }
 
+    @Test func looseTypesWriteAmountsAsStringsAndTimesAsFloats() throws {
+        try withSimulator { _, client in
+            let plain = try client.get("/v1/billing/usage?startTime=1793404800&endTime=1793408400", northflankAuth).text
+            try Self.queue(client, "path=/&kind=loose-types&count=2")
+            let loose = try client.get("/v1/billing/usage?startTime=1793404800&endTime=1793408400", northflankAuth).text
+            #expect(plain.contains(#""timestamp":1793404800,"#) && loose.contains(#""timestamp":1793404800.0,"#))
+            #expect(!plain.contains(#""cpu":""#) && loose.contains(#""cpu":""#))
+            // Only the types change: taking the quotes and the ".0" away gives the plain body back.
+            let undone = loose.replacingOccurrences(of: "\"", with: "").replacingOccurrences(of: ".0,paasUsage", with: ",paasUsage")
+            #expect(undone == plain.replacingOccurrences(of: "\"", with: ""))
+            let usageflow = try client.get("/api/invoices", usageflowAuth).text
+            #expect(usageflow.contains(#""amount":""#))
+        }
+    }
+
     @Test func resetClosesTheConnectionWithoutAnAnswer() throws {
         try withSimulator { _, client in
             try Self.queue(client, "path=/api/invoices&kind=reset")
