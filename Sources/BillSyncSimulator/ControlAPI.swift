@@ -73,7 +73,7 @@ struct ControlAPI: Sendable {
 
     // MARK: Faults
 
-    /// `POST /_sim/faults?path=PREFIX&kind=K&count=N&after=M&code=C&value=V&allow=A&message=TEXT`
+    /// `POST /_sim/faults?path=PREFIX&kind=K&count=N&after=M&code=C&value=V&allow=A&field=F&message=TEXT`
     private func queueFault(_ request: HTTPRequest) throws(RequestRejection) -> HTTPResponse {
         guard let kindName = request.parameters["kind"], let kind = Fault.Kind(rawValue: kindName) else {
             throw .badRequest("kind must be one of " + Fault.Kind.allCases.map(\.rawValue).joined(separator: ", "))
@@ -86,6 +86,7 @@ struct ControlAPI: Sendable {
             code: try integer(request, "code", default: 500, in: 100...599),
             value: try integer(request, "value", default: kind.defaultValue, in: 0...Int(Int32.max)),
             allow: try integer(request, "allow", default: 0, in: 0...Int(Int32.max)),
+            field: request.parameters["field"],
             message: request.parameters["message"])
         gateway.faults.enqueue(fault)
         return .json(200, .object { json in
@@ -118,6 +119,9 @@ struct ControlAPI: Sendable {
         json.field("code", fault.code)
         json.field("value", fault.value)
         json.field("allow", fault.allow)
+        if let field = fault.field {
+            json.field("field", field)
+        }
         if let message = fault.message {
             json.field("message", message)
         }

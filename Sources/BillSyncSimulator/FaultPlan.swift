@@ -13,12 +13,10 @@ struct Fault: Sendable {
         case wrongType = "wrong-type"
         case repeatCursor = "repeat-cursor"
         /// 200 with the same values in neighbouring JSON types: amounts as strings holding the
-        /// same decimal, unix times as integral floats (see `LooseTypes`).
+        /// same decimal, unix times as integral floats (see `BodyRewrite`).
         case looseTypes = "loose-types"
-        /// Northflank invoice lists whose invoices carry no `id`.
-        case withoutID = "without-id"
-        /// Northflank invoice lists whose invoices carry no `paid`.
-        case withoutPaid = "without-paid"
+        /// 200 without any member named `field`, at any depth (`field=id`: invoices without an id).
+        case omit
         /// 429 with `Retry-After: value` seconds.
         case retryAfter = "retry-after"
         /// 429 with `Retry-After` as the HTTP date `value` seconds ahead.
@@ -43,8 +41,6 @@ struct Fault: Sendable {
             case .missingField: .missingField
             case .wrongType: .wrongType
             case .repeatCursor: .repeatCursor
-            case .withoutID: .withoutID
-            case .withoutPaid: .withoutPaid
             default: .none
             }
         }
@@ -70,6 +66,8 @@ struct Fault: Sendable {
     var value: Int
     /// Requests the window still allows, for `ratelimit-shared`.
     var allow: Int
+    /// The member `omit` leaves out.
+    var field: String?
     var message: String?
 
     func matches(_ request: HTTPRequest) -> Bool {

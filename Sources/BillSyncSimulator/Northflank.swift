@@ -253,7 +253,7 @@ struct NorthflankAPI: ProviderAPI {
         var month = first
         while month >= last {
             let invoice = invoice(account, month: month, months: months, changes: context.changes)
-            write(invoice, to: &json, wrongType: month == first && context.mutation == .wrongType, omitting: context.mutation)
+            write(invoice, to: &json, wrongType: month == first && context.mutation == .wrongType)
             month -= 1
         }
         json.endArray()
@@ -339,12 +339,10 @@ struct NorthflankAPI: ProviderAPI {
         json.endObject()
     }
 
-    private func write(_ invoice: Invoice, to json: inout JSONText, wrongType: Bool, omitting: BodyMutation) {
+    private func write(_ invoice: Invoice, to json: inout JSONText, wrongType: Bool) {
         let scale = Self.invoiceScale
         json.beginObject()
-        if omitting != .withoutID {
-            json.field("id", invoice.id)
-        }
+        json.field("id", invoice.id)
         json.key("period")
         json.beginObject()
         json.field("start", invoice.periodStart)
@@ -358,9 +356,7 @@ struct NorthflankAPI: ProviderAPI {
             json.field("total", money(invoice.total, scale: scale))
         }
         json.field("subTotal", money(invoice.subTotal, scale: scale))
-        if omitting != .withoutPaid {
-            json.field("paid", invoice.paid)
-        }
+        json.field("paid", invoice.paid)
         json.endObject()
     }
 

@@ -41,10 +41,6 @@ enum BodyMutation: Sendable {
     case wrongType
     /// Northflank: answer with a cursor that repeats.
     case repeatCursor
-    /// Northflank: every invoice of the list without `id` (as an older revision of its docs shows).
-    case withoutID
-    /// Northflank: every invoice of the list without `paid` (documented only "if `timestamp` is passed in").
-    case withoutPaid
 }
 
 /// Everything a provider response depends on besides the options and the request.

@@ -98,7 +98,9 @@ final class ProviderGateway: Sendable {
         case .truncated:
             response.delivery = .truncateThenClose
         case .looseTypes:
-            response.body = LooseTypes.rewrite(response.body, for: provider.kind)
+            response.body = BodyRewrite.looseTypes(response.body, for: provider.kind)
+        case .omit:
+            response.body = BodyRewrite.omitting(response.body, member: fault.field ?? "")
         case .oversize:
             response.body += repeatElement(UInt8(ascii: " "), count: max(0, fault.value - response.body.count))
         default:
