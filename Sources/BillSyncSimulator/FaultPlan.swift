@@ -15,7 +15,8 @@ struct Fault: Sendable {
         /// 200 with the same values in neighbouring JSON types: amounts as strings holding the
         /// same decimal, unix times as integral floats (see `BodyRewrite`).
         case looseTypes = "loose-types"
-        /// 200 without any member named `field`, at any depth (`field=id`: invoices without an id).
+        /// 200 without any member named in `field` (comma-separated), at any depth (`field=id`:
+        /// invoices without an id).
         case omit
         /// 429 with `Retry-After: value` seconds.
         case retryAfter = "retry-after"

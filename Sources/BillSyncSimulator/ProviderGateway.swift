@@ -100,7 +100,9 @@ final class ProviderGateway: Sendable {
         case .looseTypes:
             response.body = BodyRewrite.looseTypes(response.body, for: provider.kind)
         case .omit:
-            response.body = BodyRewrite.omitting(response.body, member: fault.field ?? "")
+            for member in (fault.field ?? "").split(separator: ",") {
+                response.body = BodyRewrite.omitting(response.body, member: String(member))
+            }
         case .oversize:
             response.body += repeatElement(UInt8(ascii: " "), count: max(0, fault.value - response.body.count))
         default:

@@ -145,11 +145,14 @@ public final class NorthflankProvider: BillingProvider {
         let subtotal = try item.optional("subTotal")?.decimal().shifted(by: centsShift)
         let provisional = provisionalID(periodStart: start)
         var fallbacks: [String] = []
+        if subtotal == nil { fallbacks.append("subTotal") }
         let id = try item.optional("id")?.text() ?? provisional
         if id == provisional { fallbacks.append("id") }
         let paid = try item.optional("paid")?.bool()
         if paid == nil { fallbacks.append("paid") }
-        let currency = try item.optional("currency")?.string().uppercased() ?? self.currency
+        let stated = try item.optional("currency")?.string().uppercased()
+        if stated == nil { fallbacks.append("currency") }
+        let currency = stated ?? self.currency
         var lines: [LineItem] = []
         for c in Self.components {
             let amount = try money(try item.optional(c.group)?.optional("price"), c.key)

@@ -58,23 +58,38 @@ public final class TypesenseCloudProvider: BillingProvider {
         }
     }
 
+    /// `id` (the detail's address), `amount_cents` and the period are needed; every other field
+    /// falls back as the README's field table says.
     static func invoice(_ item: JSONField, withLines: Bool) throws(FieldError) -> Invoice {
         let id = try item.require("id").text()
-        let raw = try item.require("status").string()
         let total = try item.require("amount_cents").decimal().shifted(by: -2)
         let start = try item.require("period_starts_at").timestamp()
         let end = Normalization.exclusiveEnd(try item.require("period_ends_at").timestamp())
-        let issued = try item.optional("invoice_date")?.timestamp() ?? end
+        var fallbacks: [String] = []
+        let raw = try item.optional("status")?.string()
+        if raw == nil { fallbacks.append("status") }
+        let dated = try item.optional("invoice_date")?.timestamp()
+        if dated == nil { fallbacks.append("invoice_date") }
         let credits = try item.optional("payment")?.optional("paid_via_credits_cents")?.decimal().shifted(by: -2) ?? .zero
         var lines: [LineItem]?
         if withLines {
-            lines = []
-            for line in try item.require("line_items").array() { lines!.append(try lineItem(line)) }
+            if let items = try item.optional("line_items") {
+                lines = []
+                for line in try items.array() { lines!.append(try lineItem(line)) }
+            } else {
+                // The detail names no lines: the whole total is one line, so the money is there
+                // and says what it is not.
+                fallbacks.append("line_items")
+                lines = [LineItem(lineType: "unitemized", category: .usage,
+                                  description: "Invoice total (the provider listed no line items)", amount: total)]
+            }
         }
-        return Invoice(id: id, number: try item.optional("number")?.text() ?? "", status: status(raw), providerStatus: raw,
-                       currency: "USD", periodStart: start, periodEnd: end, issuedOn: UTC.startOfDay(issued),
-                       total: total, creditsApplied: credits, url: try item.optional("invoice_html_url")?.string() ?? "",
-                       lineItems: lines)
+        var invoice = Invoice(id: id, number: try item.optional("number")?.text() ?? "", status: raw.map(status) ?? .unknown,
+                              providerStatus: raw ?? "", currency: "USD", periodStart: start, periodEnd: end,
+                              issuedOn: UTC.startOfDay(dated ?? end), total: total, creditsApplied: credits,
+                              url: try item.optional("invoice_html_url")?.string() ?? "", lineItems: lines)
+        invoice.fallbacks = fallbacks
+        return invoice
     }
 
     static func lineItem(_ line: JSONField) throws(FieldError) -> LineItem {

@@ -32,13 +32,39 @@ public final class UsageFlowProvider: BillingProvider {
         return t
     }
 
+    /// `id` and `amount` are needed, and at least one of the three times to date the money;
+    /// the others fall back as the README's field table says. UsageFlow bills calendar months and
+    /// creates each invoice at the end of its period (its docs' example: March, created April 1).
     func invoice(_ item: JSONField) throws(FieldError) -> Invoice {
         let id = try item.require("id").text()
         let amount = try item.require("amount").decimal()
-        let raw = try item.require("status").string()
-        let start = try Self.instant(item.require("periodStart"))
-        let end = Normalization.exclusiveEnd(try Self.instant(item.require("periodEnd")))
-        let created = try item.optional("createdAt").map { f throws(FieldError) in try Self.instant(f) } ?? end
+        var fallbacks: [String] = []
+        let raw = try item.optional("status")?.string()
+        if raw == nil { fallbacks.append("status") }
+        func time(_ key: String) throws(FieldError) -> Int64? {
+            guard let field = try item.optional(key) else {
+                fallbacks.append(key)
+                return nil
+            }
+            return try Self.instant(field)
+        }
+        let statedStart = try time("periodStart")
+        let statedEnd = try time("periodEnd").map(Normalization.exclusiveEnd)
+        let created = try time("createdAt")
+        // A missing bound of the period is the calendar month's the other bound is in; with
+        // neither, the month before the one the invoice was created in.
+        let start: Int64, end: Int64
+        switch (statedStart, statedEnd, created) {
+        case (let s?, let e?, _): (start, end) = (s, e)
+        case (let s?, nil, _): (start, end) = (s, UTC.monthContaining(s).end)
+        case (nil, let e?, _): (start, end) = (UTC.monthContaining(e - 1).start, e)
+        case (nil, nil, let c?):
+            end = UTC.monthContaining(c).start
+            start = UTC.monthContaining(end - 1).start
+        case (nil, nil, nil):
+            throw FieldError(path: item.path + ".periodEnd",
+                             problem: "required field is missing (and so are periodStart and createdAt, which could date the invoice)")
+        }
         let status: InvoiceStatus = switch raw {
         case "PENDING": .open
         case "PAID": .paid
@@ -47,7 +73,9 @@ public final class UsageFlowProvider: BillingProvider {
         }
         let line = LineItem(lineType: "usage", category: .usage,
                             description: "Usage \(UTC.date(start)) to \(UTC.date(end))", amount: amount)
-        return Invoice(id: id, status: status, providerStatus: raw, currency: currency, periodStart: start, periodEnd: end,
-                       issuedOn: UTC.startOfDay(created), total: amount, lineItems: [line])
+        var invoice = Invoice(id: id, status: status, providerStatus: raw ?? "", currency: currency, periodStart: start,
+                              periodEnd: end, issuedOn: UTC.startOfDay(created ?? end), total: amount, lineItems: [line])
+        invoice.fallbacks = fallbacks
+        return invoice
     }
 }
