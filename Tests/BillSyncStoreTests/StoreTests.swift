@@ -41,7 +41,7 @@ import Testing
         let store = try BillingStore(path: path)
         let applied = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier").map { $0[0] as String } }
         #expect(applied == ["v1-sources-invoices-usage", "v2-export-dirty", "v3-usage-total", "v4-line-items-by-rowid",
-                            "v5-usage-amounts-as-integers", "v6-no-random-secondary-indexes"])
+                            "v5-usage-amounts-as-integers", "v6-no-random-secondary-indexes", "v7-invoice-fallbacks"])
         let columns = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT name FROM pragma_table_info('line_items')").map { $0[0] as String } }
         #expect(columns.first == "id")
         var descriptions: [String] = []
