@@ -21,8 +21,9 @@ enum BodyRewrite {
     }
 
     /// Amounts as strings holding the same decimal text (and Typesense's invoice `number` as a
-    /// string), unix times as integral floats (`1793491200.0`). The values stay the same, so a
-    /// client that reads them exactly gives the same result from either body.
+    /// string), unix times as integral floats (`1793491200.0`), ids made of digits as numbers.
+    /// The values stay the same, so a client that reads them exactly gives the same result from
+    /// either body.
     static func looseTypes(_ body: [UInt8], for kind: ProviderKind) -> [UInt8] {
         let strings = stringKeys(kind), times = timeKeys(kind)
         var out: [UInt8] = []
@@ -35,8 +36,14 @@ enum BodyRewrite {
             if b == UInt8(ascii: "\"") {
                 var j = i + 1
                 while j < body.count, body[j] != UInt8(ascii: "\"") { j += body[j] == UInt8(ascii: "\\") ? 2 : 1 }
-                lastString = body[(i + 1)..<min(j, body.count)]
-                out.append(contentsOf: body[i..<min(j + 1, body.count)])
+                let text = body[(i + 1)..<min(j, body.count)]
+                if key == "id", !text.isEmpty, text.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+                    out.append(contentsOf: text)   // a value, not a key: the id as a number
+                    key = nil
+                } else {
+                    out.append(contentsOf: body[i..<min(j + 1, body.count)])
+                }
+                lastString = text
                 i = j + 1
                 continue
             }

@@ -26,6 +26,9 @@ public struct SimulatorOptions: Sendable {
     public var typesenseBilledClusters: Int = 0
     /// Monthly UsageFlow invoices, the newest covering the month before `now`.
     public var usageflowInvoices: Int = 12
+    /// UsageFlow invoice ids as digits (`7`) instead of `uf_inv_7`, for servers whose ids are
+    /// numbers (the `loose-types` fault then sends them as JSON numbers).
+    public var numericIDs: Bool = false
     public var northflankKey = "nf-sim-key", typesenseKey = "ts-sim-key", usageflowKey = "uf-sim-key"
     public var northflankMoney: MoneyUnit = .cents
     /// Typesense line-item descriptions cycle through text that breaks naive CSV and journals.

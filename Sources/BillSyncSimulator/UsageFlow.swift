@@ -19,8 +19,8 @@ struct UsageFlowAPI: ProviderAPI {
         let amount: Int64
         let periodStart: Int64
         let periodEnd: Int64
+        let id: String
 
-        var id: String { "uf_inv_\(index + 1)" }
         var createdAt: Int64 { periodEnd }
     }
 
@@ -48,15 +48,21 @@ struct UsageFlowAPI: ProviderAPI {
         default: rng.int(in: 1...999_999)
         }
         let month = layout.newestGeneratedMonth - Int64(layout.generated - 1 - index)
-        let id = "uf_inv_\(index + 1)"
+        let id = invoiceID(index)
         let status = changes.status(.usageflow, id: id)
             ?? (index >= layout.generated - 1 ? "PENDING" : index == layout.generated - 3 ? "FAILED" : "PAID")
         return Invoice(index: index, status: status, amount: amount, periodStart: UTCCalendar.start(ofMonth: month),
-                       periodEnd: UTCCalendar.start(ofMonth: month + 1))
+                       periodEnd: UTCCalendar.start(ofMonth: month + 1), id: id)
     }
 
-    private static func invoiceIndex(id: String) -> Int? {
-        guard id.hasPrefix("uf_inv_"), let number = Int(id.dropFirst(7)), number >= 1, id == "uf_inv_\(number)"
+    /// `uf_inv_N`, or `N` with `numericIDs`.
+    private func invoiceID(_ index: Int) -> String {
+        options.numericIDs ? String(index + 1) : "uf_inv_\(index + 1)"
+    }
+
+    private func invoiceIndex(id: String) -> Int? {
+        let prefix = options.numericIDs ? "" : "uf_inv_"
+        guard id.hasPrefix(prefix), let number = Int(id.dropFirst(prefix.count)), number >= 1, id == invoiceID(number - 1)
         else { return nil }
         return number - 1
     }
@@ -127,7 +133,7 @@ struct UsageFlowAPI: ProviderAPI {
     }
 
     func hasInvoice(id: String, now: Int64, changes: InvoiceChanges.Snapshot) -> Bool {
-        guard let index = Self.invoiceIndex(id: id) else { return false }
+        guard let index = invoiceIndex(id: id) else { return false }
         return index < layout(now: now, changes: changes).count
     }
 

@@ -48,6 +48,9 @@ struct BillSyncSim: ParsableCommand {
     @Option(help: "Monthly UsageFlow invoices.")
     var usageflowInvoices = 12
 
+    @Flag(help: "UsageFlow invoice ids as digits (7) instead of uf_inv_7.")
+    var numericIds = false
+
     @Option(help: ArgumentHelp("Northflank money: cents (as documented) or decimal (major units).",
                                valueName: "cents|decimal"))
     var northflankMoney = "cents"
@@ -104,6 +107,7 @@ struct BillSyncSim: ParsableCommand {
         options.typesensePeriodDays = typesensePeriodDays
         options.typesenseBilledClusters = typesenseBilledClusters
         options.usageflowInvoices = usageflowInvoices
+        options.numericIDs = numericIds
         options.northflankKey = northflankKey
         options.typesenseKey = typesenseKey
         options.usageflowKey = usageflowKey

@@ -82,9 +82,9 @@ import Testing
         #expect(try status.require("sources").array()[0].require("rows").require("incomplete_invoices").int64() == 0)
     }
 
-    @Test func amountsAsStringsAndTimesAsIntegralFloatsGiveByteIdenticalExports() throws {
+    @Test func amountsAsStringsIdsAsNumbersAndTimesAsIntegralFloatsGiveByteIdenticalExports() throws {
         func synced(_ loose: Bool) throws -> (Workspace, SimHarness) {
-            let sim = try SimHarness { $0.historyDays = 70 }
+            let sim = try SimHarness { $0.historyDays = 70; $0.numericIDs = true }
             let ws = try Workspace(sim: sim)
             try ws.writeConfig()
             let text = try String(contentsOfFile: ws.configPath, encoding: .utf8).replacingOccurrences(
@@ -101,6 +101,8 @@ import Testing
         let left = try sim.json("/_sim/faults").array().first.map { try $0.require("count").int64() } ?? 0
         let served = try sim.totalRequests()
         #expect(served > 50 && left == 100_000 - Int64(served))
+        let ids = try loose.csv("invoices.csv").filter { $0["source"] == "usageflow" }.map { $0["invoice_id"]! }
+        #expect(ids.count == 8 && ids.allSatisfy { Int($0) != nil }, "\(ids)")
         let expected = try plain.exportContents()
         #expect(expected.keys.contains("billsync.beancount") && expected.keys.contains { $0.hasPrefix("focus/") })
         #expect(try loose.exportContents() == expected)
@@ -250,6 +252,57 @@ import Testing
         #expect(run.result.status == 0)
         #expect(run.invoices.count == 8 && run.invoices.allSatisfy { $0["status"] == "unknown" && $0["provider_status"] == "" })
         #expect(Set(run.incomplete) == ["status"])
+    }
+
+    @Test func northflankInvoiceWithoutAComponentGroupKeepsItsTotalThroughAnAdjustment() throws {
+        // team-1 runs BYOC; without byocUsage its BYOC lines are gone and their sum is the adjustment.
+        let run = try sync("nf-team", ["path=/v1/teams/team-1/billing/invoices&kind=omit&field=byocUsage&count=100"])
+        #expect(run.result.status == 0, "\(run.result.stderr)")
+        let plain = try sync("nf-team")
+        #expect(run.invoices.map { $0["total"]! } == plain.invoices.map { $0["total"]! })
+        let byoc = plain.lines.filter { $0["line_type"]!.hasPrefix("byoc-") }
+        #expect(!byoc.isEmpty)
+        #expect(!run.lines.contains { $0["line_type"]!.hasPrefix("byoc-") })
+        // Without BYOC the components no longer add up to subTotal, so the tax goes into the adjustment too.
+        let tax = plain.lines.filter { $0["line_type"] == "tax" }
+        #expect(run.lines.filter { $0["line_type"] == "adjustment" }.reduce(ExactDecimal.zero) { $0 + decimal($1["amount"]!) }
+            == (byoc + tax).reduce(ExactDecimal.zero) { $0 + decimal($1["amount"]!) })
+        #expect(run.incomplete.isEmpty)
+    }
+
+    @Test func northflankUsageWithoutAComponentIsZeroForItAndWithoutItsListAnEmptyWindow() throws {
+        let run = try sync("nf-team", ["path=/v1/teams/team-1/billing/usage&kind=omit&field=cpu&count=100"])
+        #expect(run.result.status == 0, "\(run.result.stderr)")
+        let plain = try sync("nf-team")
+        let month = "usage/2026-10.csv"
+        let hours = try run.ws.csv(month), plainHours = try plain.ws.csv(month)
+        #expect(hours.count == 744 && hours.allSatisfy { $0["cpu"] == "0.00" })
+        #expect(plainHours.contains { $0["cpu"] != "0.00" })
+        #expect(hours.map { $0["total"]! + $0["memory"]! } == plainHours.map { $0["total"]! + $0["memory"]! })
+        let empty = try sync("nf-team", ["path=/v1/teams/team-1/billing/usage&kind=omit&field=usage&count=100"])
+        #expect(empty.result.status == 0, "\(empty.result.stderr)")
+        #expect((try? empty.ws.csv(month))?.isEmpty ?? true)
+    }
+
+    @Test func typesenseFieldsThatCarryNoMoneyFallBackQuietly() throws {
+        let plain = try sync("typesense")
+        let bare = try sync("typesense", ["path=/api/v1/invoices&kind=omit&field=number,invoice_html_url,payment&count=1000"])
+        #expect(bare.result.status == 0, "\(bare.result.stderr)")
+        #expect(bare.invoices.count == 60)
+        #expect(bare.invoices.allSatisfy { $0["invoice_number"] == "" && $0["url"] == "" && $0["credits_applied"] == "0.00" })
+        #expect(plain.invoices.contains { $0["credits_applied"] != "0.00" } && plain.invoices.allSatisfy { $0["url"] != "" })
+        #expect(bare.incomplete.isEmpty)
+        // Without the list's `total`, pages go on while they are full: the same invoices.
+        let untotalled = try sync("typesense", ["path=/api/v1/invoices?&kind=omit&field=total&count=1000"])
+        try expectSameExports(untotalled, as: "typesense")
+        // Lines without description, quantity, unit price or parameters.
+        let lines = try sync("typesense", ["path=/api/v1/invoices/&kind=omit&field=description,quantity,unit_price_cents,parameters&count=1000"])
+        #expect(lines.result.status == 0, "\(lines.result.stderr)")
+        #expect(lines.lines.count == plain.lines.count)
+        // (billsync's own adjustment lines aside)
+        #expect(lines.lines.filter { $0["line_type"] != "adjustment" }.allSatisfy { $0["description"] == $0["line_type"] && $0["quantity"] == "" && $0["unit_price"] == ""
+            && $0["resource_id"] == "" && $0["attributes"] == "" }, "\(lines.lines.first ?? [:])")
+        #expect(lines.lines.map { $0["amount"]! } == plain.lines.map { $0["amount"]! })
     }
 
     @Test func whatMoneyCannotDoWithoutStillFailsThePageNamingTheFieldAndCommitsNothing() throws {

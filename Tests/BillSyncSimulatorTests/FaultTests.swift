@@ -199,6 +199,11 @@ import Testing
             let usageflow = try client.get("/api/invoices", usageflowAuth).text
             #expect(usageflow.contains(#""amount":""#))
         }
+        try withSimulator(fixedOptions { $0.numericIDs = true }) { _, client in
+            #expect(try client.get("/api/invoices", usageflowAuth).text.contains(#"{"id":"1","#))
+            try Self.queue(client, "path=/&kind=loose-types")
+            #expect(try client.get("/api/invoices", usageflowAuth).text.contains(#"{"id":1,"#))
+        }
     }
 
     @Test func resetClosesTheConnectionWithoutAnAnswer() throws {
