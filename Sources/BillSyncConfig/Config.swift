@@ -1,4 +1,5 @@
 import BillSyncCore
+import BillSyncProviders
 import Foundation
 
 public enum LogFormat: String, Sendable { case logfmt, json }
@@ -31,7 +32,9 @@ public enum KeyReference: Sendable, Equatable {
 
 public struct SourceConfig: Sendable {
     public var name: String
-    public var provider: ProviderKind
+    /// What billsync knows of the source's provider.
+    public let descriptor: ProviderDescriptor
+    public var provider: ProviderKind { descriptor.kind }
     public var key: KeyReference
     public var baseURL: String
     public var team: String?
@@ -44,8 +47,18 @@ public struct SourceConfig: Sendable {
     public var rateLimit: RateLimit?
     /// The period of the provider's documented limit: how long a 429 without a stated wait
     /// waits, and `max_rate_limit_wait` unless the config sets it.
-    public var documentedRatePeriod: Double = 60
+    public var documentedRatePeriod: Double { descriptor.documentedRateLimit.period }
     public var vendor: String
+
+    /// A source with its provider's defaults: its vendor name and documented rate limit.
+    public init(name: String, descriptor: ProviderDescriptor, key: KeyReference, baseURL: String) {
+        self.name = name
+        self.descriptor = descriptor
+        self.key = key
+        self.baseURL = baseURL
+        vendor = descriptor.vendor
+        rateLimit = descriptor.documentedRateLimit
+    }
 
     public var isLoopback: Bool { URLCheck.isLoopback(baseURL) }
 }

@@ -1,4 +1,5 @@
 import BillSyncCore
+import BillSyncProviders
 import Foundation
 import TOMLKit
 
@@ -112,9 +113,10 @@ public enum ConfigLoader {
             throw r.bad("name", "\"\(name)\" must match [a-z0-9-]+")
         }
         guard let providerName = try r.string("provider") else { throw r.missing("provider") }
-        guard let provider = ProviderKind(rawValue: providerName) else {
-            throw r.bad("provider", "unknown provider \"\(providerName)\" (use northflank, typesense-cloud or usageflow)")
+        guard let descriptor = ProviderRegistry.descriptor(for: ProviderKind(rawValue: providerName)) else {
+            throw r.bad("provider", "unknown provider \"\(providerName)\" (use \(ProviderRegistry.names))")
         }
+        let provider = descriptor.kind
         let refs: [KeyReference] = [
             try r.string("api_key_file").map(KeyReference.file),
             try r.string("api_key_env").map(KeyReference.env),
@@ -124,14 +126,8 @@ public enum ConfigLoader {
             throw r.bad("api_key_file", refs.isEmpty ? "no key configured: set one of api_key_file, api_key_env, api_key"
                                                     : "set only one of api_key_file, api_key_env, api_key")
         }
-        let defaultBase: String?
-        switch provider {
-        case .northflank: defaultBase = "https://api.northflank.com"
-        case .typesenseCloud: defaultBase = "https://cloud.typesense.org"
-        case .usageflow: defaultBase = nil
-        }
-        guard var baseURL = try r.string("base_url") ?? defaultBase else {
-            throw r.missing("base_url", "usageflow is self-hosted: base_url is required")
+        guard var baseURL = try r.string("base_url") ?? descriptor.defaultBaseURL else {
+            throw r.missing("base_url", "\(provider) is self-hosted: base_url is required")
         }
         while baseURL.hasSuffix("/") { baseURL.removeLast() }
         let lower = baseURL.lowercased()
@@ -142,12 +138,13 @@ public enum ConfigLoader {
         } else if !lower.hasPrefix("https://") || URLCheck.host(baseURL) == nil {
             throw r.bad("base_url", "\"\(baseURL)\" is not an https:// URL")
         }
-        var source = SourceConfig(name: name, provider: provider, key: refs[0], baseURL: baseURL,
-                                  vendor: provider.defaultVendor)
+        var source = SourceConfig(name: name, descriptor: descriptor, key: refs[0], baseURL: baseURL)
+        let withTeams = ProviderRegistry.all.filter(\.hasTeams).map(\.kind.rawValue).joined(separator: " and ")
+        let withUsage = ProviderRegistry.all.filter(\.hasUsage).map(\.kind.rawValue).joined(separator: " and ")
         source.team = try r.string("team")
-        if source.team != nil && provider != .northflank { throw r.bad("team", "only northflank sources have teams") }
+        if source.team != nil && !descriptor.hasTeams { throw r.bad("team", "only \(withTeams) sources have teams") }
         if let text = try r.string("usage_start") {
-            guard provider == .northflank else { throw r.bad("usage_start", "only northflank sources have hourly usage") }
+            guard descriptor.hasUsage else { throw r.bad("usage_start", "only \(withUsage) sources have hourly usage") }
             guard let t = UTC.parse(text) else { throw r.bad("usage_start", "\"\(text)\" is not a date like 2025-01-01") }
             source.usageStart = UTC.startOfHour(t)
         }
@@ -170,13 +167,6 @@ public enum ConfigLoader {
             }
             source.vendor = v
         }
-        let defaultLimit: RateLimit = switch provider {
-        case .northflank: RateLimit(requests: 1000, period: 3600)
-        case .typesenseCloud: RateLimit(requests: 30, period: 60)
-        case .usageflow: RateLimit(requests: 60, period: 60)
-        }
-        source.rateLimit = defaultLimit
-        source.documentedRatePeriod = defaultLimit.period
         if let text = try r.string("rate_limit") {
             switch ValueSyntax.rateLimit(text) {
             case nil: throw r.bad("rate_limit", "\"\(text)\" is not like \"30/1m\" or \"none\"")

@@ -1,17 +1,14 @@
-/// The providers billsync knows; the raw value is the config's `provider` value.
-public enum ProviderKind: String, Sendable, CaseIterable, Codable {
-    case northflank
-    case typesenseCloud = "typesense-cloud"
-    case usageflow
+/// A provider's name, as the config's `provider` value and the store's `provider` column say
+/// it. What billsync knows of each provider is its descriptor (`ProviderRegistry` in
+/// BillSyncProviders), which also declares its name as a static member here.
+public struct ProviderKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
 
-    /// The vendor segment of journal account names.
-    public var defaultVendor: String {
-        switch self {
-        case .northflank: "Northflank"
-        case .typesenseCloud: "TypesenseCloud"
-        case .usageflow: "UsageFlow"
-        }
+    public init(rawValue: String) {
+        self.rawValue = rawValue
     }
+
+    public var description: String { rawValue }
 }
 
 /// Normalized invoice status (SPEC §5).

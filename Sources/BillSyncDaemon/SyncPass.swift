@@ -26,10 +26,10 @@ public struct SyncPass {
     public func sync(_ sources: [SourceConfig]) -> [SyncReport] {
         let results = ReportBox(count: sources.count)
         let group = DispatchGroup()
-        // Typesense Cloud sources first: their invoice details are a long chain of requests
-        // under a tight rate limit, and the others' work fits around it. Otherwise config order.
+        // Sources with the longest chain of requests first (Typesense Cloud's invoice details under
+        // a tight rate limit): the others' work fits around them. Otherwise config order.
         let order = sources.indices.sorted { a, b in
-            let pa = sources[a].provider == .typesenseCloud ? 0 : 1, pb = sources[b].provider == .typesenseCloud ? 0 : 1
+            let pa = sources[a].descriptor.longestChain ? 0 : 1, pb = sources[b].descriptor.longestChain ? 0 : 1
             return (pa, a) < (pb, b)
         }
         // As many threads as sources may sync at once, each taking the next source in order

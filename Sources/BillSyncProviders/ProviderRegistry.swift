@@ -20,19 +20,30 @@ public struct ProviderSettings: Sendable {
     }
 }
 
-/// The one place that maps a provider kind to its implementation.
+/// Every provider billsync knows, one line each: adding a provider is a folder with its
+/// ``ProviderDescriptor`` and ``BillingProvider``, and a line here.
 public enum ProviderRegistry {
+    public static let all: [ProviderDescriptor] = [
+        NorthflankProvider.descriptor,
+        TypesenseCloudProvider.descriptor,
+        UsageFlowProvider.descriptor,
+    ]
+
+    public static func descriptor(for kind: ProviderKind) -> ProviderDescriptor? {
+        all.first { $0.kind == kind }
+    }
+
+    /// `northflank, typesense-cloud or usageflow`, for messages.
+    public static var names: String {
+        let names = all.map(\.kind.rawValue)
+        return names.count < 2 ? names.joined() : names.dropLast().joined(separator: ", ") + " or " + names.last!
+    }
+
+    /// The provider of a source whose kind the config has validated.
     public static func make(_ settings: ProviderSettings, http: PacedHTTP) -> BillingProvider {
-        switch settings.kind {
-        case .northflank:
-            let client = ProviderClient(http: http, baseURL: settings.baseURL, authHeader: ("Authorization", "Bearer " + settings.apiKey), secret: settings.apiKey)
-            return NorthflankProvider(client: client, team: settings.team, amountsInCents: settings.amountsInCents, currency: settings.currency)
-        case .typesenseCloud:
-            let client = ProviderClient(http: http, baseURL: settings.baseURL, authHeader: ("X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY", settings.apiKey), secret: settings.apiKey)
-            return TypesenseCloudProvider(client: client)
-        case .usageflow:
-            let client = ProviderClient(http: http, baseURL: settings.baseURL, authHeader: ("x-usageflow-api-key", settings.apiKey), secret: settings.apiKey)
-            return UsageFlowProvider(client: client, currency: settings.currency)
+        guard let descriptor = descriptor(for: settings.kind) else {
+            preconditionFailure("no provider \(settings.kind): the config accepts only those in ProviderRegistry.all")
         }
+        return descriptor.make(settings, http)
     }
 }

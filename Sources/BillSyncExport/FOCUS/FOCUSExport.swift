@@ -1,4 +1,5 @@
 import BillSyncCore
+import BillSyncProviders
 import BillSyncStore
 
 /// `focus/YYYY-MM.csv`: FOCUS 1.2 cost and usage rows, one per line item, in files by the
@@ -15,12 +16,7 @@ enum FOCUSExport {
     ]
 
     static func issuer(_ provider: String) -> String {
-        switch ProviderKind(rawValue: provider) {
-        case .northflank?: "Northflank"
-        case .typesenseCloud?: "Typesense Cloud"
-        case .usageflow?: "UsageFlow"
-        case nil: provider
-        }
+        ProviderRegistry.descriptor(for: ProviderKind(rawValue: provider))?.focusName ?? provider
     }
 
     static func category(_ c: LineCategory) -> String {
@@ -34,14 +30,7 @@ enum FOCUSExport {
     }
 
     static func serviceCategory(provider: String, lineType: String) -> String {
-        switch (ProviderKind(rawValue: provider), lineType) {
-        case (.northflank?, "storage"): "Storage"
-        case (.northflank?, "tax"), (.northflank?, "adjustment"): "Other"
-        case (.northflank?, _): "Compute"
-        case (.typesenseCloud?, "node"): "Databases"
-        case (.typesenseCloud?, "bandwidth"): "Networking"
-        default: "Other"
-        }
+        ProviderRegistry.descriptor(for: ProviderKind(rawValue: provider))?.serviceCategory(lineType) ?? "Other"
     }
 
     static func frequency(category: String, lineType: String) -> String {

@@ -1,5 +1,6 @@
 import BillSyncConfig
 import BillSyncCore
+import BillSyncProviders
 import BillSyncStore
 
 /// One transaction of the journals: an invoice on its issue date, or its payment on its
@@ -55,7 +56,7 @@ struct LedgerModel {
 
     func forEachTransaction(_ body: (LedgerTransaction) throws -> Void) throws {
         try store.forEachLedgerEntry { payment, h, lines in
-            let vendor = vendorOf[h.source] ?? ProviderKind(rawValue: h.provider)?.defaultVendor ?? "Vendor"
+            let vendor = vendorOf[h.source] ?? ProviderRegistry.descriptor(for: ProviderKind(rawValue: h.provider))?.vendor ?? "Vendor"
             let payable = accounting.payableAccount + ":" + vendor
             let prepaid = accounting.prepaidAccount + ":" + vendor
             let total = try ExactDecimal(parsing: h.total)

@@ -1,0 +1,46 @@
+import BillSyncCore
+import BillSyncHTTP
+
+/// Everything billsync knows of a provider besides how its pages read: its name, defaults,
+/// documented rate limit, capabilities, and how it appears in journals and FOCUS files. Config
+/// validation, the engine and the exports read it from ``ProviderRegistry``; each provider's
+/// folder declares its own (`NorthflankDescriptor.swift`).
+public struct ProviderDescriptor: Sendable {
+    public let kind: ProviderKind
+    /// The vendor segment of journal accounts (`Expenses:Cloud:<vendor>:<type>`), unless a
+    /// source sets `vendor`.
+    public let vendor: String
+    /// Nil for a self-hosted provider: the config must give `base_url`.
+    public let defaultBaseURL: String?
+    /// The limit its docs state (or billsync's own where they state none); `rate_limit` may
+    /// override it, and its period is how long a 429 without a stated wait waits.
+    public let documentedRateLimit: RateLimit
+    /// Whether a source may set `team`.
+    public let hasTeams: Bool
+    /// Whether it has hourly usage (`usage_start`, `usage_lookback`, `money_unit` apply).
+    public let hasUsage: Bool
+    /// Synced first in a pass: its chain of requests is the longest under a tight limit.
+    public let longestChain: Bool
+    /// FOCUS `InvoiceIssuerName`, `ProviderName` and `PublisherName`.
+    public let focusName: String
+    /// FOCUS `ServiceCategory` of a line type.
+    public let serviceCategory: @Sendable (_ lineType: String) -> String
+    /// The provider for one source, talking over `http`.
+    public let make: @Sendable (ProviderSettings, PacedHTTP) -> BillingProvider
+
+    public init(kind: ProviderKind, vendor: String, defaultBaseURL: String?, documentedRateLimit: RateLimit,
+                hasTeams: Bool = false, hasUsage: Bool = false, longestChain: Bool = false, focusName: String,
+                serviceCategory: @escaping @Sendable (String) -> String,
+                make: @escaping @Sendable (ProviderSettings, PacedHTTP) -> BillingProvider) {
+        self.kind = kind
+        self.vendor = vendor
+        self.defaultBaseURL = defaultBaseURL
+        self.documentedRateLimit = documentedRateLimit
+        self.hasTeams = hasTeams
+        self.hasUsage = hasUsage
+        self.longestChain = longestChain
+        self.focusName = focusName
+        self.serviceCategory = serviceCategory
+        self.make = make
+    }
+}
