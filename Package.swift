@@ -17,7 +17,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "BillSyncCore"),
         .target(name: "BillSyncHTTP", dependencies: ["CCurl", "BillSyncCore"]),
-        .target(name: "BillSyncConfig", dependencies: ["BillSyncCore", "BillSyncProviders", "TOMLKit"]),
+        .target(name: "BillSyncConfig", dependencies: ["BillSyncCore", "BillSyncProviders", "BillSyncExport", "TOMLKit"]),
         .target(name: "BillSyncProviders", dependencies: ["BillSyncCore", "BillSyncHTTP"]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "BillSyncStore", dependencies: ["BillSyncCore", "CSQLite"]),
@@ -25,7 +25,7 @@ let package = Package(
             "BillSyncCore", "BillSyncHTTP", "BillSyncProviders", "BillSyncStore", "BillSyncConfig",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "BillSyncExport", dependencies: ["BillSyncCore", "BillSyncStore", "BillSyncConfig", "BillSyncProviders"]),
+        .target(name: "BillSyncExport", dependencies: ["BillSyncCore", "BillSyncStore", "BillSyncProviders"]),
         .target(name: "BillSyncDaemon", dependencies: [
             "BillSyncCore", "BillSyncConfig", "BillSyncEngine", "BillSyncExport", "BillSyncStore",
             .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import BillSyncCore
+import BillSyncExport
 import BillSyncProviders
 import Foundation
 
@@ -7,20 +8,8 @@ public enum LogFormat: String, Sendable { case logfmt, json }
 /// `info` (default) or `debug`, which adds one `http.request` line per request.
 public enum LogLevel: String, Sendable { case info, debug }
 
-public enum ExportFormat: String, Sendable, CaseIterable {
-    case csv, ledger, beancount, focus
-}
-
 public enum MoneyUnit: String, Sendable { case cents, decimal }
 
-/// Journal account names (`[accounting]`).
-public struct AccountingConfig: Sendable, Equatable {
-    public var payableAccount = "Liabilities:AccountsPayable"
-    public var expenseAccount = "Expenses:Cloud"
-    public var paymentAccount = "Assets:Bank:Checking"
-    public var prepaidAccount = "Assets:Prepaid"
-    public init() {}
-}
 
 /// Where a source's API key comes from. The key itself is read only when needed
 /// and never kept in anything that is printed.
@@ -71,7 +60,8 @@ public struct Config: Sendable {
     public var logFormat: LogFormat = .logfmt
     public var logLevel: LogLevel = .info
     public var logFile: String?
-    public var exports: [ExportFormat] = [.csv, .ledger, .beancount]
+    /// Names of export formats (`ExportFormats` in BillSyncExport), validated, in config order.
+    public var exports: [String] = ["csv", "ledger", "beancount"]
     public var csvBOM = false
     public var accounting = AccountingConfig()
     public var requestTimeout: Double = 120

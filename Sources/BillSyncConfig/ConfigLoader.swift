@@ -1,4 +1,5 @@
 import BillSyncCore
+import BillSyncExport
 import BillSyncProviders
 import Foundation
 import TOMLKit
@@ -54,12 +55,12 @@ public enum ConfigLoader {
         }
         config.logFile = try reader.string("log_file")
         if let list = try reader.stringArray("exports") {
-            var formats: [ExportFormat] = []
+            var formats: [String] = []
             for name in list {
-                guard let f = ExportFormat(rawValue: name) else {
-                    throw reader.bad("exports", "unknown format \"\(name)\" (use csv, ledger, beancount, focus)")
+                guard ExportFormats.named(name) != nil else {
+                    throw reader.bad("exports", "unknown format \"\(name)\" (use \(ExportFormats.names))")
                 }
-                if !formats.contains(f) { formats.append(f) }
+                if !formats.contains(name) { formats.append(name) }
             }
             config.exports = formats
         }

@@ -53,7 +53,7 @@ public struct SyncPass {
 
     /// Rewrites the configured exports (with `onlyChanged`, those whose data changed); logs
     /// each file written.
-    public func export(formats: [ExportFormat]? = nil, onlyChanged: Bool = true) throws -> [ExportedFile] {
+    public func export(formats: [String]? = nil, onlyChanged: Bool = true) throws -> [ExportedFile] {
         let wanted = formats ?? config.exports
         let vendors = Dictionary(config.sources.map { ($0.name, $0.vendor) }, uniquingKeysWith: { a, _ in a })
         let exporter = Exporter(store: store, directory: config.exportDir, bom: config.csvBOM, accounting: config.accounting, vendors: vendors)

@@ -2,8 +2,7 @@ import ArgumentParser
 import BillSyncConfig
 import BillSyncCore
 import BillSyncDaemon
-
-extension ExportFormat: ExpressibleByArgument {}
+import BillSyncExport
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,8 +11,15 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var options: ConfigOption
 
-    @Option(name: .customLong("format"), help: ArgumentHelp("csv, ledger, beancount or focus; repeat for several (default: the config's exports).", valueName: "format"))
-    var formats: [ExportFormat] = []
+    @Option(name: .customLong("format"), help: ArgumentHelp(
+        "\(ExportFormats.names); repeat for several (default: the config's exports).", valueName: "format"))
+    var formats: [String] = []
+
+    func validate() throws {
+        for name in formats where ExportFormats.named(name) == nil {
+            throw ValidationError("--format takes \(ExportFormats.names), not '\(name)'.")
+        }
+    }
 
     func run() throws {
         let runtime = try Runtime.load(options)

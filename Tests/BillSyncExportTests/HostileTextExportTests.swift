@@ -67,7 +67,7 @@ import Testing
             #expect(inv.invoice.providerStatus == text)
         }
         let exporter = Exporter(store: store, directory: dir + "/exports", bom: false, accounting: AccountingConfig(), vendors: ["ts": "TypesenseCloud"])
-        let files = try exporter.run(formats: [.csv, .ledger, .beancount, .focus])
+        let files = try exporter.run(formats: ["csv", "ledger", "beancount", "focus"])
         #expect(files.count == 6)
         let journal = dir + "/exports/billsync.journal"
         let text = try String(contentsOfFile: journal, encoding: .utf8)

@@ -1,4 +1,3 @@
-import BillSyncConfig
 import BillSyncCore
 import BillSyncProviders
 import BillSyncStore
