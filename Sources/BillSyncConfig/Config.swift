@@ -61,7 +61,7 @@ public struct Config: Sendable {
     public var logLevel: LogLevel = .info
     public var logFile: String?
     /// Names of export formats (`ExportFormats` in BillSyncExport), validated, in config order.
-    public var exports: [String] = ["csv", "ledger", "beancount"]
+    public var exports: [String] = ExportFormats.defaults
     public var csvBOM = false
     public var accounting = AccountingConfig()
     public var requestTimeout: Double = 120

@@ -37,6 +37,9 @@ public enum ExportFormats {
         FOCUSFormat(),
     ]
 
+    /// What a config without `exports` writes.
+    public static let defaults = ["csv", "ledger", "beancount"]
+
     public static func named(_ name: String) -> (any ExportFormat)? {
         all.first { $0.name == name }
     }

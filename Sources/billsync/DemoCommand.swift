@@ -3,6 +3,7 @@ import BillSyncConfig
 import BillSyncCore
 import BillSyncDaemon
 import BillSyncEngine
+import BillSyncExport
 import BillSyncSimulator
 import Foundation
 
@@ -34,7 +35,7 @@ struct DemoCommand: ParsableCommand {
             # Written by `billsync demo`: three sources served by the built-in simulator.
             state_dir = "\(root)/state"
             export_dir = "\(root)/exports"
-            exports = ["csv", "ledger", "beancount", "focus"]
+            exports = [\(ExportFormats.all.map { "\"\($0.name)\"" }.joined(separator: ", "))]
 
             [[sources]]
             name = "northflank"
