@@ -92,7 +92,7 @@ public final class SourceSync {
             settings = ProviderSettings(
                 kind: source.provider, baseURL: source.baseURL, apiKey: key, team: source.team,
                 amountsInCents: source.moneyUnit == .cents, currency: source.currency)
-            provider = ProviderRegistry.make(settings, http: http)
+            provider = source.descriptor.make(settings, http)
             try syncInvoices()
             if provider.hasUsage { try syncUsage() }
         } catch ProviderError.stopped {
@@ -228,7 +228,7 @@ public final class SourceSync {
             lanes = [provider]
             for _ in 1..<Self.detailLanes {
                 let connection = PacedHTTP(client: HTTPClient(options: http.client.options, stop: stop), sharingWith: http)
-                lanes.append(ProviderRegistry.make(settings, http: connection))
+                lanes.append(source.descriptor.make(settings, connection))
             }
         }
         var fetched: [Invoice] = []
