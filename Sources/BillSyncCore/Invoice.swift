@@ -95,10 +95,33 @@ public struct Invoice: Sendable, Equatable {
         self.lineItems = lineItems
     }
 
-    /// True when status or amounts differ, the changes that make an invoice-history row.
-    public func differsInStateOrAmount(from other: Invoice) -> Bool {
-        status != other.status || providerStatus != other.providerStatus || total != other.total
-            || creditsApplied != other.creditsApplied
+    public var state: InvoiceState {
+        InvoiceState(status: status.rawValue, providerStatus: providerStatus, total: total, creditsApplied: creditsApplied)
+    }
+}
+
+/// What decides whether an invoice changed, the one rule the walk and the store share: its
+/// status, normalized and as the provider says it, its total and the credits applied, compared
+/// as exact decimals (`12.5` and `12.50` are the same amount).
+public struct InvoiceState: Sendable, Equatable {
+    public var status: String
+    public var providerStatus: String
+    /// Nil only for stored text that no longer reads as a decimal: never equal to a real amount.
+    public var total: ExactDecimal?
+    public var creditsApplied: ExactDecimal?
+
+    public init(status: String, providerStatus: String, total: ExactDecimal?, creditsApplied: ExactDecimal?) {
+        self.status = status
+        self.providerStatus = providerStatus
+        self.total = total
+        self.creditsApplied = creditsApplied
+    }
+
+    /// A state read back from stored text; an amount that no longer reads as a decimal never
+    /// equals a real one, so the invoice counts as changed and is written again.
+    public init(status: String, providerStatus: String, total: String, creditsApplied: String) {
+        self.init(status: status, providerStatus: providerStatus, total: try? ExactDecimal(parsing: total),
+                  creditsApplied: try? ExactDecimal(parsing: creditsApplied))
     }
 }
 

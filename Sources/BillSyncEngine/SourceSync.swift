@@ -181,7 +181,7 @@ public final class SourceSync {
                 seen.insert(invoice.id)
                 unreadOpen.remove(invoice.id)
                 let old = known[invoice.id]
-                let changed = old.map { Self.differs($0, invoice) } ?? true
+                let changed = old.map { $0.state != invoice.state } ?? true
                 oldestIsKnown = !changed
                 if provider.needsInvoiceDetail && (changed || old?.hasLines == false) {
                     needDetail.append(invoice.id)
@@ -199,11 +199,6 @@ public final class SourceSync {
             if done { return }
             cursor = page.next
         }
-    }
-
-    static func differs(_ old: KnownInvoice, _ new: Invoice) -> Bool {
-        old.status != new.status.rawValue || old.providerStatus != new.providerStatus
-            || old.total != new.total.description || old.creditsApplied != new.creditsApplied.description
     }
 
     func detail(_ id: String) throws -> Invoice {

@@ -203,7 +203,9 @@ public final class BillingStore: Sendable {
                 """)
             for id in ids {
                 if let row = try Row.fetchOne(statement, arguments: [source, Self.bind(id)]) {
-                    out[id] = KnownInvoice(status: row[0], providerStatus: Self.text(row, 1), total: row[2], creditsApplied: row[3], hasLines: row[4])
+                    out[id] = KnownInvoice(state: InvoiceState(status: row[0], providerStatus: Self.text(row, 1),
+                                                               total: row[2] as String, creditsApplied: row[3] as String),
+                                           hasLines: row[4])
                 }
             }
             return out
@@ -307,7 +309,9 @@ public final class BillingStore: Sendable {
             let oldStatus: String = old[0]
             let wasPaid = oldStatus == InvoiceStatus.paid.rawValue
             if invoice.status == .paid { paidOn = wasPaid ? old[4] : syncDay }
-            if oldStatus != invoice.status.rawValue || Self.text(old, 1) != invoice.providerStatus || old[2] != total || old[3] != credits {
+            let stored = InvoiceState(status: oldStatus, providerStatus: Self.text(old, 1), total: old[2] as String,
+                                      creditsApplied: old[3] as String)
+            if stored != invoice.state {
                 change = "changed"
                 outcome.changed += 1
             }

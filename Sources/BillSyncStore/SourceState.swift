@@ -1,3 +1,5 @@
+import BillSyncCore
+
 /// A source's sync position and health, as committed.
 public struct SourceState: Sendable, Equatable {
     public var source: String
@@ -50,10 +52,7 @@ public enum UsagePosition: Sendable, Equatable {
 
 /// What the store already knows about an invoice, for deciding what to re-read.
 public struct KnownInvoice: Sendable, Equatable {
-    public var status: String
-    public var providerStatus: String
-    public var total: String
-    public var creditsApplied: String
+    public var state: InvoiceState
     public var hasLines: Bool
 }
 
