@@ -1,0 +1,188 @@
+import BillSyncCore
+import CSQLite
+import Foundation
+
+/// Rows read straight from SQLite's buffers, for the CSV exports' hot loops.
+extension BillingStore {
+    public struct RawRow {
+        let stmt: OpaquePointer?
+
+        public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(stmt, column) }
+
+        public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_NULL }
+
+        /// A usage amount column (see ``BillingStore/usageAmountDecimals``) as its canonical
+        /// decimal text, written into `buffer` (48 bytes) when stored as an integer; the bytes
+        /// are valid until the next call with the same buffer.
+        public func amount(_ column: Int32, _ buffer: UnsafeMutablePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+            guard sqlite3_column_type(stmt, column) == SQLITE_INTEGER else { return bytes(column) }
+            return UnsafeBufferPointer(start: buffer, count: Self.writeUnits(sqlite3_column_int64(stmt, column), into: buffer))
+        }
+
+        /// `units` × 10^-8 as ``ExactDecimal/formatted(minimumDecimals:)`` writes it with two
+        /// decimals at least (`332102287` → `3.32102287`, `10000000` → `0.10`), in 64-bit
+        /// arithmetic: the usage CSV writes eleven of these a row. Returns the length (≤ 48).
+        static func writeUnits(_ units: Int64, into out: UnsafeMutablePointer<UInt8>) -> Int {
+            var n = 0
+            if units < 0 {
+                out[0] = UInt8(ascii: "-")
+                n = 1
+            }
+            let magnitude = units.magnitude
+            var whole = magnitude / 100_000_000
+            var fraction = UInt32(truncatingIfNeeded: magnitude % 100_000_000)
+            if whole < 10 {
+                out[n] = 48 + UInt8(whole)   // nearly every hourly amount
+                n += 1
+            } else {
+                // The whole part, backwards into the end of the buffer, then moved up.
+                var i = 48
+                repeat {
+                    i -= 1
+                    out[i] = 48 + UInt8(whole % 10)
+                    whole /= 10
+                } while whole > 0
+                while i < 48 {
+                    out[n] = out[i]
+                    n += 1
+                    i += 1
+                }
+            }
+            out[n] = UInt8(ascii: ".")
+            n += 1
+            // Eight decimals, then the trailing zeros past the second dropped; written two
+            // digits at a time.
+            var digits = 8
+            while digits > 2 && fraction % 10 == 0 {
+                fraction /= 10
+                digits -= 1
+            }
+            var k = digits
+            while k >= 2 {
+                let pair = Int(fraction % 100) * 2
+                fraction /= 100
+                k -= 2
+                out[n + k] = Self.digitPairs[pair]
+                out[n + k + 1] = Self.digitPairs[pair + 1]
+            }
+            if k == 1 { out[n] = 48 + UInt8(fraction % 10) }
+            return n + digits
+        }
+
+        /// "00" through "99", two bytes each.
+        private static let digitPairs: [UInt8] = {
+            var pairs: [UInt8] = []
+            for value in 0..<100 {
+                pairs.append(UInt8(48 + value / 10))
+                pairs.append(UInt8(48 + value % 10))
+            }
+            return pairs
+        }()
+
+        /// Room ``writeAmount(_:into:)`` needs for the column.
+        public func amountCapacity(_ column: Int32) -> Int {
+            sqlite3_column_type(stmt, column) == SQLITE_INTEGER ? 48 : Int(sqlite3_column_bytes(stmt, column))
+        }
+
+        /// ``amount(_:_:)`` written into `out` (room for ``amountCapacity(_:)``); returns the length.
+        public func writeAmount(_ column: Int32, into out: UnsafeMutablePointer<UInt8>) -> Int {
+            let text = amount(column, out)   // already in `out` when stored as an integer
+            if let base = text.baseAddress, base != UnsafePointer(out) { out.update(from: base, count: text.count) }
+            return text.count
+        }
+
+        /// The column as a string (TEXT or a UTF-8 BLOB alike, see ``bind(_:)``).
+        public func string(_ column: Int32) -> String { String(decoding: bytes(column), as: UTF8.self) }
+
+        public func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
+            let count = Int(sqlite3_column_bytes(stmt, column))
+            guard let p = sqlite3_column_text(stmt, column), count > 0 else { return UnsafeBufferPointer(start: nil, count: 0) }
+            return UnsafeBufferPointer(start: p, count: count)
+        }
+    }
+
+    /// Steps a query and hands each row over as raw SQLite values.
+    func forEachRawRow(_ sql: String, _ bind: (OpaquePointer?) -> Void, _ body: (RawRow) throws -> Void) throws {
+        try pool.read { db in try Self.forEachRawRow(db, sql, bind, body) }
+    }
+
+    static func forEachRawRow(_ db: Database, _ sql: String, _ bind: (OpaquePointer?) -> Void, _ body: (RawRow) throws -> Void) throws {
+        let statement = try db.cachedStatement(sql: sql)
+        let stmt = statement.sqliteStatement
+        sqlite3_reset(stmt)
+        defer { sqlite3_reset(stmt) }
+        bind(stmt)
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else {
+                throw db.error(rc, sql: nil)
+            }
+            try body(RawRow(stmt: stmt))
+        }
+    }
+
+    /// Each stored hour in `[start, end)`, ordered by source then hour, without any Swift string
+    /// per cell, for exports. Columns: 0 source, 1 provider, 2 hour_start, 3 currency, 4–13
+    /// paas_total, cpu, memory, storage, gpu, byoc_total, byoc_vcpu, byoc_memory,
+    /// byoc_gpu_memory, byoc_cluster, 14 total (amounts: read them with ``RawRow/amount(_:_:)``).
+    ///
+    /// One range search per source (found by seeking past the previous one), never a scan of
+    /// the whole table: a month's file reads only that month's rows.
+    public func forEachRawUsageRow(from start: Int64, to end: Int64, _ body: (RawRow) throws -> Void) throws {
+        try pool.read { db in
+            var previous = ""
+            while true {
+                var next: String? = nil
+                try Self.forEachRawRow(db, "SELECT MIN(source) FROM usage_hours WHERE source > ?", { stmt in
+                    Self.bindText(stmt, 1, previous)
+                }) { row in
+                    if !row.isNull(0) { next = row.string(0) }
+                }
+                guard let source = next else { return }
+                // The source's provider once, handed back in every row as a bound value, rather
+                // than a join that looks it up again for each of a month's hours.
+                var provider = ""
+                try Self.forEachRawRow(db, "SELECT provider FROM source_state WHERE source = ?", { stmt in
+                    Self.bindText(stmt, 1, source)
+                }) { row in provider = row.string(0) }
+                try Self.forEachRawRow(db, """
+                    SELECT source, ?4, hour_start, currency, paas_total, cpu, memory, storage, gpu, byoc_total,
+                        byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total
+                    FROM usage_hours WHERE source = ?1 AND hour_start >= ?2 AND hour_start < ?3 ORDER BY hour_start
+                    """, { stmt in
+                        Self.bindText(stmt, 1, source)
+                        sqlite3_bind_int64(stmt, 2, start)
+                        sqlite3_bind_int64(stmt, 3, end)
+                        Self.bindText(stmt, 4, provider)
+                    }, body)
+                previous = source
+            }
+        }
+    }
+
+    /// Every invoice as raw values, in the order of ``forEachInvoiceRow(_:)``. Columns: 0 source,
+    /// 1 provider, 2 invoice_id, 3 invoice_number, 4 status, 5 provider_status, 6 currency,
+    /// 7 period_start, 8 period_end, 9 issued_on, 10 paid_on, 11 subtotal, 12 total,
+    /// 13 credits_applied, 14 url.
+    public func forEachRawInvoiceRow(_ body: (RawRow) throws -> Void) throws {
+        try forEachRawRow("""
+            SELECT source, provider, invoice_id, invoice_number, status, provider_status, currency, period_start,
+                period_end, issued_on, paid_on, subtotal, total, credits_applied, url
+            FROM invoices ORDER BY source, issued_on, invoice_id
+            """, { _ in }, body)
+    }
+
+    /// Every line item as raw values, in the order of ``forEachLineItemRow(_:)``. Columns as
+    /// ``LineItemRow``: 0 source, 1 provider, 2 invoice_id, 3 line_no, 4 line_type, 5 category,
+    /// 6 description, 7 quantity, 8 unit, 9 unit_price, 10 amount, 11 currency, 12 resource_id,
+    /// 13 attributes.
+    public func forEachRawLineItemRow(_ body: (RawRow) throws -> Void) throws {
+        try forEachRawRow("""
+            SELECT l.source, i.provider, l.invoice_id, l.line_no, l.line_type, l.category, l.description, l.quantity,
+                l.unit, l.unit_price, l.amount, i.currency, l.resource_id, l.attributes
+            FROM line_items l JOIN invoices i ON i.source = l.source AND i.invoice_id = l.invoice_id
+            ORDER BY l.source, i.issued_on, l.invoice_id, l.line_no
+            """, { _ in }, body)
+    }
+}
