@@ -1,5 +1,4 @@
 import BillSyncCore
-import CSQLite
 import Foundation
 
 /// What changed since the last export, and the store's own settings (`meta`).

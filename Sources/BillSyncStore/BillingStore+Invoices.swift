@@ -1,5 +1,4 @@
 import BillSyncCore
-import CSQLite
 import Foundation
 
 /// Invoice pages committed with the walk position after them; lines, history, provisional keys.

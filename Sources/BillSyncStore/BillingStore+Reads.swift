@@ -1,5 +1,4 @@
 import BillSyncCore
-import CSQLite
 import Foundation
 
 /// Reads for `status`, the journals and the FOCUS files.

@@ -1,5 +1,4 @@
 import BillSyncCore
-import CSQLite
 import Foundation
 
 /// Where each source's sync stands, and its health.
