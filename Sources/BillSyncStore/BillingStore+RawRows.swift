@@ -122,14 +122,19 @@ extension BillingStore {
         }
     }
 
+    /// The columns of ``forEachRawUsageRow(from:to:_:)``, in its SELECT's order (amounts: read
+    /// them with ``RawColumns/amount(_:_:)`` or ``RawColumns/writeAmount(_:into:)``).
+    public enum UsageColumn: Int32, Sendable {
+        case source, provider, hourStart, currency, paasTotal, cpu, memory, storage, gpu, byocTotal, byocVCPU,
+             byocMemory, byocGPUMemory, byocCluster, total
+    }
+
     /// Each stored hour in `[start, end)`, ordered by source then hour, without any Swift string
-    /// per cell, for exports. Columns: 0 source, 1 provider, 2 hour_start, 3 currency, 4–13
-    /// paas_total, cpu, memory, storage, gpu, byoc_total, byoc_vcpu, byoc_memory,
-    /// byoc_gpu_memory, byoc_cluster, 14 total (amounts: read them with ``RawRow/amount(_:_:)``).
+    /// per cell, for exports.
     ///
     /// One range search per source (found by seeking past the previous one), never a scan of
     /// the whole table: a month's file reads only that month's rows.
-    public func forEachRawUsageRow(from start: Int64, to end: Int64, _ body: (RawRow) throws -> Void) throws {
+    public func forEachRawUsageRow(from start: Int64, to end: Int64, _ body: (RawColumns<UsageColumn>) throws -> Void) throws {
         try pool.read { db in
             var previous = ""
             while true {
@@ -155,34 +160,58 @@ extension BillingStore {
                         sqlite3_bind_int64(stmt, 2, start)
                         sqlite3_bind_int64(stmt, 3, end)
                         Self.bindText(stmt, 4, provider)
-                    }, body)
+                    }) { try body(RawColumns(raw: $0)) }
                 previous = source
             }
         }
     }
 
-    /// Every invoice as raw values, in the order of ``forEachInvoiceRow(_:)``. Columns: 0 source,
-    /// 1 provider, 2 invoice_id, 3 invoice_number, 4 status, 5 provider_status, 6 currency,
-    /// 7 period_start, 8 period_end, 9 issued_on, 10 paid_on, 11 subtotal, 12 total,
-    /// 13 credits_applied, 14 url.
-    public func forEachRawInvoiceRow(_ body: (RawRow) throws -> Void) throws {
+    /// The columns of ``forEachRawInvoiceRow(_:)``, in its SELECT's order.
+    public enum InvoiceColumn: Int32, Sendable {
+        case source, provider, invoiceID, invoiceNumber, status, providerStatus, currency, periodStart, periodEnd,
+             issuedOn, paidOn, subtotal, total, creditsApplied, url
+    }
+
+    /// Every invoice as raw values, in the order of ``forEachInvoiceRow(_:)``.
+    public func forEachRawInvoiceRow(_ body: (RawColumns<InvoiceColumn>) throws -> Void) throws {
         try forEachRawRow("""
             SELECT source, provider, invoice_id, invoice_number, status, provider_status, currency, period_start,
                 period_end, issued_on, paid_on, subtotal, total, credits_applied, url
             FROM invoices ORDER BY source, issued_on, invoice_id
-            """, { _ in }, body)
+            """, { _ in }) { try body(RawColumns(raw: $0)) }
     }
 
-    /// Every line item as raw values, in the order of ``forEachLineItemRow(_:)``. Columns as
-    /// ``LineItemRow``: 0 source, 1 provider, 2 invoice_id, 3 line_no, 4 line_type, 5 category,
-    /// 6 description, 7 quantity, 8 unit, 9 unit_price, 10 amount, 11 currency, 12 resource_id,
-    /// 13 attributes.
-    public func forEachRawLineItemRow(_ body: (RawRow) throws -> Void) throws {
+    /// The columns of ``forEachRawLineItemRow(_:)``, in its SELECT's order.
+    public enum LineItemColumn: Int32, Sendable {
+        case source, provider, invoiceID, lineNo, lineType, category, description, quantity, unit, unitPrice, amount,
+             currency, resourceID, attributes
+    }
+
+    /// Every line item as raw values, in the order of ``forEachLineItemRow(_:)``.
+    public func forEachRawLineItemRow(_ body: (RawColumns<LineItemColumn>) throws -> Void) throws {
         try forEachRawRow("""
             SELECT l.source, i.provider, l.invoice_id, l.line_no, l.line_type, l.category, l.description, l.quantity,
                 l.unit, l.unit_price, l.amount, i.currency, l.resource_id, l.attributes
             FROM line_items l JOIN invoices i ON i.source = l.source AND i.invoice_id = l.invoice_id
             ORDER BY l.source, i.issued_on, l.invoice_id, l.line_no
-            """, { _ in }, body)
+            """, { _ in }) { try body(RawColumns(raw: $0)) }
+    }
+}
+
+/// A row of one of the store's raw readers, read by the column names declared next to its
+/// SELECT (``BillingStore/InvoiceColumn``, …), so that a reader and its query cannot drift apart.
+public struct RawColumns<Column: RawRepresentable> where Column.RawValue == Int32 {
+    public let raw: BillingStore.RawRow
+
+    @inlinable public func bytes(_ column: Column) -> UnsafeBufferPointer<UInt8> { raw.bytes(column.rawValue) }
+    @inlinable public func string(_ column: Column) -> String { raw.string(column.rawValue) }
+    @inlinable public func int64(_ column: Column) -> Int64 { raw.int64(column.rawValue) }
+    @inlinable public func isNull(_ column: Column) -> Bool { raw.isNull(column.rawValue) }
+    @inlinable public func amount(_ column: Column, _ buffer: UnsafeMutablePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        raw.amount(column.rawValue, buffer)
+    }
+    @inlinable public func amountCapacity(_ column: Column) -> Int { raw.amountCapacity(column.rawValue) }
+    @inlinable public func writeAmount(_ column: Column, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        raw.writeAmount(column.rawValue, into: out)
     }
 }

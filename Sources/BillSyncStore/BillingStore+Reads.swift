@@ -76,12 +76,13 @@ extension BillingStore {
     public func forEachInvoiceRow(_ body: (InvoiceRow) throws -> Void) throws {
         var out = InvoiceRow()
         try forEachRawInvoiceRow { r in
-            out.source = r.string(0); out.provider = r.string(1); out.id = r.string(2); out.number = r.string(3)
-            out.status = r.string(4); out.providerStatus = r.string(5); out.currency = r.string(6)
-            out.periodStart = r.int64(7); out.periodEnd = r.int64(8); out.issuedOn = r.int64(9)
-            out.paidOn = r.isNull(10) ? nil : r.int64(10)
-            out.subtotal = r.isNull(11) ? nil : r.string(11)
-            out.total = r.string(12); out.creditsApplied = r.string(13); out.url = r.string(14)
+            out.source = r.string(.source); out.provider = r.string(.provider); out.id = r.string(.invoiceID)
+            out.number = r.string(.invoiceNumber); out.status = r.string(.status)
+            out.providerStatus = r.string(.providerStatus); out.currency = r.string(.currency)
+            out.periodStart = r.int64(.periodStart); out.periodEnd = r.int64(.periodEnd); out.issuedOn = r.int64(.issuedOn)
+            out.paidOn = r.isNull(.paidOn) ? nil : r.int64(.paidOn)
+            out.subtotal = r.isNull(.subtotal) ? nil : r.string(.subtotal)
+            out.total = r.string(.total); out.creditsApplied = r.string(.creditsApplied); out.url = r.string(.url)
             try body(out)
         }
     }
@@ -127,11 +128,12 @@ extension BillingStore {
     public func forEachLineItemRow(_ body: (LineItemRow) throws -> Void) throws {
         var out = LineItemRow()
         try forEachRawLineItemRow { r in
-            out.source = r.string(0); out.provider = r.string(1); out.invoiceID = r.string(2); out.lineNo = Int(r.int64(3))
-            out.lineType = r.string(4); out.category = r.string(5); out.description = r.string(6)
-            out.quantity = r.isNull(7) ? nil : r.string(7); out.unit = r.string(8)
-            out.unitPrice = r.isNull(9) ? nil : r.string(9); out.amount = r.string(10); out.currency = r.string(11)
-            out.resourceID = r.string(12); out.attributes = r.string(13)
+            out.source = r.string(.source); out.provider = r.string(.provider); out.invoiceID = r.string(.invoiceID)
+            out.lineNo = Int(r.int64(.lineNo)); out.lineType = r.string(.lineType); out.category = r.string(.category)
+            out.description = r.string(.description); out.quantity = r.isNull(.quantity) ? nil : r.string(.quantity)
+            out.unit = r.string(.unit); out.unitPrice = r.isNull(.unitPrice) ? nil : r.string(.unitPrice)
+            out.amount = r.string(.amount); out.currency = r.string(.currency)
+            out.resourceID = r.string(.resourceID); out.attributes = r.string(.attributes)
             try body(out)
         }
     }

@@ -62,16 +62,17 @@ import Testing
         defer { buffer.deallocate() }
         var rows: [(Int64, [String], [String])] = []
         try store.forEachRawUsageRow(from: 0, to: Int64.max) { row in
-            let texts = (Int32(4)...14).map { String(decoding: row.amount($0, buffer), as: UTF8.self) }
+            let texts = (Int32(4)...14).map { String(decoding: row.raw.amount($0, buffer), as: UTF8.self) }
             // The exports' other way in: written in place, into exactly the room it asks for.
             let written: [String] = (Int32(4)...14).map { column in
-                let room = row.amountCapacity(column)
+                let room = row.raw.amountCapacity(column)
                 let out = UnsafeMutablePointer<UInt8>.allocate(capacity: room)
                 defer { out.deallocate() }
-                return String(decoding: UnsafeBufferPointer(start: out, count: row.writeAmount(column, into: out)), as: UTF8.self)
+                return String(decoding: UnsafeBufferPointer(start: out, count: row.raw.writeAmount(column, into: out)),
+                              as: UTF8.self)
             }
             #expect(written == texts)
-            rows.append((row.int64(2), texts, []))
+            rows.append((row.int64(.hourStart), texts, []))
         }
         let types = try store.pool.read { db in
             try Row.fetchAll(db, sql: """

@@ -52,16 +52,21 @@ public enum CSVExport {
     public static func invoices(store: BillingStore, bom: Bool, path: String) throws -> ExportedFile {
         try streaming(path, header: invoiceColumns, bom: bom) { out in
             try store.forEachRawInvoiceRow { row in
-                for column in Int32(0)...3 { out.csv.text(utf8: row.bytes(column)) }
-                out.csv.number(utf8: row.bytes(4))
-                out.csv.text(utf8: row.bytes(5))
-                out.csv.text(utf8: row.bytes(6))
-                out.csv.number(UTC.dateTime(row.int64(7)))
-                out.csv.number(UTC.dateTime(row.int64(8)))
-                out.csv.number(UTC.date(row.int64(9)))
-                out.csv.number(row.isNull(10) ? "" : UTC.date(row.int64(10)))
-                for column in Int32(11)...13 { out.csv.number(utf8: row.bytes(column)) }
-                out.csv.text(utf8: row.bytes(14))
+                out.csv.text(utf8: row.bytes(.source))
+                out.csv.text(utf8: row.bytes(.provider))
+                out.csv.text(utf8: row.bytes(.invoiceID))
+                out.csv.text(utf8: row.bytes(.invoiceNumber))
+                out.csv.number(utf8: row.bytes(.status))
+                out.csv.text(utf8: row.bytes(.providerStatus))
+                out.csv.text(utf8: row.bytes(.currency))
+                out.csv.number(UTC.dateTime(row.int64(.periodStart)))
+                out.csv.number(UTC.dateTime(row.int64(.periodEnd)))
+                out.csv.number(UTC.date(row.int64(.issuedOn)))
+                out.csv.number(row.isNull(.paidOn) ? "" : UTC.date(row.int64(.paidOn)))
+                out.csv.number(utf8: row.bytes(.subtotal))
+                out.csv.number(utf8: row.bytes(.total))
+                out.csv.number(utf8: row.bytes(.creditsApplied))
+                out.csv.text(utf8: row.bytes(.url))
                 try out.endRow()
             }
         }
@@ -70,18 +75,20 @@ public enum CSVExport {
     public static func lineItems(store: BillingStore, bom: Bool, path: String) throws -> ExportedFile {
         try streaming(path, header: lineItemColumns, bom: bom) { out in
             try store.forEachRawLineItemRow { row in
-                out.csv.text(utf8: row.bytes(0))
-                out.csv.text(utf8: row.bytes(1))
-                out.csv.text(utf8: row.bytes(2))
-                out.csv.number(utf8: row.bytes(3))
-                out.csv.text(utf8: row.bytes(4))
-                out.csv.number(utf8: row.bytes(5))
-                out.csv.text(utf8: row.bytes(6))
-                out.csv.number(utf8: row.bytes(7))
-                out.csv.text(utf8: row.bytes(8))
-                out.csv.number(utf8: row.bytes(9))
-                out.csv.number(utf8: row.bytes(10))
-                for column in Int32(11)...13 { out.csv.text(utf8: row.bytes(column)) }
+                out.csv.text(utf8: row.bytes(.source))
+                out.csv.text(utf8: row.bytes(.provider))
+                out.csv.text(utf8: row.bytes(.invoiceID))
+                out.csv.number(utf8: row.bytes(.lineNo))
+                out.csv.text(utf8: row.bytes(.lineType))
+                out.csv.number(utf8: row.bytes(.category))
+                out.csv.text(utf8: row.bytes(.description))
+                out.csv.number(utf8: row.bytes(.quantity))
+                out.csv.text(utf8: row.bytes(.unit))
+                out.csv.number(utf8: row.bytes(.unitPrice))
+                out.csv.number(utf8: row.bytes(.amount))
+                out.csv.text(utf8: row.bytes(.currency))
+                out.csv.text(utf8: row.bytes(.resourceID))
+                out.csv.text(utf8: row.bytes(.attributes))
                 try out.endRow()
             }
         }
@@ -94,12 +101,15 @@ public enum CSVExport {
             let range = UTC.monthContaining(first)
             // A million rows for a large store: the hour and the eleven amounts are written
             // straight into the file's buffer, total first.
-            let amountColumns: [Int32] = [14, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+            let amountColumns: [BillingStore.UsageColumn] = [
+                .total, .paasTotal, .cpu, .memory, .storage, .gpu, .byocTotal, .byocVCPU, .byocMemory, .byocGPUMemory,
+                .byocCluster,
+            ]
             try store.forEachRawUsageRow(from: range.start, to: range.end) { row in
-                out.csv.text(utf8: row.bytes(0))
-                out.csv.text(utf8: row.bytes(1))
-                out.csv.numbers(capacity: 19) { p in UTC.writeDateTime(row.int64(2), into: p) }
-                out.csv.text(utf8: row.bytes(3))
+                out.csv.text(utf8: row.bytes(.source))
+                out.csv.text(utf8: row.bytes(.provider))
+                out.csv.numbers(capacity: 19) { p in UTC.writeDateTime(row.int64(.hourStart), into: p) }
+                out.csv.text(utf8: row.bytes(.currency))
                 var capacity = 0
                 for column in amountColumns { capacity += row.amountCapacity(column) + 1 }
                 out.csv.numbers(capacity: capacity) { p in
