@@ -172,7 +172,7 @@ extension BillingStore {
              issuedOn, paidOn, subtotal, total, creditsApplied, url
     }
 
-    /// Every invoice as raw values, in the order of ``forEachInvoiceRow(_:)``.
+    /// Every invoice as raw values, ordered by source, issue date, id.
     public func forEachRawInvoiceRow(_ body: (RawColumns<InvoiceColumn>) throws -> Void) throws {
         try forEachRawRow("""
             SELECT source, provider, invoice_id, invoice_number, status, provider_status, currency, period_start,

@@ -72,21 +72,6 @@ extension BillingStore {
         public var subtotal: String?, total = "", creditsApplied = "", url = ""
     }
 
-    /// Every invoice, ordered by source, issue date, id, without loading them all at once.
-    public func forEachInvoiceRow(_ body: (InvoiceRow) throws -> Void) throws {
-        var out = InvoiceRow()
-        try forEachRawInvoiceRow { r in
-            out.source = r.string(.source); out.provider = r.string(.provider); out.id = r.string(.invoiceID)
-            out.number = r.string(.invoiceNumber); out.status = r.string(.status)
-            out.providerStatus = r.string(.providerStatus); out.currency = r.string(.currency)
-            out.periodStart = r.int64(.periodStart); out.periodEnd = r.int64(.periodEnd); out.issuedOn = r.int64(.issuedOn)
-            out.paidOn = r.isNull(.paidOn) ? nil : r.int64(.paidOn)
-            out.subtotal = r.isNull(.subtotal) ? nil : r.string(.subtotal)
-            out.total = r.string(.total); out.creditsApplied = r.string(.creditsApplied); out.url = r.string(.url)
-            try body(out)
-        }
-    }
-
     /// The journals' view of the store, in journal order, without holding it all: each
     /// invoice on its issue date (`payment` false) with its line items' types and amounts,
     /// and each paid invoice again on its payment date (`payment` true, no lines); ordered by
@@ -124,7 +109,7 @@ extension BillingStore {
         public var quantity: String?, unit = "", unitPrice: String?, amount = "", currency = "", resourceID = "", attributes = ""
     }
 
-    /// Every line item, in the order of ``forEachInvoiceRow(_:)`` then line number.
+    /// Every line item, ordered by source, its invoice's issue date and id, then line number.
     public func forEachLineItemRow(_ body: (LineItemRow) throws -> Void) throws {
         var out = LineItemRow()
         try forEachRawLineItemRow { r in

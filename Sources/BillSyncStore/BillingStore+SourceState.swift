@@ -7,14 +7,6 @@ extension BillingStore {
         try pool.read { db in try Self.loadState(db, source: source) } ?? SourceState(source: source, provider: provider)
     }
 
-    public func allStates() throws -> [SourceState] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT source FROM source_state ORDER BY source").compactMap { row in
-                try Self.loadState(db, source: row["source"])
-            }
-        }
-    }
-
     static func loadState(_ db: Database, source: String) throws -> SourceState? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM source_state WHERE source = ?", arguments: [source]) else { return nil }
         var s = SourceState(source: source, provider: row["provider"])
