@@ -10,7 +10,6 @@ public enum LogLevel: String, Sendable { case info, debug }
 
 public enum MoneyUnit: String, Sendable { case cents, decimal }
 
-
 /// Where a source's API key comes from. The key itself is read only when needed
 /// and never kept in anything that is printed.
 public enum KeyReference: Sendable, Equatable {

@@ -11,46 +11,66 @@ public enum ConfigLoader {
         "accounting", "sources", "request_timeout", "connect_timeout", "retry_max_attempts",
         "retry_base_delay", "retry_max_delay", "max_response_bytes", "max_rate_limit_wait",
     ]
-    static let accountingKeys: Set<String> = ["payable_account", "expense_account", "payment_account", "prepaid_account"]
+    static let accountingKeys: Set<String> = [
+        "payable_account", "expense_account", "payment_account", "prepaid_account",
+    ]
     static let sourceKeys: Set<String> = [
         "name", "provider", "api_key_file", "api_key_env", "api_key", "base_url", "team", "usage_start",
         "usage_lookback", "money_unit", "currency", "poll_interval", "rate_limit", "vendor",
     ]
 
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> Config {
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(ConfigError) -> Config
+    {
         guard let data = FileManager.default.contents(atPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
-            throw ConfigError(file: path, key: nil, problem: exists ? "cannot read the file (permissions?)" : "file does not exist")
+            throw ConfigError(
+                file: path, key: nil, problem: exists ? "cannot read the file (permissions?)" : "file does not exist")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: path, key: nil, problem: "not UTF-8 text")
         }
         var config = try parse(text, path: path, environment: environment)
         if config.sources.contains(where: { if case .inline = $0.key { true } else { false } }),
-           let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
-            config.warnings.append("\(path) holds an inline api_key and is readable by group or others (mode \(String(mode, radix: 8))); chmod 600 it or use api_key_file")
+            let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
+            mode & 0o077 != 0
+        {
+            config.warnings.append(
+                "\(path) holds an inline api_key and is readable by group or others (mode \(String(mode, radix: 8))); chmod 600 it or use api_key_file"
+            )
         }
         return config
     }
 
-    public static func parse(_ text: String, path: String, environment: [String: String] = [:]) throws(ConfigError) -> Config {
+    public static func parse(_ text: String, path: String, environment: [String: String] = [:]) throws(ConfigError)
+        -> Config
+    {
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
-            throw ConfigError(file: path, key: nil, problem: "TOML syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+            throw ConfigError(
+                file: path, key: nil,
+                problem:
+                    "TOML syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)"
+            )
         } catch {
             throw ConfigError(file: path, key: nil, problem: "TOML syntax error: \(error)")
         }
         let reader = TableReader(table: table, file: path, prefix: "")
         try reader.rejectUnknown(topKeys)
         guard let stateDir = try reader.string("state_dir") else { throw reader.missing("state_dir") }
-        var config = Config(path: path, stateDir: stateDir, exportDir: try reader.string("export_dir") ?? stateDir + "/exports")
+        var config = Config(
+            path: path, stateDir: stateDir, exportDir: try reader.string("export_dir") ?? stateDir + "/exports")
         if let v = try reader.duration("poll_interval") { config.pollInterval = v }
         if let v = try reader.string("log_format") {
-            guard let format = LogFormat(rawValue: v) else { throw reader.bad("log_format", "must be \"logfmt\" or \"json\", not \"\(v)\"") }
+            guard let format = LogFormat(rawValue: v) else {
+                throw reader.bad("log_format", "must be \"logfmt\" or \"json\", not \"\(v)\"")
+            }
             config.logFormat = format
         }
         if let v = try reader.string("log_level") {
-            guard let level = LogLevel(rawValue: v) else { throw reader.bad("log_level", "must be \"info\" or \"debug\", not \"\(v)\"") }
+            guard let level = LogLevel(rawValue: v) else {
+                throw reader.bad("log_level", "must be \"info\" or \"debug\", not \"\(v)\"")
+            }
             config.logLevel = level
         }
         config.logFile = try reader.string("log_file")
@@ -101,16 +121,20 @@ public enum ConfigLoader {
             }
             config.sources.append(parsed)
             if case .inline = parsed.key {
-                config.warnings.append("source \(parsed.name): api_key is written inline in \(path); prefer api_key_file or api_key_env")
+                config.warnings.append(
+                    "source \(parsed.name): api_key is written inline in \(path); prefer api_key_file or api_key_env")
             }
         }
         return config
     }
 
-    static func parseSource(_ r: TableReader, config: Config, environment: [String: String]) throws(ConfigError) -> SourceConfig {
+    static func parseSource(_ r: TableReader, config: Config, environment: [String: String]) throws(ConfigError)
+        -> SourceConfig
+    {
         try r.rejectUnknown(sourceKeys)
         guard let name = try r.string("name") else { throw r.missing("name") }
-        guard !name.isEmpty, name.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }) else {
+        guard !name.isEmpty, name.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 })
+        else {
             throw r.bad("name", "\"\(name)\" must match [a-z0-9-]+")
         }
         guard let providerName = try r.string("provider") else { throw r.missing("provider") }
@@ -124,8 +148,11 @@ public enum ConfigLoader {
             try r.string("api_key").map(KeyReference.inline),
         ].compactMap { $0 }
         guard refs.count == 1 else {
-            throw r.bad("api_key_file", refs.isEmpty ? "no key configured: set one of api_key_file, api_key_env, api_key"
-                                                    : "set only one of api_key_file, api_key_env, api_key")
+            throw r.bad(
+                "api_key_file",
+                refs.isEmpty
+                    ? "no key configured: set one of api_key_file, api_key_env, api_key"
+                    : "set only one of api_key_file, api_key_env, api_key")
         }
         guard var baseURL = try r.string("base_url") ?? descriptor.defaultBaseURL else {
             throw r.missing("base_url", "\(provider) is self-hosted: base_url is required")
@@ -134,7 +161,9 @@ public enum ConfigLoader {
         let lower = baseURL.lowercased()
         if lower.hasPrefix("http://") {
             guard URLCheck.isLoopback(baseURL) else {
-                throw r.bad("base_url", "http:// is only allowed for loopback hosts; use https:// for \(URLCheck.host(baseURL) ?? baseURL)")
+                throw r.bad(
+                    "base_url",
+                    "http:// is only allowed for loopback hosts; use https:// for \(URLCheck.host(baseURL) ?? baseURL)")
             }
         } else if !lower.hasPrefix("https://") || URLCheck.host(baseURL) == nil {
             throw r.bad("base_url", "\"\(baseURL)\" is not an https:// URL")
@@ -146,25 +175,36 @@ public enum ConfigLoader {
         if source.team != nil && !descriptor.hasTeams { throw r.bad("team", "only \(withTeams) sources have teams") }
         if let text = try r.string("usage_start") {
             guard descriptor.hasUsage else { throw r.bad("usage_start", "only \(withUsage) sources have hourly usage") }
-            guard let t = UTC.parse(text) else { throw r.bad("usage_start", "\"\(text)\" is not a date like 2025-01-01") }
+            guard let t = UTC.parse(text) else {
+                throw r.bad("usage_start", "\"\(text)\" is not a date like 2025-01-01")
+            }
             source.usageStart = UTC.startOfHour(t)
         }
         if let v = try r.duration("usage_lookback") {
-            guard v >= 0, v.truncatingRemainder(dividingBy: 3600) == 0 else { throw r.bad("usage_lookback", "must be whole hours, like \"48h\"") }
+            guard v >= 0, v.truncatingRemainder(dividingBy: 3600) == 0 else {
+                throw r.bad("usage_lookback", "must be whole hours, like \"48h\"")
+            }
             source.usageLookback = Int64(v)
         }
         if let v = try r.string("money_unit") {
-            guard let unit = MoneyUnit(rawValue: v) else { throw r.bad("money_unit", "must be \"cents\" or \"decimal\", not \"\(v)\"") }
+            guard let unit = MoneyUnit(rawValue: v) else {
+                throw r.bad("money_unit", "must be \"cents\" or \"decimal\", not \"\(v)\"")
+            }
             source.moneyUnit = unit
         }
         if let v = try r.string("currency") {
-            guard v.count == 3, v.allSatisfy({ $0.isASCII && $0.isLetter }) else { throw r.bad("currency", "\"\(v)\" is not a 3-letter currency code") }
+            guard v.count == 3, v.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+                throw r.bad("currency", "\"\(v)\" is not a 3-letter currency code")
+            }
             source.currency = v.uppercased()
         }
         source.pollInterval = try r.duration("poll_interval")
         if let v = try r.string("vendor") {
-            guard let first = v.first, first.isASCII, first.isUppercase, v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
-                throw r.bad("vendor", "\"\(v)\" must be letters and digits starting with a capital, like \"Northflank\"")
+            guard let first = v.first, first.isASCII, first.isUppercase,
+                v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
+            else {
+                throw r.bad(
+                    "vendor", "\"\(v)\" must be letters and digits starting with a capital, like \"Northflank\"")
             }
             source.vendor = v
         }
@@ -172,7 +212,9 @@ public enum ConfigLoader {
             switch ValueSyntax.rateLimit(text) {
             case nil: throw r.bad("rate_limit", "\"\(text)\" is not like \"30/1m\" or \"none\"")
             case .unlimited?:
-                guard source.isLoopback else { throw r.bad("rate_limit", "\"none\" is only allowed for loopback base_url") }
+                guard source.isLoopback else {
+                    throw r.bad("rate_limit", "\"none\" is only allowed for loopback base_url")
+                }
                 source.rateLimit = nil
             case .limited(let n, let p)?:
                 source.rateLimit = RateLimit(requests: n, period: p)
@@ -198,7 +240,9 @@ struct TableReader {
 
     func rejectUnknown(_ known: Set<String>) throws(ConfigError) {
         for key in table.keys.sorted() where !known.contains(key) {
-            throw ConfigError(file: file, key: prefix + key, problem: "unknown key (allowed: \(known.sorted().joined(separator: ", ")))")
+            throw ConfigError(
+                file: file, key: prefix + key,
+                problem: "unknown key (allowed: \(known.sorted().joined(separator: ", ")))")
         }
     }
 
@@ -225,7 +269,8 @@ struct TableReader {
     func duration(_ key: String) throws(ConfigError) -> Double? {
         guard let text = try string(key) else { return nil }
         guard let seconds = ValueSyntax.duration(text) else {
-            throw bad(key, "\"\(text)\" is not a duration (use a whole number with ms, s, m, h or d, like \"90s\" or \"1h\")")
+            throw bad(
+                key, "\"\(text)\" is not a duration (use a whole number with ms, s, m, h or d, like \"90s\" or \"1h\")")
         }
         return seconds
     }
@@ -233,12 +278,17 @@ struct TableReader {
     func account(_ key: String) throws(ConfigError) -> String? {
         guard let text = try string(key) else { return nil }
         let segments = text.split(separator: ":", omittingEmptySubsequences: false)
-        let valid = segments.count >= 2 && segments.allSatisfy { seg in
-            guard let first = seg.first, first.isASCII, first.isUppercase else { return false }
-            return seg.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-        }
+        let valid =
+            segments.count >= 2
+            && segments.allSatisfy { seg in
+                guard let first = seg.first, first.isASCII, first.isUppercase else { return false }
+                return seg.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+            }
         guard valid else {
-            throw bad(key, "\"\(text)\" is not an account name like \"Expenses:Cloud\" (capitalised segments of letters, digits, -)")
+            throw bad(
+                key,
+                "\"\(text)\" is not an account name like \"Expenses:Cloud\" (capitalised segments of letters, digits, -)"
+            )
         }
         return text
     }

@@ -6,7 +6,8 @@ public enum ValueSyntax {
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             let number = text.dropLast(suffix.count)
             guard !number.isEmpty, number.allSatisfy(\.isASCII), number.allSatisfy(\.isNumber),
-                  let value = Int(number) else { continue }
+                let value = Int(number)
+            else { continue }
             return Double(value) * factor
         }
         return nil

@@ -2,8 +2,10 @@ import Foundation
 
 /// Resolves a ``KeyReference`` to the key text. Errors name the reference, never the key.
 public enum KeyReader {
-    public static func read(_ ref: KeyReference, source: String, file: String,
-                            environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> String {
+    public static func read(
+        _ ref: KeyReference, source: String, file: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> String {
         let prefix = "source \(source)"
         switch ref {
         case .inline(let key):
@@ -11,20 +13,25 @@ public enum KeyReader {
             return key
         case .env(let name):
             guard let value = environment[name] else {
-                throw ConfigError(file: file, key: "\(prefix).api_key_env", problem: "environment variable \(name) is not set")
+                throw ConfigError(
+                    file: file, key: "\(prefix).api_key_env", problem: "environment variable \(name) is not set")
             }
             let key = value.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !key.isEmpty else {
-                throw ConfigError(file: file, key: "\(prefix).api_key_env", problem: "environment variable \(name) is empty")
+                throw ConfigError(
+                    file: file, key: "\(prefix).api_key_env", problem: "environment variable \(name) is empty")
             }
             return key
         case .file(let path):
             let resolved = resolve(path, environment: environment)
             guard FileManager.default.fileExists(atPath: resolved) else {
-                throw ConfigError(file: file, key: "\(prefix).api_key_file", problem: "key file \(resolved) does not exist")
+                throw ConfigError(
+                    file: file, key: "\(prefix).api_key_file", problem: "key file \(resolved) does not exist")
             }
             guard let data = FileManager.default.contents(atPath: resolved) else {
-                throw ConfigError(file: file, key: "\(prefix).api_key_file", problem: "key file \(resolved) cannot be read (permissions?)")
+                throw ConfigError(
+                    file: file, key: "\(prefix).api_key_file",
+                    problem: "key file \(resolved) cannot be read (permissions?)")
             }
             let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !key.isEmpty else {
@@ -42,13 +49,16 @@ public enum KeyReader {
     }
 
     /// A key file readable by group or others is worth a warning.
-    public static func permissionWarning(_ ref: KeyReference, source: String, environment: [String: String]) -> String? {
+    public static func permissionWarning(_ ref: KeyReference, source: String, environment: [String: String]) -> String?
+    {
         guard case .file(let path) = ref else { return nil }
         let resolved = resolve(path, environment: environment)
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: resolved),
-              let mode = attrs[.posixPermissions] as? Int else { return nil }
+            let mode = attrs[.posixPermissions] as? Int
+        else { return nil }
         if mode & 0o077 != 0 {
-            return "source \(source): key file \(resolved) is readable by group or others (mode \(String(mode, radix: 8))); chmod 600 it"
+            return
+                "source \(source): key file \(resolved) is readable by group or others (mode \(String(mode, radix: 8))); chmod 600 it"
         }
         return nil
     }

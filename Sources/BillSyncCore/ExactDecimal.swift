@@ -36,7 +36,12 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         var digits = 0
         var iterator = text.utf8.makeIterator()
         var byte = iterator.next()
-        if byte == UInt8(ascii: "-") { negative = true; byte = iterator.next() } else if byte == UInt8(ascii: "+") { byte = iterator.next() }
+        if byte == UInt8(ascii: "-") {
+            negative = true
+            byte = iterator.next()
+        } else if byte == UInt8(ascii: "+") {
+            byte = iterator.next()
+        }
         while let b = byte {
             if b >= 48 && b <= 57 {
                 sawDigit = true
@@ -86,27 +91,46 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         if places <= 0 { return ExactDecimal(significand: significand, scale: scale - places) }
         var result = self
         var remaining = places
-        while remaining > 0 && result.scale > 0 { result.scale -= 1; remaining -= 1 }
-        while remaining > 0 { result.significand *= 10; remaining -= 1 }
+        while remaining > 0 && result.scale > 0 {
+            result.scale -= 1
+            remaining -= 1
+        }
+        while remaining > 0 {
+            result.significand *= 10
+            remaining -= 1
+        }
         return result
     }
 
     /// Drops trailing zero decimals; a negative scale (from an exponent) is kept as long
     /// as the parser needs it to range-check without overflow.
     mutating func normalizeScale() {
-        if significand == 0 { scale = 0; return }
+        if significand == 0 {
+            scale = 0
+            return
+        }
         if scale > 0, let small = Int64(exactly: significand) {
-            var s = small   // 64-bit division where it fits: a multiplication, not a library call
-            while scale > 0 && s % 10 == 0 { s /= 10; scale -= 1 }
+            var s = small  // 64-bit division where it fits: a multiplication, not a library call
+            while scale > 0 && s % 10 == 0 {
+                s /= 10
+                scale -= 1
+            }
             significand = Int128(s)
         }
-        while scale > 0 && significand % 10 == 0 { significand /= 10; scale -= 1 }
-        while scale < 0 && significand.magnitude < (Int128.max / 10).magnitude { significand *= 10; scale += 1 }
+        while scale > 0 && significand % 10 == 0 {
+            significand /= 10
+            scale -= 1
+        }
+        while scale < 0 && significand.magnitude < (Int128.max / 10).magnitude {
+            significand *= 10
+            scale += 1
+        }
     }
 
     private static func aligned(_ a: ExactDecimal, _ b: ExactDecimal) -> (Int128, Int128, Int) {
         let scale = max(a.scale, b.scale)
-        var x = a.significand, y = b.significand
+        var x = a.significand
+        var y = b.significand
         for _ in a.scale..<scale { x *= 10 }
         for _ in b.scale..<scale { y *= 10 }
         return (x, y, scale)
@@ -242,12 +266,15 @@ extension ExactDecimal {
         var i = 0
         let n = bytes.count
         var negative = false
-        if i < n, bytes[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+        if i < n, bytes[i] == UInt8(ascii: "-") {
+            negative = true
+            i += 1
+        }
         guard i < n else { return nil }
         // No leading zeros ("012" is not JSON); "0" alone or "0.x" is.
         if bytes[i] == UInt8(ascii: "0"), i + 1 < n, bytes[i + 1] != UInt8(ascii: ".") { return nil }
         var sig: UInt64 = 0
-        var digits = 0          // significant digits so far
+        var digits = 0  // significant digits so far
         var scale = 0
         var sawDigit = false
         var inFraction = false
@@ -268,7 +295,10 @@ extension ExactDecimal {
             i += 1
         }
         guard sawDigit else { return nil }
-        while scale > 0 && sig % 10 == 0 { sig /= 10; scale -= 1 }
+        while scale > 0 && sig % 10 == 0 {
+            sig /= 10
+            scale -= 1
+        }
         if sig == 0 { scale = 0 }
         guard scale <= ExactDecimal.maxScale else { return nil }
         let value = ExactDecimal(significand: negative ? -Int128(sig) : Int128(sig), scale: scale)

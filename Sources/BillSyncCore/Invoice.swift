@@ -37,9 +37,11 @@ public struct LineItem: Sendable, Equatable {
     /// The provider's parameters as compact JSON with sorted keys (empty when none).
     public var attributes: String
 
-    public init(lineNo: Int = 0, lineType: String, category: LineCategory, description: String,
-                quantity: ExactDecimal? = nil, unit: String = "", unitPrice: ExactDecimal? = nil,
-                amount: ExactDecimal, resourceID: String = "", attributes: String = "") {
+    public init(
+        lineNo: Int = 0, lineType: String, category: LineCategory, description: String,
+        quantity: ExactDecimal? = nil, unit: String = "", unitPrice: ExactDecimal? = nil,
+        amount: ExactDecimal, resourceID: String = "", attributes: String = ""
+    ) {
         self.lineNo = lineNo
         self.lineType = lineType
         self.category = category
@@ -77,9 +79,11 @@ public struct Invoice: Sendable, Equatable {
     /// The fields the provider left out that billsync filled with its documented fallback.
     public var fallbacks: [String] = []
 
-    public init(id: String, number: String = "", status: InvoiceStatus, providerStatus: String, currency: String,
-                periodStart: Int64, periodEnd: Int64, issuedOn: Int64, subtotal: ExactDecimal? = nil,
-                total: ExactDecimal, creditsApplied: ExactDecimal = .zero, url: String = "", lineItems: [LineItem]? = nil) {
+    public init(
+        id: String, number: String = "", status: InvoiceStatus, providerStatus: String, currency: String,
+        periodStart: Int64, periodEnd: Int64, issuedOn: Int64, subtotal: ExactDecimal? = nil,
+        total: ExactDecimal, creditsApplied: ExactDecimal = .zero, url: String = "", lineItems: [LineItem]? = nil
+    ) {
         self.id = id
         self.number = number
         self.status = status
@@ -96,7 +100,8 @@ public struct Invoice: Sendable, Equatable {
     }
 
     public var state: InvoiceState {
-        InvoiceState(status: status.rawValue, providerStatus: providerStatus, total: total, creditsApplied: creditsApplied)
+        InvoiceState(
+            status: status.rawValue, providerStatus: providerStatus, total: total, creditsApplied: creditsApplied)
     }
 }
 
@@ -120,8 +125,9 @@ public struct InvoiceState: Sendable, Equatable {
     /// A state read back from stored text; an amount that no longer reads as a decimal never
     /// equals a real one, so the invoice counts as changed and is written again.
     public init(status: String, providerStatus: String, total: String, creditsApplied: String) {
-        self.init(status: status, providerStatus: providerStatus, total: try? ExactDecimal(parsing: total),
-                  creditsApplied: try? ExactDecimal(parsing: creditsApplied))
+        self.init(
+            status: status, providerStatus: providerStatus, total: try? ExactDecimal(parsing: total),
+            creditsApplied: try? ExactDecimal(parsing: creditsApplied))
     }
 }
 
@@ -140,9 +146,11 @@ public struct UsageHour: Sendable, Equatable {
     public var byocGPUMemory: ExactDecimal
     public var byocCluster: ExactDecimal
 
-    public init(hourStart: Int64, currency: String, paasTotal: ExactDecimal, cpu: ExactDecimal, memory: ExactDecimal,
-                storage: ExactDecimal, gpu: ExactDecimal, byocTotal: ExactDecimal, byocVCPU: ExactDecimal,
-                byocMemory: ExactDecimal, byocGPUMemory: ExactDecimal, byocCluster: ExactDecimal) {
+    public init(
+        hourStart: Int64, currency: String, paasTotal: ExactDecimal, cpu: ExactDecimal, memory: ExactDecimal,
+        storage: ExactDecimal, gpu: ExactDecimal, byocTotal: ExactDecimal, byocVCPU: ExactDecimal,
+        byocMemory: ExactDecimal, byocGPUMemory: ExactDecimal, byocCluster: ExactDecimal
+    ) {
         self.hourStart = hourStart
         self.currency = currency
         self.paasTotal = paasTotal

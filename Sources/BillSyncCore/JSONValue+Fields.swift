@@ -87,7 +87,9 @@ public struct JSONField: Sendable {
             }
         case .string(let text):
             do { return try ExactDecimal(parsing: text) } catch {
-                throw FieldError(path: path, problem: "expected a number or a string holding one, found the string \"\(text.prefix(40))\"")
+                throw FieldError(
+                    path: path,
+                    problem: "expected a number or a string holding one, found the string \"\(text.prefix(40))\"")
             }
         default:
             throw wrongType("number")
@@ -174,7 +176,9 @@ extension JSONValue {
         out.append(UInt8(ascii: "\""))
         // Nearly every string needs no escape: copied whole.
         let plain = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-            for b in bytes where b < 0x20 || b == 0x7F || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
+            for b in bytes where b < 0x20 || b == 0x7F || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+                return false
+            }
             out.append(contentsOf: bytes)
             return true
         }
@@ -191,7 +195,10 @@ extension JSONValue {
             case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
             case 0..<0x20, 0x7F:
                 let hex = Array("0123456789abcdef".utf8)
-                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(b >> 4)], hex[Int(b & 15)]]
+                out += [
+                    UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(b >> 4)],
+                    hex[Int(b & 15)],
+                ]
             default: out.append(b)
             }
         }

@@ -57,10 +57,22 @@ public enum UTC {
             }
             i += width
         }
-        func mark(_ ch: UInt8) { b[i] = ch; i += 1 }
-        put(max(0, min(c.year, 9999)), 4); mark(45); put(c.month, 2); mark(45); put(c.day, 2)
+        func mark(_ ch: UInt8) {
+            b[i] = ch
+            i += 1
+        }
+        put(max(0, min(c.year, 9999)), 4)
+        mark(45)
+        put(c.month, 2)
+        mark(45)
+        put(c.day, 2)
         if let sep {
-            mark(sep); put(c.hour, 2); mark(58); put(c.minute, 2); mark(58); put(c.second, 2)
+            mark(sep)
+            put(c.hour, 2)
+            mark(58)
+            put(c.minute, 2)
+            mark(58)
+            put(c.second, 2)
         }
         if let suffix { mark(suffix) }
         return i
@@ -83,7 +95,9 @@ public enum UTC {
     public static func dateTime(_ unix: Int64) -> String { format(unix, sep: UInt8(ascii: " "), suffix: nil) }
 
     /// `2025-03-01T13:00:00Z`
-    public static func iso8601(_ unix: Int64) -> String { format(unix, sep: UInt8(ascii: "T"), suffix: UInt8(ascii: "Z")) }
+    public static func iso8601(_ unix: Int64) -> String {
+        format(unix, sep: UInt8(ascii: "T"), suffix: UInt8(ascii: "Z"))
+    }
 
     /// `2025-03` — the month file a given instant belongs to.
     public static func month(_ unix: Int64) -> String {
@@ -95,7 +109,9 @@ public enum UTC {
     public static func monthContaining(_ unix: Int64) -> (start: Int64, end: Int64) {
         let c = civil(unix)
         let start = days(year: c.year, month: c.month, day: 1) * 86400
-        let end = c.month == 12 ? days(year: c.year + 1, month: 1, day: 1) * 86400 : days(year: c.year, month: c.month + 1, day: 1) * 86400
+        let end =
+            c.month == 12
+            ? days(year: c.year + 1, month: 1, day: 1) * 86400 : days(year: c.year, month: c.month + 1, day: 1) * 86400
         return (start, end)
     }
 
@@ -121,13 +137,17 @@ public enum UTC {
             return v
         }
         guard b.count >= 10, let y = num(0, 4), b[4] == 45, let mo = num(5, 2), b[7] == 45, let d = num(8, 2),
-              (1...12).contains(mo), (1...31).contains(d) else { return nil }
+            (1...12).contains(mo), (1...31).contains(d)
+        else { return nil }
         var c = Civil(year: y, month: mo, day: d, hour: 0, minute: 0, second: 0)
         if b.count == 10 { return unix(c) }
         guard b.count >= 19, b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: " "),
-              let h = num(11, 2), b[13] == 58, let mi = num(14, 2), b[16] == 58, let s = num(17, 2),
-              h < 24, mi < 60, s < 61 else { return nil }
-        c.hour = h; c.minute = mi; c.second = s
+            let h = num(11, 2), b[13] == 58, let mi = num(14, 2), b[16] == 58, let s = num(17, 2),
+            h < 24, mi < 60, s < 61
+        else { return nil }
+        c.hour = h
+        c.minute = mi
+        c.second = s
         var i = 19
         if i < b.count, b[i] == UInt8(ascii: ".") {
             i += 1
@@ -137,7 +157,8 @@ public enum UTC {
         if i == b.count || (b[i] == UInt8(ascii: "Z") && i + 1 == b.count) {
             // UTC
         } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"), i + 6 == b.count,
-                  let oh = num(i + 1, 2), b[i + 3] == 58, let om = num(i + 4, 2) {
+            let oh = num(i + 1, 2), b[i + 3] == 58, let om = num(i + 4, 2)
+        {
             offset = Int64(oh * 3600 + om * 60) * (b[i] == UInt8(ascii: "+") ? 1 : -1)
         } else {
             return nil

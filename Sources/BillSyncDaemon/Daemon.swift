@@ -43,8 +43,10 @@ public final class Daemon: @unchecked Sendable {
     var signalSources: [DispatchSourceSignal] = []
     let signalQueue = DispatchQueue(label: "billsync.signals")
 
-    public init(configPath: String, config: Config, store: BillingStore, output: LogOutput, logger: Logger,
-                clock: SyncClock, notifier: SystemdNotifier = SystemdNotifier()) {
+    public init(
+        configPath: String, config: Config, store: BillingStore, output: LogOutput, logger: Logger,
+        clock: SyncClock, notifier: SystemdNotifier = SystemdNotifier()
+    ) {
         self.configPath = configPath
         self.config = config
         self.store = store
@@ -88,10 +90,12 @@ public final class Daemon: @unchecked Sendable {
             schedules[source.name] = Schedule(nextDue: start + Double.random(in: 0...min(1, interval(source) * 0.1)))
         }
         notifier.notify("READY=1\nSTATUS=started, \(config.sources.count) sources")
-        logger.info("daemon.ready", metadata: [
-            "sources": "\(config.sources.count)", "poll_interval_s": "\(Int(config.pollInterval))",
-            "watchdog_ms": "\(notifier.watchdogInterval.map { Int($0 * 1000) } ?? 0)", "pid": "\(getpid())",
-        ])
+        logger.info(
+            "daemon.ready",
+            metadata: [
+                "sources": "\(config.sources.count)", "poll_interval_s": "\(Int(config.pollInterval))",
+                "watchdog_ms": "\(notifier.watchdogInterval.map { Int($0 * 1000) } ?? 0)", "pid": "\(getpid())",
+            ])
         var nextWatchdog = notifier.watchdogInterval.map { monotonicSeconds() + $0 }
         if nextWatchdog != nil { notifier.notify("WATCHDOG=1") }
 
@@ -106,7 +110,9 @@ public final class Daemon: @unchecked Sendable {
             }
             let now = monotonicSeconds()
             for source in config.sources {
-                guard var schedule = schedules[source.name], !schedule.running, schedule.nextDue <= now else { continue }
+                guard var schedule = schedules[source.name], !schedule.running, schedule.nextDue <= now else {
+                    continue
+                }
                 schedule.running = true
                 schedules[source.name] = schedule
                 startSync(source)
@@ -117,13 +123,17 @@ public final class Daemon: @unchecked Sendable {
             }
             var nextDue = Double.infinity
             for schedule in schedules.values where !schedule.running { nextDue = min(nextDue, schedule.nextDue) }
-            if !idleMemoryReleased && !schedules.values.contains(where: \.running) && nextDue - now >= Self.idleReleaseAfter {
+            if !idleMemoryReleased && !schedules.values.contains(where: \.running)
+                && nextDue - now >= Self.idleReleaseAfter
+            {
                 // Nothing runs until the next poll: give memory back while waiting.
                 idleMemoryReleased = true
                 condition.unlock()
                 store.releaseMemory()
                 let mappings = ProcessMemory.release()
-                logger.debug("daemon.idle", metadata: ["mappings_released": "\(mappings)", "next_poll_in_s": "\(Int(nextDue - now))"])
+                logger.debug(
+                    "daemon.idle",
+                    metadata: ["mappings_released": "\(mappings)", "next_poll_in_s": "\(Int(nextDue - now))"])
                 condition.lock()
                 continue
             }
@@ -144,7 +154,8 @@ public final class Daemon: @unchecked Sendable {
         let unfinished = schedules.filter { $0.value.running }.map(\.key)
         condition.unlock()
         if !unfinished.isEmpty {
-            logger.warning("daemon.stop_timeout", metadata: ["sources": .string(unfinished.sorted().joined(separator: ","))])
+            logger.warning(
+                "daemon.stop_timeout", metadata: ["sources": .string(unfinished.sorted().joined(separator: ","))])
         }
         logger.info("daemon.stopped")
         return 0
@@ -154,7 +165,9 @@ public final class Daemon: @unchecked Sendable {
         let config = self.config
         let thread = Thread { [self] in
             let pass = SyncPass(config: config, store: store, logger: logger, stop: stop, clock: clock)
-            let report = SourceSync(source: source, config: config, store: store, logger: logger, stop: stop, clock: clock).run()
+            let report = SourceSync(
+                source: source, config: config, store: store, logger: logger, stop: stop, clock: clock
+            ).run()
             if report.succeeded && !stop.isSet {
                 exportLock.lock()
                 do { _ = try pass.export() } catch {
@@ -188,16 +201,21 @@ public final class Daemon: @unchecked Sendable {
             schedule.failures += 1
             let wait = Self.backoff(failures: schedule.failures, interval: every)
             schedule.nextDue = now + wait
-            logger.warning("source.backoff", metadata: [
-                "source": .string(source.name), "failures": "\(schedule.failures)", "retry_in_ms": "\(Int(wait * 1000))",
-            ])
+            logger.warning(
+                "source.backoff",
+                metadata: [
+                    "source": .string(source.name), "failures": "\(schedule.failures)",
+                    "retry_in_ms": "\(Int(wait * 1000))",
+                ])
         }
         schedules[source.name] = schedule
         lastSyncAt = clock.now()
         let ok = schedules.values.filter { $0.lastOK == true }.count
         let failing = schedules.values.filter { $0.lastOK == false }.count
         let stamp = UTC.iso8601(lastSyncAt!)
-        notifier.notify("STATUS=\(ok) sources ok" + (failing > 0 ? ", \(failing) failing" : "") + ", last sync \(stamp.dropLast(4))Z")
+        notifier.notify(
+            "STATUS=\(ok) sources ok" + (failing > 0 ? ", \(failing) failing" : "")
+                + ", last sync \(stamp.dropLast(4))Z")
     }
 
     func reload() {
@@ -206,11 +224,13 @@ public final class Daemon: @unchecked Sendable {
             fresh = try ConfigLoader.load(path: configPath)
             for source in fresh.sources { _ = try KeyReader.read(source.key, source: source.name, file: configPath) }
             guard fresh.stateDir == config.stateDir else {
-                throw ConfigError(file: configPath, key: "state_dir", problem: "cannot change while running; restart billsync")
+                throw ConfigError(
+                    file: configPath, key: "state_dir", problem: "cannot change while running; restart billsync")
             }
             try output.openFile(fresh.logFile)
         } catch {
-            logger.error("config.reload_failed", metadata: ["error": .string("\(error)"), "kept": "previous configuration"])
+            logger.error(
+                "config.reload_failed", metadata: ["error": .string("\(error)"), "kept": "previous configuration"])
             return
         }
         output.setFormat(fresh.logFormat)
@@ -234,6 +254,8 @@ public final class Daemon: @unchecked Sendable {
         schedules = next
         condition.broadcast()
         condition.unlock()
-        logger.info("config.reloaded", metadata: ["sources": "\(fresh.sources.count)", "poll_interval_s": "\(Int(fresh.pollInterval))"])
+        logger.info(
+            "config.reloaded",
+            metadata: ["sources": "\(fresh.sources.count)", "poll_interval_s": "\(Int(fresh.pollInterval))"])
     }
 }

@@ -112,12 +112,15 @@ public final class LogOutput: Sendable {
     static func timestamp(_ date: Date) -> String {
         let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         let frac = String(ms % 1000)
-        return String(UTC.iso8601(ms / 1000).dropLast()) + "." + String(repeating: "0", count: 3 - frac.count) + frac + "Z"
+        return String(UTC.iso8601(ms / 1000).dropLast()) + "." + String(repeating: "0", count: 3 - frac.count) + frac
+            + "Z"
     }
 
     /// Bare when safe, else double-quoted with `\"`, `\\`, `\n` escapes.
     static func logfmtValue(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.value < 0x20 || $0 == "\\" }
+        let needsQuotes =
+            value.isEmpty
+            || value.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.value < 0x20 || $0 == "\\" }
         guard needsQuotes else { return value }
         var out = "\""
         for scalar in value.unicodeScalars {
@@ -128,7 +131,11 @@ public final class LogOutput: Sendable {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 { out += "\\u{\(String(scalar.value, radix: 16))}" } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 {
+                    out += "\\u{\(String(scalar.value, radix: 16))}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""

@@ -1,6 +1,11 @@
 import Foundation
+
+/// `M_ARENA_MAX` and `MADV_PAGEOUT`, which Glibc does not export to Swift.
+private let mallocArenaMax: Int32 = -8
+private let madvisePageout: Int32 = 21
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The process's memory habits: few allocator arenas, and memory handed back between polls.
@@ -9,7 +14,7 @@ public enum ProcessMemory {
     /// keeping freed memory; a sync's threads need two.
     public static func limitAllocatorArenas() {
         #if os(Linux)
-        _ = mallopt(-8 /* M_ARENA_MAX */, 2)
+            _ = mallopt(mallocArenaMax, 2)
         #endif
     }
 
@@ -22,30 +27,32 @@ public enum ProcessMemory {
     @discardableResult
     public static func release() -> Int {
         #if os(Linux)
-        _ = mallocTrim(0)
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return 0 }
-        var advised = 0
-        for line in maps.split(separator: "\n") {
-            // start-end perms offset dev inode path
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, fields[5].hasPrefix("/") else { continue }
-            let range = fields[0].split(separator: "-")
-            guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16), end > start,
-                  let address = UnsafeMutableRawPointer(bitPattern: start) else { continue }
-            if madvise(address, Int(end - start), 21 /* MADV_PAGEOUT */) == 0 { advised += 1 }
-        }
-        return advised
+            _ = mallocTrim(0)
+            guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return 0 }
+            var advised = 0
+            for line in maps.split(separator: "\n") {
+                // start-end perms offset dev inode path
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard fields.count >= 6, fields[5].hasPrefix("/") else { continue }
+                let range = fields[0].split(separator: "-")
+                guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16),
+                    end > start,
+                    let address = UnsafeMutableRawPointer(bitPattern: start)
+                else { continue }
+                if madvise(address, Int(end - start), madvisePageout) == 0 { advised += 1 }
+            }
+            return advised
         #else
-        return 0
+            return 0
         #endif
     }
 }
 
 #if os(Linux)
-/// glibc's `malloc_trim` and `mallopt` (declared in `<malloc.h>`, which the Glibc module leaves out).
-@_silgen_name("malloc_trim")
-private func mallocTrim(_ pad: Int) -> Int32
+    /// glibc's `malloc_trim` and `mallopt` (declared in `<malloc.h>`, which the Glibc module leaves out).
+    @_silgen_name("malloc_trim")
+    private func mallocTrim(_ pad: Int) -> Int32
 
-@_silgen_name("mallopt")
-private func mallopt(_ param: Int32, _ value: Int32) -> Int32
+    @_silgen_name("mallopt")
+    private func mallopt(_ param: Int32, _ value: Int32) -> Int32
 #endif

@@ -29,7 +29,8 @@ public struct SyncPass {
         // Sources with the longest chain of requests first (Typesense Cloud's invoice details under
         // a tight rate limit): the others' work fits around them. Otherwise config order.
         let order = sources.indices.sorted { a, b in
-            let pa = sources[a].descriptor.longestChain ? 0 : 1, pb = sources[b].descriptor.longestChain ? 0 : 1
+            let pa = sources[a].descriptor.longestChain ? 0 : 1
+            let pb = sources[b].descriptor.longestChain ? 0 : 1
             return (pa, a) < (pb, b)
         }
         // As many threads as sources may sync at once, each taking the next source in order
@@ -39,7 +40,9 @@ public struct SyncPass {
             group.enter()
             let thread = Thread { [config, store, logger, stop, clock] in
                 while let index = next.take() {
-                    let report = SourceSync(source: sources[index], config: config, store: store, logger: logger, stop: stop, clock: clock).run()
+                    let report = SourceSync(
+                        source: sources[index], config: config, store: store, logger: logger, stop: stop, clock: clock
+                    ).run()
                     results.set(index, report)
                 }
                 group.leave()
@@ -56,16 +59,22 @@ public struct SyncPass {
     public func export(formats: [String]? = nil, onlyChanged: Bool = true) throws -> [ExportedFile] {
         let wanted = formats ?? config.exports
         let vendors = Dictionary(config.sources.map { ($0.name, $0.vendor) }, uniquingKeysWith: { a, _ in a })
-        let exporter = Exporter(store: store, directory: config.exportDir, bom: config.csvBOM, accounting: config.accounting, vendors: vendors)
+        let exporter = Exporter(
+            store: store, directory: config.exportDir, bom: config.csvBOM, accounting: config.accounting,
+            vendors: vendors)
         let started = monotonicSeconds()
         let files = try exporter.run(formats: wanted, onlyChanged: onlyChanged)
         for file in files where file.written {
-            logger.info("export.written", metadata: ["path": .string(file.path), "bytes": "\(file.bytes)", "rows": "\(file.rows)"])
+            logger.info(
+                "export.written",
+                metadata: ["path": .string(file.path), "bytes": "\(file.bytes)", "rows": "\(file.rows)"])
         }
-        logger.info("export.finished", metadata: [
-            "files": "\(files.count)", "written": "\(files.filter(\.written).count)",
-            "duration_ms": "\(Int((monotonicSeconds() - started) * 1000))",
-        ])
+        logger.info(
+            "export.finished",
+            metadata: [
+                "files": "\(files.count)", "written": "\(files.filter(\.written).count)",
+                "duration_ms": "\(Int((monotonicSeconds() - started) * 1000))",
+            ])
         return files
     }
 }

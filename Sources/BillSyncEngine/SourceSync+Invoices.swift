@@ -68,7 +68,8 @@ extension SourceSync {
             // later page holds only invoices we have already read.
             let stopEarly = !full && oldestIsKnown && (provider.needsInvoiceDetail || unreadOpen.isEmpty)
             let done = reachedEnd || stopEarly
-            try commit(fetched + invoices, position: done ? .finished(reachedEnd: reachedEnd) : .next(cursor: page.next!))
+            try commit(
+                fetched + invoices, position: done ? .finished(reachedEnd: reachedEnd) : .next(cursor: page.next!))
             if done { return }
             cursor = page.next
         }
@@ -89,7 +90,8 @@ extension SourceSync {
         if lanes.isEmpty {
             lanes = [provider]
             for _ in 1..<Self.detailLanes {
-                let connection = PacedHTTP(client: HTTPClient(options: http.client.options, stop: stop), sharingWith: http)
+                let connection = PacedHTTP(
+                    client: HTTPClient(options: http.client.options, stop: stop), sharingWith: http)
                 lanes.append(source.descriptor.make(settings, connection))
             }
         }
@@ -141,7 +143,8 @@ extension SourceSync {
             let lane = UncheckedLane(provider: lanes[i])
             let id = ids[i]
             DispatchQueue.global().async(group: group) {
-                results.set(i, Result { () throws(ProviderError) -> Invoice in try lane.provider.invoiceDetail(id: id) })
+                results.set(
+                    i, Result { () throws(ProviderError) -> Invoice in try lane.provider.invoiceDetail(id: id) })
             }
         }
         results.set(0, Result { () throws(ProviderError) -> Invoice in try lanes[0].invoiceDetail(id: ids[0]) })
@@ -151,26 +154,32 @@ extension SourceSync {
 
     func commit(_ invoices: [Invoice], position: WalkPosition?) throws {
         let now = clock.now()
-        count(try store.commitInvoicePage(source: source.name, provider: providerName, invoices: reconciled(invoices),
-                                          position: position, seenAt: now, syncDay: UTC.startOfDay(now)))
+        count(
+            try store.commitInvoicePage(
+                source: source.name, provider: providerName, invoices: reconciled(invoices),
+                position: position, seenAt: now, syncDay: UTC.startOfDay(now)))
     }
 
     /// ``commit(_:position:)`` for details without a position, on the store's commit queue;
     /// hand the result to ``count(_:)`` once it is in.
     func commitLater(_ invoices: [Invoice]) -> PendingCommit<PageOutcome> {
         let now = clock.now()
-        return store.commitInvoicePageLater(source: source.name, provider: providerName, invoices: reconciled(invoices),
-                                            position: nil, seenAt: now, syncDay: UTC.startOfDay(now))
+        return store.commitInvoicePageLater(
+            source: source.name, provider: providerName, invoices: reconciled(invoices),
+            position: nil, seenAt: now, syncDay: UTC.startOfDay(now))
     }
 
     func count(_ outcome: PageOutcome) {
         report.invoicesNew += outcome.new
         report.invoicesChanged += outcome.changed
         for (id, fields) in outcome.incomplete {
-            logger.warning("invoice.incomplete", metadata: [
-                "invoice": .string(id), "fields": .string(fields.joined(separator: ",")),
-                "reason": "the provider left these fields out; billsync filled them as its README's field table says",
-            ])
+            logger.warning(
+                "invoice.incomplete",
+                metadata: [
+                    "invoice": .string(id), "fields": .string(fields.joined(separator: ",")),
+                    "reason":
+                        "the provider left these fields out; billsync filled them as its README's field table says",
+                ])
         }
         for (from, to) in outcome.identified {
             logger.info("invoice.identified", metadata: ["invoice": .string(to), "was": .string(from)])
@@ -186,11 +195,14 @@ extension SourceSync {
             let result = Normalization.reconcile(lines, total: reconciled[i].total)
             reconciled[i].lineItems = result.lines
             if let difference = result.difference {
-                logger.warning("invoice.adjusted", metadata: [
-                    "invoice": .string(reconciled[i].id), "difference": .string(difference.description),
-                    "total": .string(reconciled[i].total.description),
-                    "reason": "line items do not sum to the invoice total; an adjustment line records the difference",
-                ])
+                logger.warning(
+                    "invoice.adjusted",
+                    metadata: [
+                        "invoice": .string(reconciled[i].id), "difference": .string(difference.description),
+                        "total": .string(reconciled[i].total.description),
+                        "reason":
+                            "line items do not sum to the invoice total; an adjustment line records the difference",
+                    ])
             }
         }
         return reconciled

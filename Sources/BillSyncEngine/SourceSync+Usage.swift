@@ -12,9 +12,15 @@ extension SourceSync {
     /// previous UTC month at its first sync.
     static func defaultUsageStart(now: Int64) -> Int64 {
         var c = UTC.civil(now)
-        c.day = 1; c.hour = 0; c.minute = 0; c.second = 0
+        c.day = 1
+        c.hour = 0
+        c.minute = 0
+        c.second = 0
         c.month -= 1
-        if c.month == 0 { c.month = 12; c.year -= 1 }
+        if c.month == 0 {
+            c.month = 12
+            c.year -= 1
+        }
         return UTC.unix(c)
     }
 
@@ -32,7 +38,11 @@ extension SourceSync {
             }
         }
         if let window = state.usageWindow {
-            logger.info("usage.resume", metadata: ["window_start": .string(UTC.iso8601(window.start)), "window_end": .string(UTC.iso8601(window.end))])
+            logger.info(
+                "usage.resume",
+                metadata: [
+                    "window_start": .string(UTC.iso8601(window.start)), "window_end": .string(UTC.iso8601(window.end)),
+                ])
             try readWindow(window)
             state = try store.state(source: source.name, provider: providerName)
         }
@@ -60,18 +70,22 @@ extension SourceSync {
             try p.commit.wait()
             report.usageHours += p.hours
         }
-        defer { try? settle() }   // leaving on an error: the page before it still commits
+        defer { try? settle() }  // leaving on an error: the page before it still commits
         while true {
             try checkStop()
             let page = try provider.usagePage(start: window.start, end: window.end, cursor: cursor)
             if let next = page.next, !cursors.insert(next).inserted {
                 throw ProviderError.repeatingCursor(endpoint: provider.usageEndpoint, cursor: next)
             }
-            let position: UsagePosition = page.next.map { .inWindow(UsageWindow(start: window.start, end: window.end, cursor: $0)) }
+            let position: UsagePosition =
+                page.next.map { .inWindow(UsageWindow(start: window.start, end: window.end, cursor: $0)) }
                 ?? .windowDone(doneUntil: window.end)
             try settle()
-            pending = (store.commitUsagePageLater(source: source.name, provider: providerName, hours: page.hours, position: position),
-                       page.hours.count)
+            pending = (
+                store.commitUsagePageLater(
+                    source: source.name, provider: providerName, hours: page.hours, position: position),
+                page.hours.count
+            )
             guard let next = page.next else { break }
             cursor = next
         }

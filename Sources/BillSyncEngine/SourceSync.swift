@@ -35,7 +35,9 @@ public final class SourceSync {
     var settings: ProviderSettings!
     var http: PacedHTTP!
 
-    public init(source: SourceConfig, config: Config, store: BillingStore, logger: Logger, stop: StopFlag, clock: SyncClock) {
+    public init(
+        source: SourceConfig, config: Config, store: BillingStore, logger: Logger, stop: StopFlag, clock: SyncClock
+    ) {
         self.source = source
         self.config = config
         self.store = store
@@ -75,18 +77,27 @@ public final class SourceSync {
             retry.maxDelay = config.retryMaxDelay
             retry.maxRateLimitWait = config.maxRateLimitWait ?? source.documentedRatePeriod
             retry.unstatedRateLimitWait = source.documentedRatePeriod
-            http = PacedHTTP(client: HTTPClient(options: options, stop: stop), rateLimit: source.rateLimit, retry: retry, stop: stop)
+            http = PacedHTTP(
+                client: HTTPClient(options: options, stop: stop), rateLimit: source.rateLimit, retry: retry, stop: stop)
             http.onEvent = { [logger] event in
                 switch event {
                 case .retry(let attempt, let reason, let delay):
-                    logger.warning("request.retry", metadata: ["attempt": "\(attempt)", "reason": .string(reason), "delay_ms": "\(Int(delay * 1000))"])
+                    logger.warning(
+                        "request.retry",
+                        metadata: [
+                            "attempt": "\(attempt)", "reason": .string(reason), "delay_ms": "\(Int(delay * 1000))",
+                        ])
                 case .rateLimitWait(let seconds, let reason):
-                    logger.info("ratelimit.wait", metadata: ["wait_ms": "\(Int(seconds * 1000))", "reason": .string(reason)])
+                    logger.info(
+                        "ratelimit.wait", metadata: ["wait_ms": "\(Int(seconds * 1000))", "reason": .string(reason)])
                 case .exchange(let url, let status, let ms, let names):
-                    logger.debug("http.request", metadata: [
-                        "method": "GET", "url": .string(url), "status": .string(status.map(String.init) ?? "none"),
-                        "duration_ms": "\(ms)", "headers": .string(names.map { "\($0): [redacted]" }.joined(separator: "; ")),
-                    ])
+                    logger.debug(
+                        "http.request",
+                        metadata: [
+                            "method": "GET", "url": .string(url), "status": .string(status.map(String.init) ?? "none"),
+                            "duration_ms": "\(ms)",
+                            "headers": .string(names.map { "\($0): [redacted]" }.joined(separator: "; ")),
+                        ])
                 }
             }
             settings = ProviderSettings(
@@ -106,33 +117,43 @@ public final class SourceSync {
         report.durationMs = Int((monotonicSeconds() - started) * 1000)
         report.error = failure ?? (stopped ? "stopped before finishing; the next sync resumes here" : nil)
         do {
-            try store.recordResult(source: source.name, provider: providerName, at: clock.now(), error: failure,
-                                   requests: report.requests, completed: !stopped)
+            try store.recordResult(
+                source: source.name, provider: providerName, at: clock.now(), error: failure,
+                requests: report.requests, completed: !stopped)
         } catch {
             logger.error("store.failed", metadata: ["error": .string("\(error)")])
         }
         if stopped {
-            logger.info("sync.stopped", metadata: [
-                "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
-                "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "detail_requests": "\(report.detailRequests)",
-                "duration_ms": "\(report.durationMs)",
-            ])
+            logger.info(
+                "sync.stopped",
+                metadata: [
+                    "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
+                    "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)",
+                    "detail_requests": "\(report.detailRequests)",
+                    "duration_ms": "\(report.durationMs)",
+                ])
         } else if let failure {
-            logger.error("sync.failed", metadata: [
-                "error": .string(failure), "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
-                "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "detail_requests": "\(report.detailRequests)",
-                "duration_ms": "\(report.durationMs)",
-            ])
+            logger.error(
+                "sync.failed",
+                metadata: [
+                    "error": .string(failure), "invoices_new": "\(report.invoicesNew)",
+                    "invoices_changed": "\(report.invoicesChanged)",
+                    "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)",
+                    "detail_requests": "\(report.detailRequests)",
+                    "duration_ms": "\(report.durationMs)",
+                ])
         } else {
-            logger.info("sync.finished", metadata: [
-                "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
-                "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)", "detail_requests": "\(report.detailRequests)",
-                "duration_ms": "\(report.durationMs)",
-            ])
+            logger.info(
+                "sync.finished",
+                metadata: [
+                    "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
+                    "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)",
+                    "detail_requests": "\(report.detailRequests)",
+                    "duration_ms": "\(report.durationMs)",
+                ])
         }
         return report
     }
-
 
     /// Connections fetching invoice details side by side. They share the source's pacing, so
     /// under a rate limit they go no faster than one would; without one, a backfill's

@@ -1,5 +1,8 @@
 import Foundation
 
+/// `SYNC_FILE_RANGE_WRITE`, which Glibc does not export to Swift.
+private let syncFileRangeWrite: UInt32 = 2
+
 public struct ExportError: Error, Sendable, CustomStringConvertible {
     public let path: String
     public let reason: String
@@ -77,12 +80,13 @@ public final class StreamedFile {
         }
         written += offset
         #if os(Linux)
-        // Hands every MiB written to the disk now, without waiting, so that the fsync
-        // before the rename waits for the last of it, not for a whole large file.
-        if written - handedToDisk >= 1 << 20 {
-            _ = syncFileRange(fd, Int64(handedToDisk), Int64(written - handedToDisk), 2 /* SYNC_FILE_RANGE_WRITE */)
-            handedToDisk = written
-        }
+            // Hands every MiB written to the disk now, without waiting, so that the fsync
+            // before the rename waits for the last of it, not for a whole large file.
+            if written - handedToDisk >= 1 << 20 {
+                _ = syncFileRange(
+                    fd, Int64(handedToDisk), Int64(written - handedToDisk), syncFileRangeWrite)
+                handedToDisk = written
+            }
         #endif
     }
 
@@ -120,15 +124,18 @@ public final class StreamedFile {
     }
 
     static func sameContent(_ a: String, _ b: String) -> Bool {
-        var sa = stat(), sb = stat()
+        var sa = stat()
+        var sb = stat()
         guard stat(a, &sa) == 0, stat(b, &sb) == 0, sa.st_size == sb.st_size else { return false }
-        let fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC)
+        let fa = open(a, O_RDONLY | O_CLOEXEC)
+        let fb = open(b, O_RDONLY | O_CLOEXEC)
         defer {
             if fa >= 0 { close(fa) }
             if fb >= 0 { close(fb) }
         }
         guard fa >= 0, fb >= 0 else { return false }
-        var ba = [UInt8](repeating: 0, count: chunk), bb = [UInt8](repeating: 0, count: chunk)
+        var ba = [UInt8](repeating: 0, count: chunk)
+        var bb = [UInt8](repeating: 0, count: chunk)
         while true {
             let na = read(fa, &ba, chunk)
             let nb = read(fb, &bb, chunk)
@@ -140,8 +147,8 @@ public final class StreamedFile {
 }
 
 #if os(Linux)
-/// Linux's `sync_file_range(2)` (declared in `<fcntl.h>` under `_GNU_SOURCE`, which the Glibc
-/// module leaves out): starts writeback of a byte range without waiting for it.
-@_silgen_name("sync_file_range")
-private func syncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
+    /// Linux's `sync_file_range(2)` (declared in `<fcntl.h>` under `_GNU_SOURCE`, which the Glibc
+    /// module leaves out): starts writeback of a byte range without waiting for it.
+    @_silgen_name("sync_file_range")
+    private func syncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
 #endif

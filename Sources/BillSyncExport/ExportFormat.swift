@@ -68,8 +68,10 @@ public final class ExportContext {
     public let marks: [String: Int64]
     private var model: LedgerModel?
 
-    init(store: BillingStore, directory: String, bom: Bool, accounting: AccountingConfig, vendors: [String: String],
-         full: Bool, marks: [String: Int64]) {
+    init(
+        store: BillingStore, directory: String, bom: Bool, accounting: AccountingConfig, vendors: [String: String],
+        full: Bool, marks: [String: Int64]
+    ) {
         self.store = store
         self.directory = directory
         self.bom = bom

@@ -20,7 +20,9 @@ public struct Exporter {
     /// Journal vendor segment per source name; sources not listed use their provider's default.
     public let vendors: [String: String]
 
-    public init(store: BillingStore, directory: String, bom: Bool, accounting: AccountingConfig, vendors: [String: String]) {
+    public init(
+        store: BillingStore, directory: String, bom: Bool, accounting: AccountingConfig, vendors: [String: String]
+    ) {
         self.store = store
         self.directory = directory
         self.bom = bom
@@ -33,13 +35,15 @@ public struct Exporter {
     /// (or that are missing) are generated again; otherwise, or when the export settings changed,
     /// all of them are. Either way a file is rewritten only when its content differs.
     public func run(formats names: [String], onlyChanged: Bool = false) throws -> [ExportedFile] {
-        AtomicFile.removeLeftovers(in: [directory] + ExportFormats.all.flatMap(\.directories).map { directory + "/" + $0 })
+        AtomicFile.removeLeftovers(
+            in: [directory] + ExportFormats.all.flatMap(\.directories).map { directory + "/" + $0 })
         let marks = try store.exportMarks()
         let fingerprint = fingerprint(names)
         let stored = try store.meta("export_fingerprint")
         let full = !onlyChanged || stored != fingerprint
-        let context = ExportContext(store: store, directory: directory, bom: bom, accounting: accounting, vendors: vendors,
-                                    full: full, marks: marks)
+        let context = ExportContext(
+            store: store, directory: directory, bom: bom, accounting: accounting, vendors: vendors,
+            full: full, marks: marks)
         var files: [ExportedFile] = []
         for name in names {
             guard let format = ExportFormats.named(name) else { throw UnknownExportFormat(name: name) }

@@ -45,7 +45,8 @@ private final class ResponseSink {
     init(maxBody: Int) { self.maxBody = maxBody }
 }
 
-private let writeCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { data, size, count, user in
+private let writeCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    data, size, count, user in
     let sink = Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue()
     let n = size * count
     if sink.body.count + n > sink.maxBody {
@@ -53,16 +54,21 @@ private let writeCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, In
         return 0
     }
     if let data, n > 0 {
-        data.withMemoryRebound(to: UInt8.self, capacity: n) { sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
+        data.withMemoryRebound(to: UInt8.self, capacity: n) {
+            sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: n))
+        }
     }
     return n
 }
 
-private let headerCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { data, size, count, user in
+private let headerCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    data, size, count, user in
     let sink = Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue()
     let n = size * count
     guard let data, n > 0 else { return n }
-    data.withMemoryRebound(to: UInt8.self, capacity: n) { p in readHeaderLine(UnsafeBufferPointer(start: p, count: n), into: sink) }
+    data.withMemoryRebound(to: UInt8.self, capacity: n) { p in
+        readHeaderLine(UnsafeBufferPointer(start: p, count: n), into: sink)
+    }
     return n
 }
 
@@ -75,7 +81,8 @@ private func readHeaderLine(_ line: UnsafeBufferPointer<UInt8>, into sink: Respo
         var i = 0
         while i < line.count && line[i] != UInt8(ascii: " ") { i += 1 }
         while i < line.count && line[i] == UInt8(ascii: " ") { i += 1 }
-        var code = 0, digits = 0
+        var code = 0
+        var digits = 0
         while i < line.count, digits < 3, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(line[i]) {
             code = code * 10 + Int(line[i] - UInt8(ascii: "0"))
             digits += 1
@@ -83,19 +90,26 @@ private func readHeaderLine(_ line: UnsafeBufferPointer<UInt8>, into sink: Respo
         }
         if digits == 3 { sink.status = code }
     } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
-        func blank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") || b == UInt8(ascii: "\n") }
-        var start = colon + 1, end = line.count
+        func blank(_ b: UInt8) -> Bool {
+            b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") || b == UInt8(ascii: "\n")
+        }
+        var start = colon + 1
+        var end = line.count
         while start < end && blank(line[start]) { start += 1 }
         while end > start && blank(line[end - 1]) { end -= 1 }
-        let name = String(decoding: line[..<colon].map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
+        let name = String(
+            decoding: line[..<colon].map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 + 32 : $0 },
+            as: UTF8.self)
         sink.headers[name] = String(decoding: UnsafeBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
     }
 }
 
-private let progressCallback: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = { user, _, _, _, _ in
-    let stop = Unmanaged<StopFlag>.fromOpaque(user!).takeUnretainedValue()
-    return stop.isSet ? 1 : 0
-}
+private let progressCallback:
+    @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = {
+        user, _, _, _, _ in
+        let stop = Unmanaged<StopFlag>.fromOpaque(user!).takeUnretainedValue()
+        return stop.isSet ? 1 : 0
+    }
 
 /// One libcurl easy handle, reused for every request of one source so that the
 /// connection stays alive. Not thread-safe: one source's sync owns it.
@@ -150,7 +164,8 @@ public final class HTTPClient {
         _ = bs_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
         if code != CURLE_OK {
             if sink.overflowed {
-                throw TransportError(kind: .bodyTooLarge, message: "response body larger than \(options.maxBodyBytes) bytes")
+                throw TransportError(
+                    kind: .bodyTooLarge, message: "response body larger than \(options.maxBodyBytes) bytes")
             }
             let text = String(cString: curl_easy_strerror(code))
             let kind: TransportError.Kind

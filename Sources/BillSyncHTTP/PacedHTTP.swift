@@ -118,7 +118,9 @@ public final class PacedHTTP {
                     serverWaits += seconds
                     if serverWaits > bound { throw .rateLimitWaitsAddUp(total: serverWaits, bound: bound) }
                 }
-                if reason != .rateLimited, seconds >= 1 { onEvent(.rateLimitWait(seconds: seconds, reason: reason.rawValue)) }
+                if reason != .rateLimited, seconds >= 1 {
+                    onEvent(.rateLimitWait(seconds: seconds, reason: reason.rawValue))
+                }
             }
             let reason: String
             let started = monotonicSeconds()
@@ -134,8 +136,10 @@ public final class PacedHTTP {
                     } else {
                         pacing.answered(ticket, at: ended, server: server)
                     }
-                    onEvent(.exchange(url: url, status: answered, durationMs: Int((ended - started) * 1000),
-                                      headerNames: headers.map(\.0)))
+                    onEvent(
+                        .exchange(
+                            url: url, status: answered, durationMs: Int((ended - started) * 1000),
+                            headerNames: headers.map(\.0)))
                 }
                 let response = try client.get(url, headers: headers)
                 answered = response.status
@@ -145,7 +149,8 @@ public final class PacedHTTP {
                     let stated = Self.rateLimitDelay(response.headers)
                     let wait = stated?.seconds ?? retry.unstatedRateLimitWait
                     if wait > bound {
-                        throw HTTPFailure.rateLimitWaitTooLong(asked: wait, why: stated?.header ?? "no wait stated", bound: bound)
+                        throw HTTPFailure.rateLimitWaitTooLong(
+                            asked: wait, why: stated?.header ?? "no wait stated", bound: bound)
                     }
                     serverWaits += wait
                     if serverWaits > bound { throw HTTPFailure.rateLimitWaitsAddUp(total: serverWaits, bound: bound) }
@@ -178,12 +183,15 @@ public final class PacedHTTP {
 
     /// Seconds a 429 asks to wait, and the header that says so: `Retry-After` (seconds or an
     /// HTTP date), else `x-ratelimit-reset` (seconds, or a unix time).
-    public static func rateLimitDelay(_ headers: [String: String], now: Date = Date()) -> (seconds: Double, header: String)? {
+    public static func rateLimitDelay(_ headers: [String: String], now: Date = Date()) -> (
+        seconds: Double, header: String
+    )? {
         if let value = headers["retry-after"] {
             if let seconds = Double(value.trimmed), seconds >= 0, seconds.isFinite { return (seconds, "Retry-After") }
             if let date = parseHTTPDate(value) { return (max(0, date.timeIntervalSince(now)), "Retry-After") }
         }
-        if let reset = headers["x-ratelimit-reset"], let seconds = Double(reset.trimmed), seconds >= 0, seconds.isFinite {
+        if let reset = headers["x-ratelimit-reset"], let seconds = Double(reset.trimmed), seconds >= 0, seconds.isFinite
+        {
             // Some servers send a unix time instead of a delta.
             if seconds > 1_000_000_000 { return (max(0, seconds - now.timeIntervalSince1970), "x-ratelimit-reset") }
             return (seconds, "x-ratelimit-reset")

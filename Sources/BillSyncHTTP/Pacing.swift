@@ -18,8 +18,10 @@ public final class Pacing: @unchecked Sendable {
     /// Waits until the window lets a request go, then lets it go and counts it. Before each
     /// wait, `willWait` hears how long and why; it may throw to give up instead.
     /// Waits in slices of at most 0.1 s, so that a stop is honoured promptly.
-    func acquire(stop: StopFlag,
-                 willWait: (Double, RateWindow.WaitReason) throws(HTTPFailure) -> Void) throws(HTTPFailure) -> RateWindow.Ticket {
+    func acquire(
+        stop: StopFlag,
+        willWait: (Double, RateWindow.WaitReason) throws(HTTPFailure) -> Void
+    ) throws(HTTPFailure) -> RateWindow.Ticket {
         condition.lock()
         defer { condition.unlock() }
         while true {

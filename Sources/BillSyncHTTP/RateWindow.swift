@@ -157,8 +157,8 @@ public struct ServerWindow: Sendable, Equatable {
     /// `unixNow` turns a reset written as a unix time into seconds from now.
     public init?(headers: [String: String], unixNow: Double) {
         guard let remainingText = headers["x-ratelimit-remaining"], let resetText = headers["x-ratelimit-reset"],
-              let remaining = Int(remainingText.trimmed), remaining >= 0,
-              let reset = Double(resetText.trimmed), reset >= 0, reset.isFinite
+            let remaining = Int(remainingText.trimmed), remaining >= 0,
+            let reset = Double(resetText.trimmed), reset >= 0, reset.isFinite
         else { return nil }
         self.remaining = remaining
         // Some servers send a unix time instead of a delta.

@@ -47,7 +47,8 @@ public protocol BillingProvider: AnyObject {
     var usageEndpoint: String { get }
     /// Usage in `[start, end)`; `cursor` nil is the window's first page.
     func usagePage(start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage
-    func decodeUsagePage(_ json: JSONValue, start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage
+    func decodeUsagePage(_ json: JSONValue, start: Int64, end: Int64, cursor: String?) throws(ProviderError)
+        -> UsagePage
     /// Hours per window so that one window is one full page.
     var usageWindowHours: Int64 { get }
 }
@@ -60,7 +61,9 @@ extension BillingProvider {
     public func decodeInvoiceDetail(_ json: JSONValue, id: String) throws(ProviderError) -> Invoice {
         throw .badField(endpoint: invoiceEndpoint, detail: "this provider has no invoice detail endpoint")
     }
-    public func decodeUsagePage(_ json: JSONValue, start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage {
+    public func decodeUsagePage(_ json: JSONValue, start: Int64, end: Int64, cursor: String?) throws(ProviderError)
+        -> UsagePage
+    {
         UsagePage(hours: [], next: nil)
     }
     public var hasUsage: Bool { false }

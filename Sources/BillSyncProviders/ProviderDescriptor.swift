@@ -28,10 +28,12 @@ public struct ProviderDescriptor: Sendable {
     /// The provider for one source, talking over `http`.
     public let make: @Sendable (ProviderSettings, PacedHTTP) -> BillingProvider
 
-    public init(kind: ProviderKind, vendor: String, defaultBaseURL: String?, documentedRateLimit: RateLimit,
-                hasTeams: Bool = false, hasUsage: Bool = false, longestChain: Bool = false, focusName: String,
-                serviceCategory: @escaping @Sendable (String) -> String,
-                make: @escaping @Sendable (ProviderSettings, PacedHTTP) -> BillingProvider) {
+    public init(
+        kind: ProviderKind, vendor: String, defaultBaseURL: String?, documentedRateLimit: RateLimit,
+        hasTeams: Bool = false, hasUsage: Bool = false, longestChain: Bool = false, focusName: String,
+        serviceCategory: @escaping @Sendable (String) -> String,
+        make: @escaping @Sendable (ProviderSettings, PacedHTTP) -> BillingProvider
+    ) {
         self.kind = kind
         self.vendor = vendor
         self.defaultBaseURL = defaultBaseURL

@@ -13,15 +13,17 @@ public enum ProviderError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .http(let endpoint, let status, let message):
-            let hint = switch status {
-            case 401, 403: " (check the API key)"
-            case 404: " (check base_url and team)"
-            default: ""
-            }
+            let hint =
+                switch status {
+                case 401, 403: " (check the API key)"
+                case 404: " (check base_url and team)"
+                default: ""
+                }
             return "GET \(endpoint): HTTP \(status): \(message)\(hint)"
         case .malformedJSON(let endpoint, let detail): return "GET \(endpoint): response is not valid JSON: \(detail)"
         case .badField(let endpoint, let detail): return "GET \(endpoint): unexpected response: \(detail)"
-        case .repeatingCursor(let endpoint, let cursor): return "GET \(endpoint): pagination cursor \"\(cursor.prefix(64))\" repeated; stopping to avoid a loop"
+        case .repeatingCursor(let endpoint, let cursor):
+            return "GET \(endpoint): pagination cursor \"\(cursor.prefix(64))\" repeated; stopping to avoid a loop"
         case .transport(let endpoint, let failure): return "GET \(endpoint): \(failure)"
         case .stopped: return "stopped before finishing"
         }

@@ -10,7 +10,9 @@ public struct ProviderSettings: Sendable {
     public var amountsInCents: Bool
     public var currency: String
 
-    public init(kind: ProviderKind, baseURL: String, apiKey: String, team: String?, amountsInCents: Bool, currency: String) {
+    public init(
+        kind: ProviderKind, baseURL: String, apiKey: String, team: String?, amountsInCents: Bool, currency: String
+    ) {
         self.kind = kind
         self.baseURL = baseURL
         self.apiKey = apiKey

@@ -25,7 +25,8 @@ enum BodyRewrite {
     /// The values stay the same, so a client that reads them exactly gives the same result from
     /// either body.
     static func looseTypes(_ body: [UInt8], for kind: ProviderKind) -> [UInt8] {
-        let strings = stringKeys(kind), times = timeKeys(kind)
+        let strings = stringKeys(kind)
+        let times = timeKeys(kind)
         var out: [UInt8] = []
         out.reserveCapacity(body.count + body.count / 8)
         var i = 0
@@ -38,7 +39,7 @@ enum BodyRewrite {
                 while j < body.count, body[j] != UInt8(ascii: "\"") { j += body[j] == UInt8(ascii: "\\") ? 2 : 1 }
                 let text = body[(i + 1)..<min(j, body.count)]
                 if key == "id", !text.isEmpty, text.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
-                    out.append(contentsOf: text)   // a value, not a key: the id as a number
+                    out.append(contentsOf: text)  // a value, not a key: the id as a number
                     key = nil
                 } else {
                     out.append(contentsOf: body[i..<min(j + 1, body.count)])
@@ -61,7 +62,8 @@ enum BodyRewrite {
                     out.append(UInt8(ascii: "\""))
                     out.append(contentsOf: number)
                     out.append(UInt8(ascii: "\""))
-                } else if times.contains(name), !number.contains(UInt8(ascii: ".")), !number.contains(UInt8(ascii: "e")) {
+                } else if times.contains(name), !number.contains(UInt8(ascii: ".")), !number.contains(UInt8(ascii: "e"))
+                {
                     out.append(contentsOf: number)
                     out.append(contentsOf: ".0".utf8)
                 } else {
@@ -120,7 +122,9 @@ enum BodyRewrite {
         var depth = 0
         while j < body.count {
             switch body[j] {
-            case UInt8(ascii: "\""): j = stringEnd(body, j); continue
+            case UInt8(ascii: "\""):
+                j = stringEnd(body, j)
+                continue
             case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 if depth == 0 { return j }

@@ -15,7 +15,8 @@ struct ControlAPI: Sendable {
             case ("GET", "truth") where segments == ["truth", "invoices"]: return try truthInvoices(request)
             case ("GET", "truth") where segments == ["truth", "usage"]: return try truthUsage(request)
             case ("GET", "health") where segments.count == 1: return .json(200, .object { $0.field("ok", true) })
-            default: throw RequestRejection(status: 404, message: "no simulator endpoint \(request.method) \(request.path)")
+            default:
+                throw RequestRejection(status: 404, message: "no simulator endpoint \(request.method) \(request.path)")
             }
         } catch {
             return .simulatorError(error.status, error.message)
@@ -38,20 +39,23 @@ struct ControlAPI: Sendable {
                 throw RequestRejection(status: 404, message: "unknown account \(request.parameters["account"] ?? "")")
             }
             gateway.changes.addInvoices(provider.kind, account: account, count: count)
-            let added = provider.truthInvoices(account: account, now: now, changes: gateway.changes.snapshot(),
-                                               limit: count)
-            return .json(200, .object { json in
-                json.field("provider", provider.kind.rawValue)
-                if !account.isEmpty {
-                    json.field("account", account)
-                }
-                json.key("ids")
-                json.beginArray()
-                for invoice in added {
-                    json.string(invoice.id)
-                }
-                json.endArray()
-            })
+            let added = provider.truthInvoices(
+                account: account, now: now, changes: gateway.changes.snapshot(),
+                limit: count)
+            return .json(
+                200,
+                .object { json in
+                    json.field("provider", provider.kind.rawValue)
+                    if !account.isEmpty {
+                        json.field("account", account)
+                    }
+                    json.key("ids")
+                    json.beginArray()
+                    for invoice in added {
+                        json.string(invoice.id)
+                    }
+                    json.endArray()
+                })
         }
         guard path.count == 3, path[2] == "status" else {
             throw RequestRejection(status: 404, message: "use POST /_sim/invoices/{provider}/{id}/status?value=V")
@@ -64,11 +68,13 @@ struct ControlAPI: Sendable {
             throw RequestRejection(status: 404, message: "no \(provider.kind.rawValue) invoice \(id)")
         }
         gateway.changes.setStatus(provider.kind, id: id, to: value)
-        return .json(200, .object { json in
-            json.field("provider", provider.kind.rawValue)
-            json.field("id", id)
-            json.field("status", value)
-        })
+        return .json(
+            200,
+            .object { json in
+                json.field("provider", provider.kind.rawValue)
+                json.field("id", id)
+                json.field("status", value)
+            })
     }
 
     // MARK: Faults
@@ -89,10 +95,12 @@ struct ControlAPI: Sendable {
             field: request.parameters["field"],
             message: request.parameters["message"])
         gateway.faults.enqueue(fault)
-        return .json(200, .object { json in
-            json.key("queued")
-            write(fault, to: &json)
-        })
+        return .json(
+            200,
+            .object { json in
+                json.key("queued")
+                write(fault, to: &json)
+            })
     }
 
     private func clearFaults() -> HTTPResponse {
@@ -137,12 +145,14 @@ struct ControlAPI: Sendable {
             return .json(200, gateway.requestLog.summary())
         case ("GET", ["log"]):
             let times = request.parameters["times"].map { $0 == "1" || $0 == "true" } ?? false
-            return HTTPResponse(status: 200, body: gateway.requestLog.text(times: times), contentType: "text/plain; charset=utf-8")
+            return HTTPResponse(
+                status: 200, body: gateway.requestLog.text(times: times), contentType: "text/plain; charset=utf-8")
         case ("POST", ["reset"]):
             gateway.requestLog.reset()
             return .json(200, .object { $0.field("reset", true) })
         default:
-            throw RequestRejection(status: 404, message: "use GET /_sim/requests, GET /_sim/requests/log or POST /_sim/requests/reset")
+            throw RequestRejection(
+                status: 404, message: "use GET /_sim/requests, GET /_sim/requests/log or POST /_sim/requests/reset")
         }
     }
 
@@ -154,8 +164,9 @@ struct ControlAPI: Sendable {
         guard let account = provider.account(named: request.parameters["account"]) else {
             throw RequestRejection(status: 404, message: "unknown account \(request.parameters["account"] ?? "")")
         }
-        let invoices = provider.truthInvoices(account: account, now: gateway.now(),
-                                              changes: gateway.changes.snapshot(), limit: .max)
+        let invoices = provider.truthInvoices(
+            account: account, now: gateway.now(),
+            changes: gateway.changes.snapshot(), limit: .max)
         return .json(200, GroundTruth.invoices(invoices))
     }
 
@@ -178,7 +189,8 @@ struct ControlAPI: Sendable {
 
     private func provider(named name: String) throws(RequestRejection) -> any ProviderAPI {
         guard let kind = ProviderKind(name: name) else {
-            throw RequestRejection(status: 404, message: "unknown provider '\(name)': use northflank, typesense or usageflow")
+            throw RequestRejection(
+                status: 404, message: "unknown provider '\(name)': use northflank, typesense or usageflow")
         }
         return gateway.provider(kind)
     }

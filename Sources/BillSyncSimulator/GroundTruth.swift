@@ -74,7 +74,8 @@ enum GroundTruth {
 
     /// Northflank usage of `account` for the hour starts in `hours`.
     static func usage(_ northflank: NorthflankAPI, account: NorthflankAPI.Account, hours: Range<Int64>) -> JSONText {
-        let count = max(0, (hours.upperBound - hours.lowerBound + UTCCalendar.secondsPerHour - 1) / UTCCalendar.secondsPerHour)
+        let count = max(
+            0, (hours.upperBound - hours.lowerBound + UTCCalendar.secondsPerHour - 1) / UTCCalendar.secondsPerHour)
         var json = JSONText(capacity: 64 + Int(min(count, 100_000)) * 300)
         json.beginArray()
         for hour in stride(from: hours.lowerBound, to: hours.upperBound, by: Int(UTCCalendar.secondsPerHour)) {

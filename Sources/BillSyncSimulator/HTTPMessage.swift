@@ -45,7 +45,8 @@ struct HTTPRequest: Sendable {
         var input = Array(text.utf8)[...]
         while let byte = input.popFirst() {
             if byte == UInt8(ascii: "%"), input.count >= 2,
-               let high = hexValue(input[input.startIndex]), let low = hexValue(input[input.startIndex + 1]) {
+                let high = hexValue(input[input.startIndex]), let low = hexValue(input[input.startIndex + 1])
+            {
                 bytes.append(high << 4 | low)
                 input = input.dropFirst(2)
             } else if byte == UInt8(ascii: "+") && plusIsSpace {
@@ -82,8 +83,10 @@ struct HTTPResponse: Sendable {
     var body: [UInt8]
     var delivery = Delivery.complete
 
-    init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8],
-         contentType: String = "application/json") {
+    init(
+        status: Int, headers: [(name: String, value: String)] = [], body: [UInt8],
+        contentType: String = "application/json"
+    ) {
         self.status = status
         self.headers = [("Content-Type", contentType)] + headers
         self.body = body

@@ -218,7 +218,8 @@ private struct Connection {
             return .invalid(status: 400, message: "bad Content-Length")
         }
         if bodyLength > 0, headers["expect"]?.lowercased() == "100-continue",
-           buffer.count < headEnd + 4 + bodyLength {
+            buffer.count < headEnd + 4 + bodyLength
+        {
             _ = write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
         }
         while buffer.count < headEnd + 4 + bodyLength {
@@ -230,8 +231,9 @@ private struct Connection {
         let tokens = (headers["connection"] ?? "").lowercased()
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let keepAlive = !tokens.contains("close") && (requestLine[2] != "HTTP/1.0" || tokens.contains("keep-alive"))
-        let request = HTTPRequest(method: String(requestLine[0]), target: String(requestLine[1]),
-                                  headers: headers, body: body)
+        let request = HTTPRequest(
+            method: String(requestLine[0]), target: String(requestLine[1]),
+            headers: headers, body: body)
         return .request(request, keepAlive: keepAlive)
     }
 

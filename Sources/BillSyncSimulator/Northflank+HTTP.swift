@@ -4,7 +4,7 @@ import Foundation
 extension NorthflankAPI {
     func presentedKey(_ request: HTTPRequest) -> String? {
         guard let authorization = request.headers["authorization"],
-              authorization.lowercased().hasPrefix("bearer ")
+            authorization.lowercased().hasPrefix("bearer ")
         else { return nil }
         return authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
     }
@@ -30,26 +30,33 @@ extension NorthflankAPI {
         switch segments.count {
         case 3 where segments[1] == "billing" && ["invoices", "usage"].contains(segments[2]):
             template = "/v1/billing/\(segments[2])"
-            resource = segments[2] == "invoices" ? .northflankInvoices(account: "org") : .northflankUsage(account: "org")
+            resource =
+                segments[2] == "invoices" ? .northflankInvoices(account: "org") : .northflankUsage(account: "org")
         case 5 where segments[1] == "teams" && segments[3] == "billing" && ["invoices", "usage"].contains(segments[4]):
             template = "/v1/teams/{team}/billing/\(segments[4])"
-            resource = segments[4] == "invoices"
+            resource =
+                segments[4] == "invoices"
                 ? .northflankInvoices(account: segments[2]) : .northflankUsage(account: segments[2])
         default:
             return Endpoint(template: "\(request.method) \(request.path)", resource: .unknown(methodAllowed: true))
         }
-        return Endpoint(template: "\(request.method) \(template)",
-                        resource: isGet ? resource : .unknown(methodAllowed: false))
+        return Endpoint(
+            template: "\(request.method) \(template)",
+            resource: isGet ? resource : .unknown(methodAllowed: false))
     }
 
     func respond(to request: HTTPRequest, at endpoint: Endpoint, context: ProviderContext) -> HTTPResponse {
         do throws(RequestRejection) {
             switch endpoint.resource {
             case .northflankInvoices(let name):
-                guard let account = account(name) else { throw RequestRejection(status: 404, message: "Team not found") }
+                guard let account = account(name) else {
+                    throw RequestRejection(status: 404, message: "Team not found")
+                }
                 return try invoicePage(account, request, context)
             case .northflankUsage(let name):
-                guard let account = account(name) else { throw RequestRejection(status: 404, message: "Team not found") }
+                guard let account = account(name) else {
+                    throw RequestRejection(status: 404, message: "Team not found")
+                }
                 return try usagePage(account, request, context)
             case .unknown(methodAllowed: false):
                 throw RequestRejection(status: 405, message: "Method not allowed")
@@ -87,10 +94,11 @@ extension NorthflankAPI {
         }
         json.endArray()
         json.endObject()
-        writePagination(to: &json, count: Int(max(0, first - last + 1)),
-                        next: month >= months.oldest ? Self.encodeCursor(kind: "i", month) : nil,
-                        requestCursor: requestCursor, start: Self.encodeCursor(kind: "i", months.newest),
-                        context: context)
+        writePagination(
+            to: &json, count: Int(max(0, first - last + 1)),
+            next: month >= months.oldest ? Self.encodeCursor(kind: "i", month) : nil,
+            requestCursor: requestCursor, start: Self.encodeCursor(kind: "i", months.newest),
+            context: context)
         json.endObject()
         return .json(200, json)
     }
@@ -133,8 +141,9 @@ extension NorthflankAPI {
         }
         json.endArray()
         json.endObject()
-        writePagination(to: &json, count: count, next: hour < end ? Self.encodeCursor(kind: "u", hour) : nil,
-                        requestCursor: requestCursor, start: Self.encodeCursor(kind: "u", first), context: context)
+        writePagination(
+            to: &json, count: count, next: hour < end ? Self.encodeCursor(kind: "u", hour) : nil,
+            requestCursor: requestCursor, start: Self.encodeCursor(kind: "u", first), context: context)
         json.endObject()
         return .json(200, json)
     }
@@ -142,8 +151,10 @@ extension NorthflankAPI {
     /// `pagination`, unless a fault drops it; a `repeat-cursor` fault answers with the
     /// request's cursor, or on a first page with `next` (or `start`) and keeps that promise
     /// when it comes back.
-    private func writePagination(to json: inout JSONText, count: Int, next: String?, requestCursor: String?,
-                                 start: String, context: ProviderContext) {
+    private func writePagination(
+        to json: inout JSONText, count: Int, next: String?, requestCursor: String?,
+        start: String, context: ProviderContext
+    ) {
         var next = next
         if let requestCursor, context.faults.takeRepeatingCursor(requestCursor) {
             next = requestCursor
@@ -245,7 +256,7 @@ extension NorthflankAPI {
         var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
-              text.hasPrefix("\(kind):")
+            text.hasPrefix("\(kind):")
         else { return nil }
         return Int64(text.dropFirst(2))
     }

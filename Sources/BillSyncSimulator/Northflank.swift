@@ -30,7 +30,7 @@ struct NorthflankAPI: ProviderAPI {
     func account(_ name: String) -> Account? {
         if name == "org" { return Account(index: 0) }
         guard name.hasPrefix("team-"), let number = Int(name.dropFirst(5)), number >= 1, number <= options.teams,
-              name == "team-\(number)"
+            name == "team-\(number)"
         else { return nil }
         return Account(index: number)
     }
@@ -119,20 +119,22 @@ struct NorthflankAPI: ProviderAPI {
             id: id,
             periodStart: UTCCalendar.start(ofMonth: month), periodEnd: UTCCalendar.start(ofMonth: month + 1),
             paas: paas, byoc: byoc,
-            tax: account.isTaxed ? (2 * subTotal + 5) / 10 : 0,   // 20%, half up, at 10^-4 cent
+            tax: account.isTaxed ? (2 * subTotal + 5) / 10 : 0,  // 20%, half up, at 10^-4 cent
             paid: paid)
     }
 
     /// Hour starts from the day `historyDays` before `now` up to the last whole hour.
     func usageHours(now: Int64) -> Range<Int64> {
-        let first = UTCCalendar.floor(now - Int64(options.historyDays) * UTCCalendar.secondsPerDay,
-                                      to: UTCCalendar.secondsPerDay)
+        let first = UTCCalendar.floor(
+            now - Int64(options.historyDays) * UTCCalendar.secondsPerDay,
+            to: UTCCalendar.secondsPerDay)
         return first..<UTCCalendar.floor(now, to: UTCCalendar.secondsPerHour)
     }
 
     func usage(_ account: Account, hour: Int64) -> UsageHour {
-        var rng = SeededRandom(seed: options.seed, .northflankUsage, Int64(account.index),
-                               UTCCalendar.floorDiv(hour, UTCCalendar.secondsPerHour))
+        var rng = SeededRandom(
+            seed: options.seed, .northflankUsage, Int64(account.index),
+            UTCCalendar.floorDiv(hour, UTCCalendar.secondsPerHour))
         guard !rng.oneIn(10) else {
             return UsageHour(timestamp: hour, paas: PaaSPrice(), byoc: BYOCPrice())
         }
@@ -183,8 +185,8 @@ struct NorthflankAPI: ProviderAPI {
 
     func hasInvoice(id: String, now: Int64, changes: InvoiceChanges.Snapshot) -> Bool {
         guard id.hasPrefix("nfinv_"), let separator = id.lastIndex(of: "_"),
-              let account = account(String(id[id.index(id.startIndex, offsetBy: 6)..<separator])),
-              let month = UTCCalendar.monthIndex(yearMonth: id[id.index(after: separator)...])
+            let account = account(String(id[id.index(id.startIndex, offsetBy: 6)..<separator])),
+            let month = UTCCalendar.monthIndex(yearMonth: id[id.index(after: separator)...])
         else { return false }
         let months = invoiceMonths(account, now: now, changes: changes)
         return months.oldest <= month && month <= months.newest
@@ -207,10 +209,12 @@ struct NorthflankAPI: ProviderAPI {
             return TruthInvoice(
                 id: invoice.id, number: nil, status: invoice.paid ? "paid" : "unpaid", currency: "USD",
                 periodStart: invoice.periodStart, periodEnd: invoice.periodEnd, issued: invoice.periodEnd,
-                total: major(invoice.total), subtotal: major(invoice.subTotal), creditsApplied: ExactDecimal(0, scale: 2),
+                total: major(invoice.total), subtotal: major(invoice.subTotal),
+                creditsApplied: ExactDecimal(0, scale: 2),
                 lineItems: components.filter { $0.1 != 0 }.map { type, units in
-                    TruthLineItem(type: type, description: type, quantity: ExactDecimal(1, scale: 0),
-                                  unitPrice: major(units), amount: major(units))
+                    TruthLineItem(
+                        type: type, description: type, quantity: ExactDecimal(1, scale: 0),
+                        unitPrice: major(units), amount: major(units))
                 })
         }
     }

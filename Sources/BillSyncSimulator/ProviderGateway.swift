@@ -44,7 +44,8 @@ final class ProviderGateway: Sendable {
             let ticket = requestLog.arrive(method: request.method, target: request.target, endpoint: endpoint.template)
             var response = answer(request, provider, endpoint)
             if let policy = provider.rateLimit, policy.advertised, response.header("x-ratelimit-limit") == nil {
-                let window = limiter.peek(key: windowKey(provider, provider.presentedKey(request) ?? ""), policy: policy)
+                let window = limiter.peek(
+                    key: windowKey(provider, provider.presentedKey(request) ?? ""), policy: policy)
                 response.setHeader("x-ratelimit-limit", String(window.limit))
                 response.setHeader("x-ratelimit-remaining", String(window.remaining))
                 response.setHeader("x-ratelimit-reset", String(window.resetSeconds))
@@ -52,8 +53,9 @@ final class ProviderGateway: Sendable {
             requestLog.complete(ticket, status: response.loggedStatus)
             return response
         }
-        let ticket = requestLog.arrive(method: request.method, target: request.target,
-                                       endpoint: "\(request.method) \(request.path)")
+        let ticket = requestLog.arrive(
+            method: request.method, target: request.target,
+            endpoint: "\(request.method) \(request.path)")
         requestLog.complete(ticket, status: 404)
         return .simulatorError(404, "no simulated provider serves \(request.path)")
     }
@@ -70,9 +72,11 @@ final class ProviderGateway: Sendable {
             }
         }
         if let fault, fault.kind == .ratelimitShared, let policy = provider.rateLimit,
-           let key = provider.presentedKey(request) {
-            limiter.share(key: windowKey(provider, key), policy: policy, remainingAfterNext: fault.allow,
-                          leavingInSeconds: fault.value)
+            let key = provider.presentedKey(request)
+        {
+            limiter.share(
+                key: windowKey(provider, key), policy: policy, remainingAfterNext: fault.allow,
+                leavingInSeconds: fault.value)
         }
         if options.errorRate > 0, let status = rollServerError() {
             return provider.errorResponse(status: status, message: HTTPResponse.reason(status))
@@ -81,14 +85,17 @@ final class ProviderGateway: Sendable {
             return provider.errorResponse(status: 401, message: provider.unauthorizedMessage)
         }
         if let policy = provider.rateLimit,
-           case .limited(let retryAfter) = limiter.admit(key: windowKey(provider, key), policy: policy,
-                                                             enforce: options.rateLimits) {
+            case .limited(let retryAfter) = limiter.admit(
+                key: windowKey(provider, key), policy: policy,
+                enforce: options.rateLimits)
+        {
             var response = provider.errorResponse(status: 429, message: provider.rateLimitedMessage)
             response.setHeader("Retry-After", String(retryAfter))
             return response
         }
-        let context = ProviderContext(now: now(), changes: changes.snapshot(),
-                                      mutation: fault?.kind.bodyMutation ?? .none, faults: faults)
+        let context = ProviderContext(
+            now: now(), changes: changes.snapshot(),
+            mutation: fault?.kind.bodyMutation ?? .none, faults: faults)
         var response = provider.respond(to: request, at: endpoint, context: context)
         guard let fault, response.status == 200 else { return response }
         switch fault.kind {

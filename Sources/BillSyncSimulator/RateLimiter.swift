@@ -109,8 +109,9 @@ final class RateLimiter: Sendable {
 
     private func state(_ window: Window, _ policy: RateLimitPolicy, _ now: UInt64, _ period: UInt64) -> WindowState {
         let reset = window.oldest.map { Int64(($0 + period - now + 999_999_999) / 1_000_000_000) } ?? 0
-        return WindowState(limit: policy.limit, remaining: max(0, policy.limit - window.count),
-                           resetSeconds: reset)
+        return WindowState(
+            limit: policy.limit, remaining: max(0, policy.limit - window.count),
+            resetSeconds: reset)
     }
 
     private func periodNanoseconds(_ policy: RateLimitPolicy) -> UInt64 {

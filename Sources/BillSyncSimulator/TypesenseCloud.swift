@@ -31,15 +31,21 @@ struct TypesenseCloudAPI: ProviderAPI {
             var rng = SeededRandom(seed: seed, .typesenseCluster, index)
             let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz")
             id = "0" + String((0..<16).map { _ in rng.element(of: alphabet) })
-            let memory = rng.element(of: [("0.5gb", "0.5 GB RAM", 3), ("1gb", "1 GB RAM", 6), ("2gb", "2 GB RAM", 12),
-                                          ("4gb", "4 GB RAM", 25), ("8gb", "8 GB RAM", 50), ("16gb", "16 GB RAM", 100)])
-            let vcpu = rng.element(of: [("2_vcpus_2_hr_burst_per_day", "2 vCPUs (2 hr burst)"), ("2_vcpus", "2 vCPUs"),
-                                        ("4_vcpus", "4 vCPUs"), ("8_vcpus", "8 vCPUs")])
+            let memory = rng.element(of: [
+                ("0.5gb", "0.5 GB RAM", 3), ("1gb", "1 GB RAM", 6), ("2gb", "2 GB RAM", 12),
+                ("4gb", "4 GB RAM", 25), ("8gb", "8 GB RAM", 50), ("16gb", "16 GB RAM", 100),
+            ])
+            let vcpu = rng.element(of: [
+                ("2_vcpus_2_hr_burst_per_day", "2 vCPUs (2 hr burst)"), ("2_vcpus", "2 vCPUs"),
+                ("4_vcpus", "4 vCPUs"), ("8_vcpus", "8 vCPUs"),
+            ])
             let highPerformanceDisk = rng.oneIn(4)
             let highAvailability = !rng.oneIn(3)
             let regions = highAvailability && rng.oneIn(2)
-            let region = rng.element(of: [("oregon", "Oregon"), ("n_virginia", "N. Virginia"), ("frankfurt", "Frankfurt"),
-                                          ("singapore", "Singapore"), ("sydney", "Sydney"), ("mumbai", "Mumbai")])
+            let region = rng.element(of: [
+                ("oregon", "Oregon"), ("n_virginia", "N. Virginia"), ("frankfurt", "Frankfurt"),
+                ("singapore", "Singapore"), ("sydney", "Sydney"), ("mumbai", "Mumbai"),
+            ])
             let yesNo = { (flag: Bool) in flag ? ("yes", "Yes") : ("no", "No") }
             parameters = [
                 ("cluster_id", id), ("memory_option", memory.0), ("vcpu_option", vcpu.0), ("gpu_option", "no"),
@@ -48,7 +54,8 @@ struct TypesenseCloudAPI: ProviderAPI {
                 ("search_delivery_network_option", regions ? "3_regions" : "no"),
                 ("load_balancing_option", "no"), ("region", region.0),
             ]
-            label = "\(id) -- \(memory.1), \(vcpu.1), GPU:No, HiPerfDisk:\(yesNo(highPerformanceDisk).1), "
+            label =
+                "\(id) -- \(memory.1), \(vcpu.1), GPU:No, HiPerfDisk:\(yesNo(highPerformanceDisk).1), "
                 + "HA:\(yesNo(highAvailability).1), SDN:\(regions ? "3 Regions" : "No"), LoadBalanced:No, \(region.1)"
             nodeHourCents = Int64(memory.2) * (highAvailability ? 3 : 1)
             bandwidthCentsPerGB = rng.element(of: [9, 12, 15])
@@ -98,7 +105,9 @@ struct TypesenseCloudAPI: ProviderAPI {
 
     func layout(now: Int64, changes: InvoiceChanges.Snapshot) -> Layout {
         let generated = max(0, options.typesenseInvoices)
-        let end = options.typesensePeriodDays == 7 ? UTCCalendar.lastMonday(atOrBefore: now) : now - ((now % 86400) + 86400) % 86400
+        let end =
+            options.typesensePeriodDays == 7
+            ? UTCCalendar.lastMonday(atOrBefore: now) : now - ((now % 86400) + 86400) % 86400
         return Layout(generated: generated, count: generated + changes.added(.typesense, account: ""), lastMonday: end)
     }
 
@@ -129,23 +138,27 @@ struct TypesenseCloudAPI: ProviderAPI {
         }
         if hasSupport {
             let plan = rng.element(of: [("Business", Int64(12_500)), ("Enterprise", Int64(50_000))])
-            items.append(LineItem(
-                description: "Typesense Cloud Support - \(plan.0) Plan - \(UTCCalendar.dateTime(periodStart)) UTC "
-                    + "to \(UTCCalendar.dateTime(periodEnd)) UTC",
-                unitPriceCents: plan.1, quantity: ExactDecimal(1, scale: 0), priceCents: plan.1, type: "support",
-                parameters: .support(plan: plan.0, startsAt: periodStart, endsAt: periodEnd)))
+            items.append(
+                LineItem(
+                    description: "Typesense Cloud Support - \(plan.0) Plan - \(UTCCalendar.dateTime(periodStart)) UTC "
+                        + "to \(UTCCalendar.dateTime(periodEnd)) UTC",
+                    unitPriceCents: plan.1, quantity: ExactDecimal(1, scale: 0), priceCents: plan.1, type: "support",
+                    parameters: .support(plan: plan.0, startsAt: periodStart, endsAt: periodEnd)))
         }
         if hasCreditPurchase {
             let hundreds = rng.int(in: 1...50)
-            items.append(LineItem(
-                description: "Prepaid Credit Purchase", unitPriceCents: 10_000, quantity: ExactDecimal(hundreds, scale: 0),
-                priceCents: hundreds * 10_000, type: "prepaid_credit_purchase", parameters: .none))
+            items.append(
+                LineItem(
+                    description: "Prepaid Credit Purchase", unitPriceCents: 10_000,
+                    quantity: ExactDecimal(hundreds, scale: 0),
+                    priceCents: hundreds * 10_000, type: "prepaid_credit_purchase", parameters: .none))
         }
         if options.hostileText {
             items = items.enumerated().map { position, item in
-                LineItem(description: HostileText.sample(index * 5 + position) + " " + item.description,
-                         unitPriceCents: item.unitPriceCents, quantity: item.quantity, priceCents: item.priceCents,
-                         type: item.type, parameters: item.parameters)
+                LineItem(
+                    description: HostileText.sample(index * 5 + position) + " " + item.description,
+                    unitPriceCents: item.unitPriceCents, quantity: item.quantity, priceCents: item.priceCents,
+                    type: item.type, parameters: item.parameters)
             }
         }
         let itemized = items.reduce(0) { $0 + $1.priceCents }
@@ -155,27 +168,31 @@ struct TypesenseCloudAPI: ProviderAPI {
         let creditShare = rng.int(in: 1...100)
         let balance = rng.int(in: 0...20_000) * 100
         let id = Self.invoiceID(index, seed: options.seed)
-        let status = changes.status(.typesense, id: id)
+        let status =
+            changes.status(.typesense, id: id)
             ?? (index == 3 ? "uncollectible" : index >= layout.generated - 2 ? "due" : "paid")
         let credits = status == "paid" && usesCredits ? amount * creditShare / 100 : 0
-        return Invoice(index: index, id: id, status: status, amountCents: amount, periodStart: periodStart,
-                       lineItems: items, paidViaCardCents: status == "paid" ? amount - credits : 0,
-                       paidViaCreditsCents: credits, creditBalanceCents: balance)
+        return Invoice(
+            index: index, id: id, status: status, amountCents: amount, periodStart: periodStart,
+            lineItems: items, paidViaCardCents: status == "paid" ? amount - credits : 0,
+            paidViaCreditsCents: credits, creditBalanceCents: balance)
     }
 
     private func nodeItem(_ cluster: Cluster, hours: Int64) -> LineItem {
-        LineItem(description: "Node -- \(cluster.label) (per node hour)", unitPriceCents: cluster.nodeHourCents,
-                 quantity: ExactDecimal(hours, scale: 0), priceCents: hours * cluster.nodeHourCents, type: "node",
-                 parameters: .cluster(cluster))
+        LineItem(
+            description: "Node -- \(cluster.label) (per node hour)", unitPriceCents: cluster.nodeHourCents,
+            quantity: ExactDecimal(hours, scale: 0), priceCents: hours * cluster.nodeHourCents, type: "node",
+            parameters: .cluster(cluster))
     }
 
     /// Gigabytes with up to three decimals; the price is rounded half up to whole cents.
     private func bandwidthItem(_ cluster: Cluster, _ rng: inout SeededRandom) -> LineItem {
         let step = rng.element(of: [Int64(1_000), 100, 100, 10, 1])
         let milli = Int64(rng.below(400_000)) / step * step
-        return LineItem(description: "Bandwidth -- \(cluster.label) (per GB)", unitPriceCents: cluster.bandwidthCentsPerGB,
-                        quantity: ExactDecimal(milli, scale: 3), priceCents: (milli * cluster.bandwidthCentsPerGB + 500) / 1_000,
-                        type: "bandwidth", parameters: .cluster(cluster))
+        return LineItem(
+            description: "Bandwidth -- \(cluster.label) (per GB)", unitPriceCents: cluster.bandwidthCentsPerGB,
+            quantity: ExactDecimal(milli, scale: 3), priceCents: (milli * cluster.bandwidthCentsPerGB + 500) / 1_000,
+            type: "bandwidth", parameters: .cluster(cluster))
     }
 
     /// `tsinv_` + 12 hex digits: a keyed 4-round Feistel permutation of the index, so ids
@@ -192,8 +209,9 @@ struct TypesenseCloudAPI: ProviderAPI {
 
     static func invoiceIndex(id: String, seed: UInt64) -> Int? {
         let hex = id.utf8.dropFirst(6)
-        guard id.hasPrefix("tsinv_"), hex.count == 12, hex.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
-              let value = UInt64(id.dropFirst(6), radix: 16)
+        guard id.hasPrefix("tsinv_"), hex.count == 12,
+            hex.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+            let value = UInt64(id.dropFirst(6), radix: 16)
         else { return nil }
         var left = value >> 24
         var right = value & 0xFF_FFFF
@@ -233,8 +251,9 @@ struct TypesenseCloudAPI: ProviderAPI {
         default:
             return Endpoint(template: "\(request.method) \(request.path)", resource: .unknown(methodAllowed: true))
         }
-        return Endpoint(template: "\(request.method) \(template)",
-                        resource: request.method == "GET" ? resource : .unknown(methodAllowed: false))
+        return Endpoint(
+            template: "\(request.method) \(template)",
+            resource: request.method == "GET" ? resource : .unknown(methodAllowed: false))
     }
 
     func respond(to request: HTTPRequest, at endpoint: Endpoint, context: ProviderContext) -> HTTPResponse {
@@ -248,8 +267,9 @@ struct TypesenseCloudAPI: ProviderAPI {
                     throw RequestRejection(status: 404, message: "Not Found")
                 }
                 var json = JSONText(capacity: 4_096)
-                write(invoice(index, layout: layout, changes: context.changes), to: &json, withLineItems: true,
-                      mutation: context.mutation)
+                write(
+                    invoice(index, layout: layout, changes: context.changes), to: &json, withLineItems: true,
+                    mutation: context.mutation)
                 return .json(200, json)
             case .unknown(methodAllowed: false):
                 throw RequestRejection(status: 405, message: "Method Not Allowed")
@@ -385,8 +405,9 @@ struct TypesenseCloudAPI: ProviderAPI {
                 periodStart: invoice.periodStart, periodEnd: invoice.periodEnd, issued: invoice.invoiceDate,
                 total: major(invoice.amountCents), subtotal: nil, creditsApplied: major(invoice.paidViaCreditsCents),
                 lineItems: invoice.lineItems.map {
-                    TruthLineItem(type: $0.type, description: $0.description, quantity: $0.quantity,
-                                  unitPrice: major($0.unitPriceCents), amount: major($0.priceCents))
+                    TruthLineItem(
+                        type: $0.type, description: $0.description, quantity: $0.quantity,
+                        unitPrice: major($0.unitPriceCents), amount: major($0.priceCents))
                 })
         }
     }

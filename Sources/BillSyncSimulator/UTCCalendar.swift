@@ -71,7 +71,7 @@ enum UTCCalendar {
     /// The most recent Monday 00:00 UTC at or before `instant`.
     static func lastMonday(atOrBefore instant: Int64) -> Int64 {
         let day = floorDiv(instant, secondsPerDay)
-        let daysSinceMonday = day + 3 - floorDiv(day + 3, 7) * 7   // 1970-01-01 was a Thursday
+        let daysSinceMonday = day + 3 - floorDiv(day + 3, 7) * 7  // 1970-01-01 was a Thursday
         return (day - daysSinceMonday) * secondsPerDay
     }
 
@@ -118,17 +118,17 @@ enum UTCCalendar {
         }
         func char(_ at: Int) -> UInt8? { at < chars.count ? chars[at] : nil }
         guard let year = number(0, 4), char(4) == UInt8(ascii: "-"), let month = number(5, 2),
-              char(7) == UInt8(ascii: "-"), let day = number(8, 2),
-              (1...12).contains(month), (1...31).contains(day)
+            char(7) == UInt8(ascii: "-"), let day = number(8, 2),
+            (1...12).contains(month), (1...31).contains(day)
         else { return nil }
         let midnight = days(year: year, month: month, day: day) * secondsPerDay
         if chars.count == 10 {
             return midnight
         }
         guard char(10) == UInt8(ascii: "T") || char(10) == UInt8(ascii: " "),
-              let hour = number(11, 2), char(13) == UInt8(ascii: ":"), let minute = number(14, 2),
-              char(16) == UInt8(ascii: ":"), let second = number(17, 2),
-              hour < 24, minute < 60, second < 60
+            let hour = number(11, 2), char(13) == UInt8(ascii: ":"), let minute = number(14, 2),
+            char(16) == UInt8(ascii: ":"), let second = number(17, 2),
+            hour < 24, minute < 60, second < 60
         else { return nil }
         var rest = chars[19...]
         if rest.first == UInt8(ascii: ".") {

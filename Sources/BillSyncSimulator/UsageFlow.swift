@@ -34,25 +34,29 @@ struct UsageFlowAPI: ProviderAPI {
 
     func layout(now: Int64, changes: InvoiceChanges.Snapshot) -> Layout {
         let generated = max(0, options.usageflowInvoices)
-        return Layout(generated: generated, count: generated + changes.added(.usageflow, account: ""),
-                      newestGeneratedMonth: UTCCalendar.monthIndex(containing: now) - 1)
+        return Layout(
+            generated: generated, count: generated + changes.added(.usageflow, account: ""),
+            newestGeneratedMonth: UTCCalendar.monthIndex(containing: now) - 1)
     }
 
     func invoice(_ index: Int, layout: Layout, changes: InvoiceChanges.Snapshot) -> Invoice {
         var rng = SeededRandom(seed: options.seed, .usageflowInvoice, Int64(index))
         // Whole (`120`), one decimal (`120.5`), two (`99.99`) or six (`0.123456`).
-        let amount: Int64 = switch rng.below(4) {
-        case 0: rng.int(in: 50...2_000) * 1_000_000
-        case 1: rng.int(in: 500...20_000) * 100_000
-        case 2: rng.int(in: 1_000...200_000) * 10_000
-        default: rng.int(in: 1...999_999)
-        }
+        let amount: Int64 =
+            switch rng.below(4) {
+            case 0: rng.int(in: 50...2_000) * 1_000_000
+            case 1: rng.int(in: 500...20_000) * 100_000
+            case 2: rng.int(in: 1_000...200_000) * 10_000
+            default: rng.int(in: 1...999_999)
+            }
         let month = layout.newestGeneratedMonth - Int64(layout.generated - 1 - index)
         let id = invoiceID(index)
-        let status = changes.status(.usageflow, id: id)
+        let status =
+            changes.status(.usageflow, id: id)
             ?? (index >= layout.generated - 1 ? "PENDING" : index == layout.generated - 3 ? "FAILED" : "PAID")
-        return Invoice(index: index, status: status, amount: amount, periodStart: UTCCalendar.start(ofMonth: month),
-                       periodEnd: UTCCalendar.start(ofMonth: month + 1), id: id)
+        return Invoice(
+            index: index, status: status, amount: amount, periodStart: UTCCalendar.start(ofMonth: month),
+            periodEnd: UTCCalendar.start(ofMonth: month + 1), id: id)
     }
 
     /// `uf_inv_N`, or `N` with `numericIDs`.
@@ -62,7 +66,8 @@ struct UsageFlowAPI: ProviderAPI {
 
     private func invoiceIndex(id: String) -> Int? {
         let prefix = options.numericIDs ? "" : "uf_inv_"
-        guard id.hasPrefix(prefix), let number = Int(id.dropFirst(prefix.count)), number >= 1, id == invoiceID(number - 1)
+        guard id.hasPrefix(prefix), let number = Int(id.dropFirst(prefix.count)), number >= 1,
+            id == invoiceID(number - 1)
         else { return nil }
         return number - 1
     }
@@ -83,8 +88,9 @@ struct UsageFlowAPI: ProviderAPI {
         guard segments == ["api", "invoices"] else {
             return Endpoint(template: "\(request.method) \(request.path)", resource: .unknown(methodAllowed: true))
         }
-        return Endpoint(template: "\(request.method) /api/invoices",
-                        resource: request.method == "GET" ? .usageflowInvoices : .unknown(methodAllowed: false))
+        return Endpoint(
+            template: "\(request.method) /api/invoices",
+            resource: request.method == "GET" ? .usageflowInvoices : .unknown(methodAllowed: false))
     }
 
     func respond(to request: HTTPRequest, at endpoint: Endpoint, context: ProviderContext) -> HTTPResponse {
@@ -148,8 +154,11 @@ struct UsageFlowAPI: ProviderAPI {
                 id: invoice.id, number: nil, status: invoice.status, currency: "USD",
                 periodStart: invoice.periodStart, periodEnd: invoice.periodEnd, issued: invoice.createdAt,
                 total: amount, subtotal: nil, creditsApplied: ExactDecimal(0, scale: 2),
-                lineItems: [TruthLineItem(type: "usage", description: "usage", quantity: ExactDecimal(1, scale: 0),
-                                          unitPrice: amount, amount: amount)])
+                lineItems: [
+                    TruthLineItem(
+                        type: "usage", description: "usage", quantity: ExactDecimal(1, scale: 0),
+                        unitPrice: amount, amount: amount)
+                ])
         }
     }
 }

@@ -4,9 +4,11 @@ import Foundation
 /// What changed since the last export, and the store's own settings (`meta`).
 extension BillingStore {
     static func markDirty(_ db: Database, _ key: String) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO export_dirty (key, seq) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET seq = seq + 1
-            """).execute(arguments: [key])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO export_dirty (key, seq) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET seq = seq + 1
+                """
+        ).execute(arguments: [key])
     }
 
     /// What the store changed since the last export: `invoices`, `usage:YYYY-MM`, each with a
@@ -34,8 +36,10 @@ extension BillingStore {
 
     public func setMeta(_ key: String, _ value: String) throws {
         try pool.write { db in
-            try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                           arguments: [key, value])
+            try db.execute(
+                sql:
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                arguments: [key, value])
         }
     }
 }

@@ -7,14 +7,17 @@ extension BillingStore {
         guard !ids.isEmpty else { return [:] }
         return try pool.read { db in
             var out: [String: KnownInvoice] = [:]
-            let statement = try db.cachedStatement(sql: """
-                SELECT status, provider_status, total, credits_applied, has_lines FROM invoices WHERE source = ? AND invoice_id = ?
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT status, provider_status, total, credits_applied, has_lines FROM invoices WHERE source = ? AND invoice_id = ?
+                    """)
             for id in ids {
                 if let row = try Row.fetchOne(statement, arguments: [source, Self.bind(id)]) {
-                    out[id] = KnownInvoice(state: InvoiceState(status: row[0], providerStatus: Self.text(row, 1),
-                                                               total: row[2] as String, creditsApplied: row[3] as String),
-                                           hasLines: row[4])
+                    out[id] = KnownInvoice(
+                        state: InvoiceState(
+                            status: row[0], providerStatus: Self.text(row, 1),
+                            total: row[2] as String, creditsApplied: row[3] as String),
+                        hasLines: row[4])
                 }
             }
             return out
@@ -26,49 +29,66 @@ extension BillingStore {
     /// `reset` re-reads everything.
     public func nonFinalInvoiceIDs(source: String) throws -> [String] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT invoice_id FROM invoices
-                WHERE source = ? AND (status IN ('open', 'failed') OR (status = 'unknown' AND provider_status = ''))
-                ORDER BY invoice_id
-                """,
-                             arguments: [source]).map { Self.text($0, 0) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT invoice_id FROM invoices
+                    WHERE source = ? AND (status IN ('open', 'failed') OR (status = 'unknown' AND provider_status = ''))
+                    ORDER BY invoice_id
+                    """,
+                arguments: [source]
+            ).map { Self.text($0, 0) }
         }
     }
 
     /// Upserts a page of invoices (with their lines when given) and moves the walk, in one
     /// transaction. `syncDay` is the payment date for invoices seen to turn paid now.
     @discardableResult
-    public func commitInvoicePage(source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
-                                  seenAt: Int64, syncDay: Int64) throws -> PageOutcome {
+    public func commitInvoicePage(
+        source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
+        seenAt: Int64, syncDay: Int64
+    ) throws -> PageOutcome {
         try pool.write { db in
-            try Self.commitInvoicePage(db, source: source, provider: provider, invoices: invoices, position: position, seenAt: seenAt, syncDay: syncDay)
+            try Self.commitInvoicePage(
+                db, source: source, provider: provider, invoices: invoices, position: position, seenAt: seenAt,
+                syncDay: syncDay)
         }
     }
 
     /// ``commitInvoicePage(source:provider:invoices:position:seenAt:syncDay:)`` on the store's
     /// commit queue, for invoice details committed while the next ones are fetched.
-    public func commitInvoicePageLater(source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
-                                       seenAt: Int64, syncDay: Int64) -> PendingCommit<PageOutcome> {
+    public func commitInvoicePageLater(
+        source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
+        seenAt: Int64, syncDay: Int64
+    ) -> PendingCommit<PageOutcome> {
         pool.writeLater { db in
-            try Self.commitInvoicePage(db, source: source, provider: provider, invoices: invoices, position: position, seenAt: seenAt, syncDay: syncDay)
+            try Self.commitInvoicePage(
+                db, source: source, provider: provider, invoices: invoices, position: position, seenAt: seenAt,
+                syncDay: syncDay)
         }
     }
 
-    static func commitInvoicePage(_ db: Database, source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
-                                  seenAt: Int64, syncDay: Int64) throws -> PageOutcome {
+    static func commitInvoicePage(
+        _ db: Database, source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
+        seenAt: Int64, syncDay: Int64
+    ) throws -> PageOutcome {
         try Self.ensureState(db, source: source, provider: provider)
         var outcome = PageOutcome()
         for invoice in invoices {
-            try Self.upsert(db, invoice, source: source, provider: provider, seenAt: seenAt, syncDay: syncDay, outcome: &outcome)
+            try Self.upsert(
+                db, invoice, source: source, provider: provider, seenAt: seenAt, syncDay: syncDay, outcome: &outcome)
         }
         switch position {
         case .next(let cursor)?:
-            try db.execute(sql: "UPDATE source_state SET walk_active = 1, walk_cursor = ? WHERE source = ?", arguments: [cursor, source])
+            try db.execute(
+                sql: "UPDATE source_state SET walk_active = 1, walk_cursor = ? WHERE source = ?",
+                arguments: [cursor, source])
         case .finished(let reachedEnd)?:
-            try db.execute(sql: """
-                UPDATE source_state SET walk_active = 0, walk_cursor = NULL,
-                    walk_full = CASE WHEN ? THEN 0 ELSE walk_full END WHERE source = ?
-                """, arguments: [reachedEnd, source])
+            try db.execute(
+                sql: """
+                    UPDATE source_state SET walk_active = 0, walk_cursor = NULL,
+                        walk_full = CASE WHEN ? THEN 0 ELSE walk_full END WHERE source = ?
+                    """, arguments: [reachedEnd, source])
         case nil:
             break
         }
@@ -78,32 +98,45 @@ extension BillingStore {
     /// Moves an invoice stored under its provisional key (listed without an id) to the real id
     /// it now comes with, lines and history included, unless the real id is stored already
     /// (then the provisional copy goes). Exports are marked, since the id is in every file.
-    static func identify(_ db: Database, source: String, provisional: String, id: String, outcome: inout PageOutcome) throws {
-        guard try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM invoices WHERE source = ? AND invoice_id = ?"),
-                               arguments: [source, provisional]) != nil else { return }
-        let realExists = try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM invoices WHERE source = ? AND invoice_id = ?"),
-                                          arguments: [source, Self.bind(id)]) != nil
+    static func identify(_ db: Database, source: String, provisional: String, id: String, outcome: inout PageOutcome)
+        throws
+    {
+        guard
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT 1 FROM invoices WHERE source = ? AND invoice_id = ?"),
+                arguments: [source, provisional]) != nil
+        else { return }
+        let realExists =
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT 1 FROM invoices WHERE source = ? AND invoice_id = ?"),
+                arguments: [source, Self.bind(id)]) != nil
         for table in ["invoices", "line_items", "invoice_history"] {
             if realExists {
-                try db.execute(sql: "DELETE FROM \(table) WHERE source = ? AND invoice_id = ?", arguments: [source, provisional])
+                try db.execute(
+                    sql: "DELETE FROM \(table) WHERE source = ? AND invoice_id = ?", arguments: [source, provisional])
             } else {
-                try db.execute(sql: "UPDATE \(table) SET invoice_id = ? WHERE source = ? AND invoice_id = ?",
-                               arguments: [Self.bind(id), source, provisional])
+                try db.execute(
+                    sql: "UPDATE \(table) SET invoice_id = ? WHERE source = ? AND invoice_id = ?",
+                    arguments: [Self.bind(id), source, provisional])
             }
         }
         try markDirty(db, "invoices")
         outcome.identified.append((provisional, id))
     }
 
-    static func upsert(_ db: Database, _ invoice: Invoice, source: String, provider: String, seenAt: Int64, syncDay: Int64,
-                       outcome: inout PageOutcome) throws {
+    static func upsert(
+        _ db: Database, _ invoice: Invoice, source: String, provider: String, seenAt: Int64, syncDay: Int64,
+        outcome: inout PageOutcome
+    ) throws {
         if let provisional = invoice.provisionalID, provisional != invoice.id {
             try identify(db, source: source, provisional: provisional, id: invoice.id, outcome: &outcome)
         }
-        let old = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT status, provider_status, total, credits_applied, paid_on, has_lines, fallbacks
-            FROM invoices WHERE source = ? AND invoice_id = ?
-            """), arguments: [source, Self.bind(invoice.id)])
+        let old = try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT status, provider_status, total, credits_applied, paid_on, has_lines, fallbacks
+                    FROM invoices WHERE source = ? AND invoice_id = ?
+                    """), arguments: [source, Self.bind(invoice.id)])
         let fallbacks = invoice.fallbacks.joined(separator: ",")
         if !fallbacks.isEmpty, old.map({ Self.text($0, 6) }) != fallbacks {
             outcome.incomplete.append((invoice.id, invoice.fallbacks))
@@ -118,8 +151,9 @@ extension BillingStore {
             let oldStatus: String = old[0]
             let wasPaid = oldStatus == InvoiceStatus.paid.rawValue
             if invoice.status == .paid { paidOn = wasPaid ? old[4] : syncDay }
-            let stored = InvoiceState(status: oldStatus, providerStatus: Self.text(old, 1), total: old[2] as String,
-                                      creditsApplied: old[3] as String)
+            let stored = InvoiceState(
+                status: oldStatus, providerStatus: Self.text(old, 1), total: old[2] as String,
+                creditsApplied: old[3] as String)
             if stored != invoice.state {
                 change = "changed"
                 outcome.changed += 1
@@ -130,52 +164,61 @@ extension BillingStore {
             outcome.new += 1
         }
         let hasLines = invoice.lineItems != nil
-        try db.cachedStatement(sql: """
-            INSERT INTO invoices (source, invoice_id, provider, invoice_number, status, provider_status, currency,
-                period_start, period_end, issued_on, paid_on, subtotal, total, credits_applied, url, has_lines,
-                first_seen_at, updated_at, fallbacks)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (source, invoice_id) DO UPDATE SET
-                invoice_number = excluded.invoice_number, status = excluded.status,
-                provider_status = excluded.provider_status, currency = excluded.currency,
-                period_start = excluded.period_start, period_end = excluded.period_end, issued_on = excluded.issued_on,
-                paid_on = excluded.paid_on, subtotal = excluded.subtotal, total = excluded.total,
-                credits_applied = excluded.credits_applied, url = excluded.url,
-                has_lines = MAX(has_lines, excluded.has_lines), updated_at = excluded.updated_at,
-                fallbacks = excluded.fallbacks
-            """).execute(arguments: [
-                source, Self.bind(invoice.id), provider, Self.bind(invoice.number), invoice.status.rawValue,
-                Self.bind(invoice.providerStatus), invoice.currency,
-                invoice.periodStart, invoice.periodEnd, invoice.issuedOn, paidOn, invoice.subtotal?.description, total,
-                credits, Self.bind(invoice.url), hasLines, seenAt, seenAt, fallbacks,
-            ])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO invoices (source, invoice_id, provider, invoice_number, status, provider_status, currency,
+                    period_start, period_end, issued_on, paid_on, subtotal, total, credits_applied, url, has_lines,
+                    first_seen_at, updated_at, fallbacks)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (source, invoice_id) DO UPDATE SET
+                    invoice_number = excluded.invoice_number, status = excluded.status,
+                    provider_status = excluded.provider_status, currency = excluded.currency,
+                    period_start = excluded.period_start, period_end = excluded.period_end, issued_on = excluded.issued_on,
+                    paid_on = excluded.paid_on, subtotal = excluded.subtotal, total = excluded.total,
+                    credits_applied = excluded.credits_applied, url = excluded.url,
+                    has_lines = MAX(has_lines, excluded.has_lines), updated_at = excluded.updated_at,
+                    fallbacks = excluded.fallbacks
+                """
+        ).execute(arguments: [
+            source, Self.bind(invoice.id), provider, Self.bind(invoice.number), invoice.status.rawValue,
+            Self.bind(invoice.providerStatus), invoice.currency,
+            invoice.periodStart, invoice.periodEnd, invoice.issuedOn, paidOn, invoice.subtotal?.description, total,
+            credits, Self.bind(invoice.url), hasLines, seenAt, seenAt, fallbacks,
+        ])
         var lines = invoice.lineItems
         if let new = lines, change == nil, hadLines, try storedLines(db, source: source, id: invoice.id) == new {
             lines = nil  // the same lines again: nothing to write, nothing to export
         }
         if change != nil || lines != nil { try markDirty(db, "invoices") }
         if let lines {
-            if hadLines {   // otherwise there are none to replace
-                try db.cachedStatement(sql: "DELETE FROM line_items WHERE source = ? AND invoice_id = ?").execute(arguments: [source, Self.bind(invoice.id)])
+            if hadLines {  // otherwise there are none to replace
+                try db.cachedStatement(sql: "DELETE FROM line_items WHERE source = ? AND invoice_id = ?").execute(
+                    arguments: [source, Self.bind(invoice.id)])
             }
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO line_items (source, invoice_id, line_no, line_type, category, description, quantity, unit,
-                    unit_price, amount, resource_id, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO line_items (source, invoice_id, line_no, line_type, category, description, quantity, unit,
+                        unit_price, amount, resource_id, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
             for line in lines {
                 try insert.execute(arguments: [
                     source, Self.bind(invoice.id), line.lineNo, Self.bind(line.lineType), line.category.rawValue,
                     Self.bind(line.description), line.quantity?.formatted(minimumDecimals: 0), Self.bind(line.unit),
-                    line.unitPrice?.description, line.amount.description, Self.bind(line.resourceID), Self.bind(line.attributes),
+                    line.unitPrice?.description, line.amount.description, Self.bind(line.resourceID),
+                    Self.bind(line.attributes),
                 ])
             }
         }
         if let change {
-            try db.cachedStatement(sql: """
-                INSERT INTO invoice_history (source, invoice_id, seen_at, change, status, provider_status, total, credits_applied)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [source, Self.bind(invoice.id), seenAt, change, invoice.status.rawValue,
-                                         Self.bind(invoice.providerStatus), total, credits])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO invoice_history (source, invoice_id, seen_at, change, status, provider_status, total, credits_applied)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                source, Self.bind(invoice.id), seenAt, change, invoice.status.rawValue,
+                Self.bind(invoice.providerStatus), total, credits,
+            ])
         }
     }
 
@@ -188,21 +231,29 @@ extension BillingStore {
 
     public func history(source: String, invoiceID: String) throws -> [HistoryRow] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT seen_at, change, status, total FROM invoice_history WHERE source = ? AND invoice_id = ? ORDER BY id
-                """, arguments: [source, Self.bind(invoiceID)]).map { HistoryRow(seenAt: $0[0], change: $0[1], status: $0[2], total: $0[3]) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seen_at, change, status, total FROM invoice_history WHERE source = ? AND invoice_id = ? ORDER BY id
+                    """, arguments: [source, Self.bind(invoiceID)]
+            ).map { HistoryRow(seenAt: $0[0], change: $0[1], status: $0[2], total: $0[3]) }
         }
     }
 
     static func storedLines(_ db: Database, source: String, id: String) throws -> [LineItem] {
-        try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT line_no, line_type, category, description, quantity, unit, unit_price, amount, resource_id, attributes
-            FROM line_items WHERE source = ? AND invoice_id = ? ORDER BY line_no
-            """), arguments: [source, bind(id)]).map { r in
-            LineItem(lineNo: r[0], lineType: text(r, 1), category: LineCategory(rawValue: r[2]) ?? .usage, description: text(r, 3),
-                     quantity: try (r[4] as String?).map { try ExactDecimal(parsing: $0) }, unit: text(r, 5),
-                     unitPrice: try (r[6] as String?).map { try ExactDecimal(parsing: $0) },
-                     amount: try ExactDecimal(parsing: r[7] as String), resourceID: text(r, 8), attributes: text(r, 9))
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT line_no, line_type, category, description, quantity, unit, unit_price, amount, resource_id, attributes
+                    FROM line_items WHERE source = ? AND invoice_id = ? ORDER BY line_no
+                    """), arguments: [source, bind(id)]
+        ).map { r in
+            LineItem(
+                lineNo: r[0], lineType: text(r, 1), category: LineCategory(rawValue: r[2]) ?? .usage,
+                description: text(r, 3),
+                quantity: try (r[4] as String?).map { try ExactDecimal(parsing: $0) }, unit: text(r, 5),
+                unitPrice: try (r[6] as String?).map { try ExactDecimal(parsing: $0) },
+                amount: try ExactDecimal(parsing: r[7] as String), resourceID: text(r, 8), attributes: text(r, 9))
         }
     }
 }

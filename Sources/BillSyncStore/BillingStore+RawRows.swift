@@ -16,7 +16,8 @@ extension BillingStore {
         /// are valid until the next call with the same buffer.
         public func amount(_ column: Int32, _ buffer: UnsafeMutablePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
             guard sqlite3_column_type(stmt, column) == SQLITE_INTEGER else { return bytes(column) }
-            return UnsafeBufferPointer(start: buffer, count: Self.writeUnits(sqlite3_column_int64(stmt, column), into: buffer))
+            return UnsafeBufferPointer(
+                start: buffer, count: Self.writeUnits(sqlite3_column_int64(stmt, column), into: buffer))
         }
 
         /// `units` × 10^-8 as ``ExactDecimal/formatted(minimumDecimals:)`` writes it with two
@@ -32,7 +33,7 @@ extension BillingStore {
             var whole = magnitude / 100_000_000
             var fraction = UInt32(truncatingIfNeeded: magnitude % 100_000_000)
             if whole < 10 {
-                out[n] = 48 + UInt8(whole)   // nearly every hourly amount
+                out[n] = 48 + UInt8(whole)  // nearly every hourly amount
                 n += 1
             } else {
                 // The whole part, backwards into the end of the buffer, then moved up.
@@ -86,7 +87,7 @@ extension BillingStore {
 
         /// ``amount(_:_:)`` written into `out` (room for ``amountCapacity(_:)``); returns the length.
         public func writeAmount(_ column: Int32, into out: UnsafeMutablePointer<UInt8>) -> Int {
-            let text = amount(column, out)   // already in `out` when stored as an integer
+            let text = amount(column, out)  // already in `out` when stored as an integer
             if let base = text.baseAddress, base != UnsafePointer(out) { out.update(from: base, count: text.count) }
             return text.count
         }
@@ -96,17 +97,24 @@ extension BillingStore {
 
         public func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
             let count = Int(sqlite3_column_bytes(stmt, column))
-            guard let p = sqlite3_column_text(stmt, column), count > 0 else { return UnsafeBufferPointer(start: nil, count: 0) }
+            guard let p = sqlite3_column_text(stmt, column), count > 0 else {
+                return UnsafeBufferPointer(start: nil, count: 0)
+            }
             return UnsafeBufferPointer(start: p, count: count)
         }
     }
+
+    /// For a query without parameters.
+    static func noBindings(_: OpaquePointer?) {}
 
     /// Steps a query and hands each row over as raw SQLite values.
     func forEachRawRow(_ sql: String, _ bind: (OpaquePointer?) -> Void, _ body: (RawRow) throws -> Void) throws {
         try pool.read { db in try Self.forEachRawRow(db, sql, bind, body) }
     }
 
-    static func forEachRawRow(_ db: Database, _ sql: String, _ bind: (OpaquePointer?) -> Void, _ body: (RawRow) throws -> Void) throws {
+    static func forEachRawRow(
+        _ db: Database, _ sql: String, _ bind: (OpaquePointer?) -> Void, _ body: (RawRow) throws -> Void
+    ) throws {
         let statement = try db.cachedStatement(sql: sql)
         let stmt = statement.sqliteStatement
         sqlite3_reset(stmt)
@@ -126,7 +134,7 @@ extension BillingStore {
     /// them with ``RawColumns/amount(_:_:)`` or ``RawColumns/writeAmount(_:into:)``).
     public enum UsageColumn: Int32, Sendable {
         case source, provider, hourStart, currency, paasTotal, cpu, memory, storage, gpu, byocTotal, byocVCPU,
-             byocMemory, byocGPUMemory, byocCluster, total
+            byocMemory, byocGPUMemory, byocCluster, total
     }
 
     /// Each stored hour in `[start, end)`, ordered by source then hour, without any Swift string
@@ -134,33 +142,45 @@ extension BillingStore {
     ///
     /// One range search per source (found by seeking past the previous one), never a scan of
     /// the whole table: a month's file reads only that month's rows.
-    public func forEachRawUsageRow(from start: Int64, to end: Int64, _ body: (RawColumns<UsageColumn>) throws -> Void) throws {
+    public func forEachRawUsageRow(from start: Int64, to end: Int64, _ body: (RawColumns<UsageColumn>) throws -> Void)
+        throws
+    {
         try pool.read { db in
             var previous = ""
             while true {
                 var next: String? = nil
-                try Self.forEachRawRow(db, "SELECT MIN(source) FROM usage_hours WHERE source > ?", { stmt in
-                    Self.bindText(stmt, 1, previous)
-                }) { row in
+                try Self.forEachRawRow(
+                    db, "SELECT MIN(source) FROM usage_hours WHERE source > ?",
+                    { stmt in
+                        Self.bindText(stmt, 1, previous)
+                    }
+                ) { row in
                     if !row.isNull(0) { next = row.string(0) }
                 }
                 guard let source = next else { return }
                 // The source's provider once, handed back in every row as a bound value, rather
                 // than a join that looks it up again for each of a month's hours.
                 var provider = ""
-                try Self.forEachRawRow(db, "SELECT provider FROM source_state WHERE source = ?", { stmt in
-                    Self.bindText(stmt, 1, source)
-                }) { row in provider = row.string(0) }
-                try Self.forEachRawRow(db, """
+                try Self.forEachRawRow(
+                    db, "SELECT provider FROM source_state WHERE source = ?",
+                    { stmt in
+                        Self.bindText(stmt, 1, source)
+                    }
+                ) { row in provider = row.string(0) }
+                try Self.forEachRawRow(
+                    db,
+                    """
                     SELECT source, ?4, hour_start, currency, paas_total, cpu, memory, storage, gpu, byoc_total,
                         byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total
                     FROM usage_hours WHERE source = ?1 AND hour_start >= ?2 AND hour_start < ?3 ORDER BY hour_start
-                    """, { stmt in
+                    """,
+                    { stmt in
                         Self.bindText(stmt, 1, source)
                         sqlite3_bind_int64(stmt, 2, start)
                         sqlite3_bind_int64(stmt, 3, end)
                         Self.bindText(stmt, 4, provider)
-                    }) { try body(RawColumns(raw: $0)) }
+                    }
+                ) { try body(RawColumns(raw: $0)) }
                 previous = source
             }
         }
@@ -169,32 +189,34 @@ extension BillingStore {
     /// The columns of ``forEachRawInvoiceRow(_:)``, in its SELECT's order.
     public enum InvoiceColumn: Int32, Sendable {
         case source, provider, invoiceID, invoiceNumber, status, providerStatus, currency, periodStart, periodEnd,
-             issuedOn, paidOn, subtotal, total, creditsApplied, url
+            issuedOn, paidOn, subtotal, total, creditsApplied, url
     }
 
     /// Every invoice as raw values, ordered by source, issue date, id.
     public func forEachRawInvoiceRow(_ body: (RawColumns<InvoiceColumn>) throws -> Void) throws {
-        try forEachRawRow("""
+        try forEachRawRow(
+            """
             SELECT source, provider, invoice_id, invoice_number, status, provider_status, currency, period_start,
                 period_end, issued_on, paid_on, subtotal, total, credits_applied, url
             FROM invoices ORDER BY source, issued_on, invoice_id
-            """, { _ in }) { try body(RawColumns(raw: $0)) }
+            """, { _ in }, { try body(RawColumns(raw: $0)) })
     }
 
     /// The columns of ``forEachRawLineItemRow(_:)``, in its SELECT's order.
     public enum LineItemColumn: Int32, Sendable {
         case source, provider, invoiceID, lineNo, lineType, category, description, quantity, unit, unitPrice, amount,
-             currency, resourceID, attributes
+            currency, resourceID, attributes
     }
 
     /// Every line item as raw values, in the order of ``forEachLineItemRow(_:)``.
     public func forEachRawLineItemRow(_ body: (RawColumns<LineItemColumn>) throws -> Void) throws {
-        try forEachRawRow("""
+        try forEachRawRow(
+            """
             SELECT l.source, i.provider, l.invoice_id, l.line_no, l.line_type, l.category, l.description, l.quantity,
                 l.unit, l.unit_price, l.amount, i.currency, l.resource_id, l.attributes
             FROM line_items l JOIN invoices i ON i.source = l.source AND i.invoice_id = l.invoice_id
             ORDER BY l.source, i.issued_on, l.invoice_id, l.line_no
-            """, { _ in }) { try body(RawColumns(raw: $0)) }
+            """, { _ in }, { try body(RawColumns(raw: $0)) })
     }
 }
 
@@ -207,7 +229,8 @@ public struct RawColumns<Column: RawRepresentable> where Column.RawValue == Int3
     @inlinable public func string(_ column: Column) -> String { raw.string(column.rawValue) }
     @inlinable public func int64(_ column: Column) -> Int64 { raw.int64(column.rawValue) }
     @inlinable public func isNull(_ column: Column) -> Bool { raw.isNull(column.rawValue) }
-    @inlinable public func amount(_ column: Column, _ buffer: UnsafeMutablePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+    @inlinable public func amount(_ column: Column, _ buffer: UnsafeMutablePointer<UInt8>) -> UnsafeBufferPointer<UInt8>
+    {
         raw.amount(column.rawValue, buffer)
     }
     @inlinable public func amountCapacity(_ column: Column) -> Int { raw.amountCapacity(column.rawValue) }

@@ -16,13 +16,23 @@ extension BillingStore {
     public func counts(source: String) throws -> Counts {
         try pool.read { db in
             var c = Counts()
-            c.invoices = try Int.fetchOne(db, sql: "SELECT count(*) FROM invoices WHERE source = ?", arguments: [source]) ?? 0
-            c.openInvoices = try Int.fetchOne(db, sql: "SELECT count(*) FROM invoices WHERE source = ? AND status <> 'paid'", arguments: [source]) ?? 0
-            c.lineItems = try Int.fetchOne(db, sql: "SELECT count(*) FROM line_items WHERE source = ?", arguments: [source]) ?? 0
-            c.usageHours = try Int.fetchOne(db, sql: "SELECT count(*) FROM usage_hours WHERE source = ?", arguments: [source]) ?? 0
-            c.historyRows = try Int.fetchOne(db, sql: "SELECT count(*) FROM invoice_history WHERE source = ?", arguments: [source]) ?? 0
-            c.incompleteInvoices = try Int.fetchOne(db, sql: "SELECT count(*) FROM invoices WHERE source = ? AND fallbacks <> ''",
-                                                    arguments: [source]) ?? 0
+            c.invoices =
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM invoices WHERE source = ?", arguments: [source]) ?? 0
+            c.openInvoices =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM invoices WHERE source = ? AND status <> 'paid'", arguments: [source])
+                ?? 0
+            c.lineItems =
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM line_items WHERE source = ?", arguments: [source]) ?? 0
+            c.usageHours =
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM usage_hours WHERE source = ?", arguments: [source]) ?? 0
+            c.historyRows =
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM invoice_history WHERE source = ?", arguments: [source])
+                ?? 0
+            c.incompleteInvoices =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM invoices WHERE source = ? AND fallbacks <> ''",
+                    arguments: [source]) ?? 0
             return c
         }
     }
@@ -31,32 +41,41 @@ extension BillingStore {
     public func allInvoices() throws -> [StoredInvoice] {
         try pool.read { db in
             var lines: [InvoiceKey: [LineItem]] = [:]
-            let lineRows = try Row.fetchCursor(db, sql: """
-                SELECT source, invoice_id, line_no, line_type, category, description, quantity, unit, unit_price, amount,
-                    resource_id, attributes FROM line_items ORDER BY source, invoice_id, line_no
-                """)
+            let lineRows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT source, invoice_id, line_no, line_type, category, description, quantity, unit, unit_price, amount,
+                        resource_id, attributes FROM line_items ORDER BY source, invoice_id, line_no
+                    """)
             while let r = try lineRows.next() {
                 let key = InvoiceKey(source: r[0], id: Self.text(r, 1))
-                lines[key, default: []].append(LineItem(
-                    lineNo: r[2], lineType: Self.text(r, 3), category: LineCategory(rawValue: r[4]) ?? .usage, description: Self.text(r, 5),
-                    quantity: try (r[6] as String?).map { try ExactDecimal(parsing: $0) }, unit: Self.text(r, 7),
-                    unitPrice: try (r[8] as String?).map { try ExactDecimal(parsing: $0) }, amount: try ExactDecimal(parsing: r[9] as String),
-                    resourceID: Self.text(r, 10), attributes: Self.text(r, 11)))
+                lines[key, default: []].append(
+                    LineItem(
+                        lineNo: r[2], lineType: Self.text(r, 3), category: LineCategory(rawValue: r[4]) ?? .usage,
+                        description: Self.text(r, 5),
+                        quantity: try (r[6] as String?).map { try ExactDecimal(parsing: $0) }, unit: Self.text(r, 7),
+                        unitPrice: try (r[8] as String?).map { try ExactDecimal(parsing: $0) },
+                        amount: try ExactDecimal(parsing: r[9] as String),
+                        resourceID: Self.text(r, 10), attributes: Self.text(r, 11)))
             }
             var out: [StoredInvoice] = []
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT source, provider, invoice_id, invoice_number, status, provider_status, currency, period_start,
-                    period_end, issued_on, paid_on, subtotal, total, credits_applied, url
-                FROM invoices ORDER BY source, issued_on, invoice_id
-                """)
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT source, provider, invoice_id, invoice_number, status, provider_status, currency, period_start,
+                        period_end, issued_on, paid_on, subtotal, total, credits_applied, url
+                    FROM invoices ORDER BY source, issued_on, invoice_id
+                    """)
             while let r = try rows.next() {
                 let source: String = r[0]
                 let id = Self.text(r, 2)
                 let invoice = Invoice(
-                    id: id, number: Self.text(r, 3), status: InvoiceStatus(rawValue: r[4]) ?? .unknown, providerStatus: Self.text(r, 5),
+                    id: id, number: Self.text(r, 3), status: InvoiceStatus(rawValue: r[4]) ?? .unknown,
+                    providerStatus: Self.text(r, 5),
                     currency: r[6], periodStart: r[7], periodEnd: r[8], issuedOn: r[9],
                     subtotal: try (r[11] as String?).map { try ExactDecimal(parsing: $0) },
-                    total: try ExactDecimal(parsing: r[12] as String), creditsApplied: try ExactDecimal(parsing: r[13] as String),
+                    total: try ExactDecimal(parsing: r[12] as String),
+                    creditsApplied: try ExactDecimal(parsing: r[13] as String),
                     url: Self.text(r, 14), lineItems: lines[InvoiceKey(source: source, id: id)] ?? [])
                 out.append(StoredInvoice(source: source, provider: r[1], invoice: invoice, paidOn: r[10]))
             }
@@ -76,23 +95,36 @@ extension BillingStore {
     /// invoice on its issue date (`payment` false) with its line items' types and amounts,
     /// and each paid invoice again on its payment date (`payment` true, no lines); ordered by
     /// date, invoices before payments, source, invoice id. SQLite sorts, within its cache.
-    public func forEachLedgerEntry(_ body: (_ payment: Bool, _ invoice: InvoiceRow, _ lines: [(lineType: String, amount: String)]) throws -> Void) throws {
+    public func forEachLedgerEntry(
+        _ body: (_ payment: Bool, _ invoice: InvoiceRow, _ lines: [(lineType: String, amount: String)]) throws -> Void
+    ) throws {
         try pool.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT 0 AS kind, issued_on AS day, source, invoice_id, provider, status, currency, period_start, period_end,
-                    issued_on, paid_on, total, credits_applied FROM invoices
-                UNION ALL
-                SELECT 1, paid_on, source, invoice_id, provider, status, currency, period_start, period_end,
-                    issued_on, paid_on, total, credits_applied FROM invoices WHERE status = 'paid' AND paid_on IS NOT NULL
-                ORDER BY day, kind, source, invoice_id
-                """)
-            let linesOf = try db.makeStatement(sql: "SELECT line_type, amount FROM line_items WHERE source = ? AND invoice_id = ? ORDER BY line_no")
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT 0 AS kind, issued_on AS day, source, invoice_id, provider, status, currency, period_start, period_end,
+                        issued_on, paid_on, total, credits_applied FROM invoices
+                    UNION ALL
+                    SELECT 1, paid_on, source, invoice_id, provider, status, currency, period_start, period_end,
+                        issued_on, paid_on, total, credits_applied FROM invoices WHERE status = 'paid' AND paid_on IS NOT NULL
+                    ORDER BY day, kind, source, invoice_id
+                    """)
+            let linesOf = try db.makeStatement(
+                sql: "SELECT line_type, amount FROM line_items WHERE source = ? AND invoice_id = ? ORDER BY line_no")
             var inv = InvoiceRow()
             while let r = try rows.next() {
                 let payment: Int = r[0]
-                inv.source = r[2]; inv.id = Self.text(r, 3); inv.provider = r[4]; inv.status = r[5]; inv.currency = r[6]
-                inv.periodStart = r[7]; inv.periodEnd = r[8]; inv.issuedOn = r[9]; inv.paidOn = r[10]
-                inv.total = r[11]; inv.creditsApplied = r[12]
+                inv.source = r[2]
+                inv.id = Self.text(r, 3)
+                inv.provider = r[4]
+                inv.status = r[5]
+                inv.currency = r[6]
+                inv.periodStart = r[7]
+                inv.periodEnd = r[8]
+                inv.issuedOn = r[9]
+                inv.paidOn = r[10]
+                inv.total = r[11]
+                inv.creditsApplied = r[12]
                 var lines: [(lineType: String, amount: String)] = []
                 if payment == 0 {
                     let lineRows = try Row.fetchCursor(linesOf, arguments: [inv.source, Self.bind(inv.id)])
@@ -105,20 +137,30 @@ extension BillingStore {
 
     /// One stored line item as text, with its invoice's source, provider and currency.
     public struct LineItemRow {
-        public var source = "", provider = "", invoiceID = "", lineNo = 0, lineType = "", category = "", description = ""
-        public var quantity: String?, unit = "", unitPrice: String?, amount = "", currency = "", resourceID = "", attributes = ""
+        public var source = "", provider = "", invoiceID = "", lineNo = 0, lineType = "", category = "",
+            description = ""
+        public var quantity: String?, unit = "", unitPrice: String?, amount = "", currency = "", resourceID = "",
+            attributes = ""
     }
 
     /// Every line item, ordered by source, its invoice's issue date and id, then line number.
     public func forEachLineItemRow(_ body: (LineItemRow) throws -> Void) throws {
         var out = LineItemRow()
         try forEachRawLineItemRow { r in
-            out.source = r.string(.source); out.provider = r.string(.provider); out.invoiceID = r.string(.invoiceID)
-            out.lineNo = Int(r.int64(.lineNo)); out.lineType = r.string(.lineType); out.category = r.string(.category)
-            out.description = r.string(.description); out.quantity = r.isNull(.quantity) ? nil : r.string(.quantity)
-            out.unit = r.string(.unit); out.unitPrice = r.isNull(.unitPrice) ? nil : r.string(.unitPrice)
-            out.amount = r.string(.amount); out.currency = r.string(.currency)
-            out.resourceID = r.string(.resourceID); out.attributes = r.string(.attributes)
+            out.source = r.string(.source)
+            out.provider = r.string(.provider)
+            out.invoiceID = r.string(.invoiceID)
+            out.lineNo = Int(r.int64(.lineNo))
+            out.lineType = r.string(.lineType)
+            out.category = r.string(.category)
+            out.description = r.string(.description)
+            out.quantity = r.isNull(.quantity) ? nil : r.string(.quantity)
+            out.unit = r.string(.unit)
+            out.unitPrice = r.isNull(.unitPrice) ? nil : r.string(.unitPrice)
+            out.amount = r.string(.amount)
+            out.currency = r.string(.currency)
+            out.resourceID = r.string(.resourceID)
+            out.attributes = r.string(.attributes)
             try body(out)
         }
     }
@@ -127,22 +169,41 @@ extension BillingStore {
     /// in, then as ``forEachLineItemRow(_:)``.
     public func forEachLineByPeriodMonth(_ body: (LineItemRow, InvoiceRow) throws -> Void) throws {
         try pool.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT l.source, i.provider, l.invoice_id, l.line_no, l.line_type, l.category, l.description, l.quantity,
-                    l.unit, l.unit_price, l.amount, i.currency, l.resource_id, l.attributes,
-                    i.period_start, i.period_end, i.status, i.issued_on, i.paid_on
-                FROM line_items l JOIN invoices i ON i.source = l.source AND i.invoice_id = l.invoice_id
-                ORDER BY strftime('%Y-%m', i.period_start, 'unixepoch'), l.source, i.issued_on, l.invoice_id, l.line_no
-                """)
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT l.source, i.provider, l.invoice_id, l.line_no, l.line_type, l.category, l.description, l.quantity,
+                        l.unit, l.unit_price, l.amount, i.currency, l.resource_id, l.attributes,
+                        i.period_start, i.period_end, i.status, i.issued_on, i.paid_on
+                    FROM line_items l JOIN invoices i ON i.source = l.source AND i.invoice_id = l.invoice_id
+                    ORDER BY strftime('%Y-%m', i.period_start, 'unixepoch'), l.source, i.issued_on, l.invoice_id, l.line_no
+                    """)
             var line = LineItemRow()
             var inv = InvoiceRow()
             while let r = try rows.next() {
-                line.source = r[0]; line.provider = r[1]; line.invoiceID = Self.text(r, 2); line.lineNo = r[3]
-                line.lineType = Self.text(r, 4); line.category = r[5]; line.description = Self.text(r, 6); line.quantity = r[7]
-                line.unit = Self.text(r, 8); line.unitPrice = r[9]; line.amount = r[10]; line.currency = r[11]
-                line.resourceID = Self.text(r, 12); line.attributes = Self.text(r, 13)
-                inv.source = line.source; inv.provider = line.provider; inv.id = line.invoiceID; inv.currency = line.currency
-                inv.periodStart = r[14]; inv.periodEnd = r[15]; inv.status = r[16]; inv.issuedOn = r[17]; inv.paidOn = r[18]
+                line.source = r[0]
+                line.provider = r[1]
+                line.invoiceID = Self.text(r, 2)
+                line.lineNo = r[3]
+                line.lineType = Self.text(r, 4)
+                line.category = r[5]
+                line.description = Self.text(r, 6)
+                line.quantity = r[7]
+                line.unit = Self.text(r, 8)
+                line.unitPrice = r[9]
+                line.amount = r[10]
+                line.currency = r[11]
+                line.resourceID = Self.text(r, 12)
+                line.attributes = Self.text(r, 13)
+                inv.source = line.source
+                inv.provider = line.provider
+                inv.id = line.invoiceID
+                inv.currency = line.currency
+                inv.periodStart = r[14]
+                inv.periodEnd = r[15]
+                inv.status = r[16]
+                inv.issuedOn = r[17]
+                inv.paidOn = r[18]
                 try body(line, inv)
             }
         }
@@ -152,14 +213,21 @@ extension BillingStore {
     public func usageMonths() throws -> [String] {
         try pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT MIN(hour_start), MAX(hour_start) FROM usage_hours"),
-                  let low: Int64 = row[0], let high: Int64 = row[1] else { return [] }
+                let low: Int64 = row[0], let high: Int64 = row[1]
+            else { return [] }
             var months: [String] = []
             var c = UTC.civil(low)
-            c.day = 1; c.hour = 0; c.minute = 0; c.second = 0
+            c.day = 1
+            c.hour = 0
+            c.minute = 0
+            c.second = 0
             while UTC.unix(c) <= high {
                 months.append(UTC.month(UTC.unix(c)))
                 c.month += 1
-                if c.month > 12 { c.month = 1; c.year += 1 }
+                if c.month > 12 {
+                    c.month = 1
+                    c.year += 1
+                }
             }
             return months
         }

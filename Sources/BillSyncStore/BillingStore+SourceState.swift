@@ -4,11 +4,13 @@ import Foundation
 /// Where each source's sync stands, and its health.
 extension BillingStore {
     public func state(source: String, provider: String) throws -> SourceState {
-        try pool.read { db in try Self.loadState(db, source: source) } ?? SourceState(source: source, provider: provider)
+        try pool.read { db in try Self.loadState(db, source: source) }
+            ?? SourceState(source: source, provider: provider)
     }
 
     static func loadState(_ db: Database, source: String) throws -> SourceState? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM source_state WHERE source = ?", arguments: [source]) else { return nil }
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM source_state WHERE source = ?", arguments: [source])
+        else { return nil }
         var s = SourceState(source: source, provider: row["provider"])
         s.walkActive = row["walk_active"]
         s.walkCursor = row["walk_cursor"]
@@ -43,29 +45,35 @@ extension BillingStore {
     public func recordAttempt(source: String, provider: String, at: Int64) throws {
         try pool.write { db in
             try Self.ensureState(db, source: source, provider: provider)
-            try db.execute(sql: "UPDATE source_state SET last_attempt_at = ? WHERE source = ?", arguments: [at, source])
+            try db.execute(
+                sql: "UPDATE source_state SET last_attempt_at = ? WHERE source = ?", arguments: [at, source])
         }
     }
 
     /// Ends a sync: success clears the last error; failure records it; a sync stopped before
     /// it completed (`completed` false) only adds its requests. Requests are added up.
-    public func recordResult(source: String, provider: String, at: Int64, error: String?, requests: Int, completed: Bool = true) throws {
+    public func recordResult(
+        source: String, provider: String, at: Int64, error: String?, requests: Int, completed: Bool = true
+    ) throws {
         try pool.write { db in
             try Self.ensureState(db, source: source, provider: provider)
             if !completed && error == nil {
-                try db.execute(sql: """
-                    UPDATE source_state SET last_sync_requests = ?, requests_total = requests_total + ? WHERE source = ?
-                    """, arguments: [requests, requests, source])
+                try db.execute(
+                    sql: """
+                        UPDATE source_state SET last_sync_requests = ?, requests_total = requests_total + ? WHERE source = ?
+                        """, arguments: [requests, requests, source])
             } else if let error {
-                try db.execute(sql: """
-                    UPDATE source_state SET last_error = ?, last_error_at = ?, last_sync_requests = ?,
-                        requests_total = requests_total + ? WHERE source = ?
-                    """, arguments: [error, at, requests, requests, source])
+                try db.execute(
+                    sql: """
+                        UPDATE source_state SET last_error = ?, last_error_at = ?, last_sync_requests = ?,
+                            requests_total = requests_total + ? WHERE source = ?
+                        """, arguments: [error, at, requests, requests, source])
             } else {
-                try db.execute(sql: """
-                    UPDATE source_state SET last_success_at = ?, last_error = NULL, last_error_at = NULL,
-                        last_sync_requests = ?, requests_total = requests_total + ? WHERE source = ?
-                    """, arguments: [at, requests, requests, source])
+                try db.execute(
+                    sql: """
+                        UPDATE source_state SET last_success_at = ?, last_error = NULL, last_error_at = NULL,
+                            last_sync_requests = ?, requests_total = requests_total + ? WHERE source = ?
+                        """, arguments: [at, requests, requests, source])
             }
         }
     }
@@ -75,11 +83,12 @@ extension BillingStore {
     public func reset(source: String, provider: String, usageFrom: Int64?) throws {
         try pool.write { db in
             try Self.ensureState(db, source: source, provider: provider)
-            try db.execute(sql: """
-                UPDATE source_state SET walk_active = 0, walk_cursor = NULL, walk_full = 1,
-                    usage_done_until = ?, usage_window_start = NULL, usage_window_end = NULL, usage_window_cursor = NULL
-                WHERE source = ?
-                """, arguments: [usageFrom, source])
+            try db.execute(
+                sql: """
+                    UPDATE source_state SET walk_active = 0, walk_cursor = NULL, walk_full = 1,
+                        usage_done_until = ?, usage_window_start = NULL, usage_window_end = NULL, usage_window_cursor = NULL
+                    WHERE source = ?
+                    """, arguments: [usageFrom, source])
         }
     }
 }

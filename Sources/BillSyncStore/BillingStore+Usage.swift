@@ -6,37 +6,46 @@ import Foundation
 extension BillingStore {
     /// Upserts a page of hours and moves the usage position, in one transaction.
     public func commitUsagePage(source: String, provider: String, hours: [UsageHour], position: UsagePosition) throws {
-        try pool.write { db in try Self.commitUsagePage(db, source: source, provider: provider, hours: hours, position: position) }
+        try pool.write { db in
+            try Self.commitUsagePage(db, source: source, provider: provider, hours: hours, position: position)
+        }
     }
 
     /// ``commitUsagePage(source:provider:hours:position:)`` on the store's commit queue: returns
     /// at once, so that the next page can be fetched while this one commits. Commits run in
     /// the order they are handed over.
-    public func commitUsagePageLater(source: String, provider: String, hours: [UsageHour], position: UsagePosition) -> PendingCommit<Void> {
-        pool.writeLater { db in try Self.commitUsagePage(db, source: source, provider: provider, hours: hours, position: position) }
+    public func commitUsagePageLater(source: String, provider: String, hours: [UsageHour], position: UsagePosition)
+        -> PendingCommit<Void>
+    {
+        pool.writeLater { db in
+            try Self.commitUsagePage(db, source: source, provider: provider, hours: hours, position: position)
+        }
     }
 
-    static func commitUsagePage(_ db: Database, source: String, provider: String, hours: [UsageHour], position: UsagePosition) throws {
+    static func commitUsagePage(
+        _ db: Database, source: String, provider: String, hours: [UsageHour], position: UsagePosition
+    ) throws {
         try Self.ensureState(db, source: source, provider: provider)
         // An hour read again with the same values is left alone, so that the lookback's
         // re-reads mark nothing for export.
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO usage_hours (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
-                byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (source, hour_start) DO UPDATE SET currency = excluded.currency, total = excluded.total,
-                paas_total = excluded.paas_total, cpu = excluded.cpu, memory = excluded.memory,
-                storage = excluded.storage, gpu = excluded.gpu, byoc_total = excluded.byoc_total,
-                byoc_vcpu = excluded.byoc_vcpu, byoc_memory = excluded.byoc_memory,
-                byoc_gpu_memory = excluded.byoc_gpu_memory, byoc_cluster = excluded.byoc_cluster
-            WHERE currency IS NOT excluded.currency OR paas_total IS NOT excluded.paas_total
-                OR cpu IS NOT excluded.cpu OR memory IS NOT excluded.memory OR storage IS NOT excluded.storage
-                OR gpu IS NOT excluded.gpu OR byoc_total IS NOT excluded.byoc_total
-                OR byoc_vcpu IS NOT excluded.byoc_vcpu OR byoc_memory IS NOT excluded.byoc_memory
-                OR byoc_gpu_memory IS NOT excluded.byoc_gpu_memory OR byoc_cluster IS NOT excluded.byoc_cluster
-                OR total IS NOT excluded.total
-            """)
-        var changedMonths: [Int64] = []   // month starts, in the order met
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO usage_hours (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
+                    byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (source, hour_start) DO UPDATE SET currency = excluded.currency, total = excluded.total,
+                    paas_total = excluded.paas_total, cpu = excluded.cpu, memory = excluded.memory,
+                    storage = excluded.storage, gpu = excluded.gpu, byoc_total = excluded.byoc_total,
+                    byoc_vcpu = excluded.byoc_vcpu, byoc_memory = excluded.byoc_memory,
+                    byoc_gpu_memory = excluded.byoc_gpu_memory, byoc_cluster = excluded.byoc_cluster
+                WHERE currency IS NOT excluded.currency OR paas_total IS NOT excluded.paas_total
+                    OR cpu IS NOT excluded.cpu OR memory IS NOT excluded.memory OR storage IS NOT excluded.storage
+                    OR gpu IS NOT excluded.gpu OR byoc_total IS NOT excluded.byoc_total
+                    OR byoc_vcpu IS NOT excluded.byoc_vcpu OR byoc_memory IS NOT excluded.byoc_memory
+                    OR byoc_gpu_memory IS NOT excluded.byoc_gpu_memory OR byoc_cluster IS NOT excluded.byoc_cluster
+                    OR total IS NOT excluded.total
+                """)
+        var changedMonths: [Int64] = []  // month starts, in the order met
         var lastMonth: (start: Int64, end: Int64) = (0, 0)
         // Bound through the C API (amounts as integers, see ``usageAmountDecimals``, or text from
         // one scratch buffer): this is the hottest loop of a backfill, and argument arrays (and a
@@ -80,7 +89,9 @@ extension BillingStore {
             guard rc == SQLITE_DONE else {
                 throw db.error(rc, sql: nil)
             }
-            if sqlite3_changes(db.sqliteConnection) > 0, !(h.hourStart >= lastMonth.start && h.hourStart < lastMonth.end) {
+            if sqlite3_changes(db.sqliteConnection) > 0,
+                !(h.hourStart >= lastMonth.start && h.hourStart < lastMonth.end)
+            {
                 lastMonth = UTC.monthContaining(h.hourStart)
                 if !changedMonths.contains(lastMonth.start) { changedMonths.append(lastMonth.start) }
             }
@@ -88,14 +99,18 @@ extension BillingStore {
         for month in changedMonths { try Self.markDirty(db, "usage:" + UTC.month(month)) }
         switch position {
         case .inWindow(let w):
-            try db.cachedStatement(sql: """
-                UPDATE source_state SET usage_window_start = ?, usage_window_end = ?, usage_window_cursor = ? WHERE source = ?
-                """).execute(arguments: [w.start, w.end, w.cursor, source])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE source_state SET usage_window_start = ?, usage_window_end = ?, usage_window_cursor = ? WHERE source = ?
+                    """
+            ).execute(arguments: [w.start, w.end, w.cursor, source])
         case .windowDone(let doneUntil):
-            try db.cachedStatement(sql: """
-                UPDATE source_state SET usage_window_start = NULL, usage_window_end = NULL, usage_window_cursor = NULL,
-                    usage_done_until = MAX(COALESCE(usage_done_until, 0), ?) WHERE source = ?
-                """).execute(arguments: [doneUntil, source])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE source_state SET usage_window_start = NULL, usage_window_end = NULL, usage_window_cursor = NULL,
+                        usage_done_until = MAX(COALESCE(usage_done_until, 0), ?) WHERE source = ?
+                    """
+            ).execute(arguments: [doneUntil, source])
         }
     }
 
@@ -104,24 +119,31 @@ extension BillingStore {
     /// filled in. Text that does not read as a decimal is copied unchanged (and a total that
     /// cannot be added up from it stays NULL).
     static func copyUsageHoursAsIntegers(_ db: Database, into table: String) throws {
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO \(table) (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
-                byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).sqliteStatement
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO \(table) (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
+                    byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).sqliteStatement
         let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 48 * 12)
         defer {
             sqlite3_reset(insert)
             sqlite3_clear_bindings(insert)
             scratch.deallocate()
         }
-        try forEachRawRow(db, """
+        try forEachRawRow(
+            db,
+            """
             SELECT source, hour_start, currency, paas_total, cpu, memory, storage, gpu, byoc_total, byoc_vcpu,
                 byoc_memory, byoc_gpu_memory, byoc_cluster, total
             FROM usage_hours ORDER BY source, hour_start
-            """, { _ in }) { row in
+            """, Self.noBindings
+        ) { row in
             sqlite3_reset(insert)
-            for column in Int32(0)...2 { _ = sqlite3_bind_value(insert, column + 1, sqlite3_column_value(row.stmt, column)) }
+            for column in Int32(0)...2 {
+                _ = sqlite3_bind_value(insert, column + 1, sqlite3_column_value(row.stmt, column))
+            }
             var amounts: [ExactDecimal?] = []
             for column in Int32(3)...13 {
                 let amount = row.isNull(column) ? nil : try? ExactDecimal(parsing: row.string(column))

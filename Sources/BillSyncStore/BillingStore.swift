@@ -67,7 +67,9 @@ public final class BillingStore: Sendable {
 
     /// Binds a usage amount as ``usageAmountDecimals`` says; `scratch` holds the text form (48
     /// bytes), bound in place: it must outlive the statement's use of the binding.
-    static func bindUsageAmount(_ stmt: OpaquePointer?, _ index: Int32, _ amount: ExactDecimal, scratch: UnsafeMutablePointer<UInt8>) {
+    static func bindUsageAmount(
+        _ stmt: OpaquePointer?, _ index: Int32, _ amount: ExactDecimal, scratch: UnsafeMutablePointer<UInt8>
+    ) {
         if let units = amount.integer(decimals: usageAmountDecimals) {
             sqlite3_bind_int64(stmt, index, units)
             return

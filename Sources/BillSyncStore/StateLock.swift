@@ -28,7 +28,10 @@ public final class StateLock: Sendable {
             var buffer = [UInt8](repeating: 0, count: 32)
             let n = pread(fd, &buffer, 32, 0)
             close(fd)
-            let pid = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "unknown"
+            let pid =
+                n > 0
+                ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                : "unknown"
             throw .held(path: path, pid: pid)
         }
         let text = Array("\(getpid())\n".utf8)

@@ -25,9 +25,10 @@ struct BillSyncSim: ParsableCommand {
     @Option(help: "Seed of all generated data and of the error-rate dice.")
     var seed: UInt64 = 1
 
-    @Option(help: ArgumentHelp(
-        "The instant data is generated against: unix seconds or a UTC instant such as 2026-11-01T00:00:00Z.",
-        discussion: "Without it the real clock is read at each request.", valueName: "instant"))
+    @Option(
+        help: ArgumentHelp(
+            "The instant data is generated against: unix seconds or a UTC instant such as 2026-11-01T00:00:00Z.",
+            discussion: "Without it the real clock is read at each request.", valueName: "instant"))
     var now: String?
 
     @Option(help: "Northflank teams team-1...team-N, besides the org account.")
@@ -51,8 +52,10 @@ struct BillSyncSim: ParsableCommand {
     @Flag(help: "UsageFlow invoice ids as digits (7) instead of uf_inv_7.")
     var numericIds = false
 
-    @Option(help: ArgumentHelp("Northflank money: cents (as documented) or decimal (major units).",
-                               valueName: "cents|decimal"))
+    @Option(
+        help: ArgumentHelp(
+            "Northflank money: cents (as documented) or decimal (major units).",
+            valueName: "cents|decimal"))
     var northflankMoney = "cents"
 
     @Flag(help: "Fill Typesense line-item descriptions with text that breaks naive CSV and journals.")
@@ -82,14 +85,17 @@ struct BillSyncSim: ParsableCommand {
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
         if let now, SimulatorOptions.parseInstant(now) == nil {
-            throw ValidationError("--now takes unix seconds or a UTC instant such as 2026-11-01T00:00:00Z, not '\(now)'.")
+            throw ValidationError(
+                "--now takes unix seconds or a UTC instant such as 2026-11-01T00:00:00Z, not '\(now)'.")
         }
         guard MoneyUnit(rawValue: northflankMoney) != nil else {
             throw ValidationError("--northflank-money takes cents or decimal, not '\(northflankMoney)'.")
         }
-        for (flag, value) in [("--teams", teams), ("--history-days", historyDays),
-                              ("--typesense-invoices", typesenseInvoices), ("--usageflow-invoices", usageflowInvoices),
-                              ("--latency-ms", latencyMs), ("--typesense-billed-clusters", typesenseBilledClusters)] where value < 0 {
+        for (flag, value) in [
+            ("--teams", teams), ("--history-days", historyDays),
+            ("--typesense-invoices", typesenseInvoices), ("--usageflow-invoices", usageflowInvoices),
+            ("--latency-ms", latencyMs), ("--typesense-billed-clusters", typesenseBilledClusters),
+        ] where value < 0 {
             throw ValidationError("\(flag) must not be negative.")
         }
         guard typesensePeriodDays >= 1 else { throw ValidationError("--typesense-period-days must be at least 1.") }

@@ -5,15 +5,18 @@ import BillSyncDaemon
 struct BillSync: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "billsync",
-        abstract: "Pull invoices, line items and hourly usage from Northflank, Typesense Cloud and UsageFlow into SQLite and ledgers.",
+        abstract:
+            "Pull invoices, line items and hourly usage from Northflank, Typesense Cloud and UsageFlow into SQLite and ledgers.",
         usage: "billsync [--config <path>] <command> [options]",
         discussion: """
             Config: --config, else $BILLSYNC_CONFIG, else /etc/billsync/billsync.toml.
             Exit codes: 0 success; 1 at least one source failed (the others still synced and exported); \
             2 usage or config error; 3 another billsync holds the state lock.
             """,
-        subcommands: [RunCommand.self, SyncCommand.self, ExportCommand.self, StatusCommand.self, CheckCommand.self,
-                      ResetCommand.self, DemoCommand.self])
+        subcommands: [
+            RunCommand.self, SyncCommand.self, ExportCommand.self, StatusCommand.self, CheckCommand.self,
+            ResetCommand.self, DemoCommand.self,
+        ])
 
     static func main() {
         ProcessMemory.limitAllocatorArenas()

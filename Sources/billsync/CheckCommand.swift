@@ -22,10 +22,13 @@ struct CheckCommand: ParsableCommand {
             throw Exit.configError
         }
         let env = ProcessInfo.processInfo.environment
-        for warning in config.warnings + config.sources.compactMap({ KeyReader.permissionWarning($0.key, source: $0.name, environment: env) }) {
+        for warning in config.warnings
+            + config.sources.compactMap({ KeyReader.permissionWarning($0.key, source: $0.name, environment: env) })
+        {
             print("warning: \(warning)")
         }
-        print("\(path): OK, \(config.sources.count) source\(config.sources.count == 1 ? "" : "s"): " +
-              config.sources.map { "\($0.name) (\($0.provider.rawValue))" }.joined(separator: ", "))
+        print(
+            "\(path): OK, \(config.sources.count) source\(config.sources.count == 1 ? "" : "s"): "
+                + config.sources.map { "\($0.name) (\($0.provider.rawValue))" }.joined(separator: ", "))
     }
 }

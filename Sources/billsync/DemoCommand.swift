@@ -10,7 +10,9 @@ import Foundation
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start the built-in simulator on loopback, sync all three providers from it, print where the exports are. Needs no keys.")
+        abstract:
+            "Start the built-in simulator on loopback, sync all three providers from it, print where the exports are. Needs no keys."
+    )
 
     @Option(name: .long, help: ArgumentHelp("Where the demo keeps its config, state and exports.", valueName: "dir"))
     var dir: String = "billsync-demo"
@@ -25,9 +27,13 @@ struct DemoCommand: ParsableCommand {
         let port = try simulator.start(host: "127.0.0.1", port: 0)
         defer { simulator.stop() }
         let base = "http://127.0.0.1:\(port)"
-        for (name, key) in [("northflank", options.northflankKey), ("typesense", options.typesenseKey), ("usageflow", options.usageflowKey)] {
+        for (name, key) in [
+            ("northflank", options.northflankKey), ("typesense", options.typesenseKey),
+            ("usageflow", options.usageflowKey),
+        ] {
             let path = root + "/keys/" + name
-            _ = FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(
+                atPath: path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
         }
         let now = SyncClock.fromEnvironment().now()
         let usageStart = UTC.date(UTC.startOfDay(now) - 30 * 86400)
@@ -68,14 +74,18 @@ struct DemoCommand: ParsableCommand {
         option.config = configPath
         let runtime = try Runtime.load(option)
         let (lock, store) = try runtime.openLocked()
-        let pass = SyncPass(config: runtime.config, store: store, logger: runtime.logger, stop: StopFlag(), clock: runtime.clock)
+        let pass = SyncPass(
+            config: runtime.config, store: store, logger: runtime.logger, stop: StopFlag(), clock: runtime.clock)
         let reports = withExtendedLifetime(lock) { pass.sync(runtime.config.sources) }
         let files = try withExtendedLifetime(lock) { try pass.export() }
         print("")
-        print("billsync demo: synced \(reports.filter(\.succeeded).count) of \(reports.count) sources from the simulator at \(base)")
+        print(
+            "billsync demo: synced \(reports.filter(\.succeeded).count) of \(reports.count) sources from the simulator at \(base)"
+        )
         for report in reports {
-            print("  \(report.source): \(report.invoicesNew) invoices, \(report.usageHours) usage hours, \(report.requests) requests"
-                  + (report.error.map { " — FAILED: \($0)" } ?? ""))
+            print(
+                "  \(report.source): \(report.invoicesNew) invoices, \(report.usageHours) usage hours, \(report.requests) requests"
+                    + (report.error.map { " — FAILED: \($0)" } ?? ""))
         }
         print("Exports are in \(runtime.config.exportDir):")
         for file in files { print("  \(file.path)") }

@@ -11,8 +11,10 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var options: ConfigOption
 
-    @Option(name: .customLong("format"), help: ArgumentHelp(
-        "\(ExportFormats.names); repeat for several (default: the config's exports).", valueName: "format"))
+    @Option(
+        name: .customLong("format"),
+        help: ArgumentHelp(
+            "\(ExportFormats.names); repeat for several (default: the config's exports).", valueName: "format"))
     var formats: [String] = []
 
     func validate() throws {
@@ -24,9 +26,12 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         let runtime = try Runtime.load(options)
         let (lock, store) = try runtime.openLocked()
-        let pass = SyncPass(config: runtime.config, store: store, logger: runtime.logger, stop: StopFlag(), clock: runtime.clock)
+        let pass = SyncPass(
+            config: runtime.config, store: store, logger: runtime.logger, stop: StopFlag(), clock: runtime.clock)
         do {
-            let files = try withExtendedLifetime(lock) { try pass.export(formats: formats.isEmpty ? nil : formats, onlyChanged: false) }
+            let files = try withExtendedLifetime(lock) {
+                try pass.export(formats: formats.isEmpty ? nil : formats, onlyChanged: false)
+            }
             for file in files { print(file.path) }
         } catch {
             printError("\(error)")

@@ -11,7 +11,10 @@ struct ResetCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The source to rewind.", valueName: "name"))
     var source: String
 
-    @Option(name: .long, help: ArgumentHelp("Re-read hourly usage from this UTC date (YYYY-MM-DD); default: from usage_start.", valueName: "date"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Re-read hourly usage from this UTC date (YYYY-MM-DD); default: from usage_start.", valueName: "date"))
     var usageFrom: String?
 
     func run() throws {
@@ -29,6 +32,8 @@ struct ResetCommand: ParsableCommand {
         try withExtendedLifetime(lock) {
             try store.reset(source: selected.name, provider: selected.provider.rawValue, usageFrom: from)
         }
-        print("source \(selected.name): invoices will be re-read in full" + (from.map { ", usage from \(UTC.iso8601($0))" } ?? ", usage from its start") + " at the next sync")
+        print(
+            "source \(selected.name): invoices will be re-read in full"
+                + (from.map { ", usage from \(UTC.iso8601($0))" } ?? ", usage from its start") + " at the next sync")
     }
 }

@@ -13,7 +13,8 @@ struct ConfigOption: ParsableArguments {
     var config: String?
 
     var path: String {
-        config ?? ProcessInfo.processInfo.environment["BILLSYNC_CONFIG"].flatMap { $0.isEmpty ? nil : $0 } ?? "/etc/billsync/billsync.toml"
+        config ?? ProcessInfo.processInfo.environment["BILLSYNC_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "/etc/billsync/billsync.toml"
     }
 }
 
@@ -57,7 +58,9 @@ struct Runtime {
         let logger = Logger(label: "billsync")
         for warning in config.warnings { logger.warning("config.warning", metadata: ["reason": .string(warning)]) }
         for source in config.sources {
-            if let warning = KeyReader.permissionWarning(source.key, source: source.name, environment: ProcessInfo.processInfo.environment) {
+            if let warning = KeyReader.permissionWarning(
+                source.key, source: source.name, environment: ProcessInfo.processInfo.environment)
+            {
                 logger.warning("config.warning", metadata: ["reason": .string(warning)])
             }
         }
@@ -103,7 +106,9 @@ struct Runtime {
         guard !names.isEmpty else { return config.sources }
         return try names.map { name in
             guard let source = config.source(named: name) else {
-                printError("no source named \"\(name)\" in \(config.path) (sources: \(config.sources.map(\.name).joined(separator: ", ")))")
+                printError(
+                    "no source named \"\(name)\" in \(config.path) (sources: \(config.sources.map(\.name).joined(separator: ", ")))"
+                )
                 throw Exit.configError
             }
             return source

@@ -36,14 +36,23 @@ struct StatusCommand: ParsableCommand {
             out.append("\(s.source) (\(s.provider))")
             out.append("  last success:  \(time(s.lastSuccessAt))")
             out.append("  last error:    " + (s.lastError.map { "\(time(s.lastErrorAt)) \($0)" } ?? "none"))
-            out.append("  invoice walk:  " + (s.walkActive ? "in progress, next cursor \(s.walkCursor ?? "(first page)")" : "idle") + (s.walkFull ? ", next walk reads the full list" : ""))
+            out.append(
+                "  invoice walk:  "
+                    + (s.walkActive ? "in progress, next cursor \(s.walkCursor ?? "(first page)")" : "idle")
+                    + (s.walkFull ? ", next walk reads the full list" : ""))
             if s.usageStart != nil || s.usageDoneUntil != nil {
-                out.append("  usage:         from \(time(s.usageStart)), read up to \(time(s.usageDoneUntil))"
-                           + (s.usageWindow.map { ", window \(UTC.iso8601($0.start))..\(UTC.iso8601($0.end)) in progress" } ?? ""))
+                out.append(
+                    "  usage:         from \(time(s.usageStart)), read up to \(time(s.usageDoneUntil))"
+                        + (s.usageWindow.map { ", window \(UTC.iso8601($0.start))..\(UTC.iso8601($0.end)) in progress" }
+                            ?? ""))
             }
-            out.append("  rows:          \(c.invoices) invoices (\(c.openInvoices) not paid), \(c.lineItems) line items, \(c.usageHours) usage hours, \(c.historyRows) history rows")
+            out.append(
+                "  rows:          \(c.invoices) invoices (\(c.openInvoices) not paid), \(c.lineItems) line items, \(c.usageHours) usage hours, \(c.historyRows) history rows"
+            )
             if c.incompleteInvoices > 0 {
-                out.append("  incomplete:    \(c.incompleteInvoices) invoices with a field the provider left out (see invoice.incomplete in the log)")
+                out.append(
+                    "  incomplete:    \(c.incompleteInvoices) invoices with a field the provider left out (see invoice.incomplete in the log)"
+                )
             }
             out.append("  requests:      \(s.lastSyncRequests) last sync, \(s.requestsTotal) total")
         }
@@ -59,7 +68,9 @@ struct StatusCommand: ParsableCommand {
         }
         func t(_ v: Int64?) -> String { q(v.map(UTC.iso8601)) }
         let items = entries.map { (s, c) -> String in
-            let window = s.usageWindow.map { "{\"start\":\(t($0.start)),\"end\":\(t($0.end)),\"cursor\":\(q($0.cursor))}" } ?? "null"
+            let window =
+                s.usageWindow.map { "{\"start\":\(t($0.start)),\"end\":\(t($0.end)),\"cursor\":\(q($0.cursor))}" }
+                ?? "null"
             return """
                 {"source":\(q(s.source)),"provider":\(q(s.provider)),"last_attempt":\(t(s.lastAttemptAt)),"last_success":\(t(s.lastSuccessAt)),\
                 "last_error":\(q(s.lastError)),"last_error_at":\(t(s.lastErrorAt)),\

@@ -19,11 +19,16 @@ import Testing
     }
 
     func syncedWorkspace(hostile: Bool) throws -> (SimHarness, Workspace) {
-        let sim = try SimHarness { $0.hostileText = hostile; $0.typesenseInvoices = 40; $0.historyDays = 100 }
+        let sim = try SimHarness {
+            $0.hostileText = hostile
+            $0.typesenseInvoices = 40
+            $0.historyDays = 100
+        }
         let ws = try Workspace(sim: sim)
         try ws.writeConfig()
         var text = try String(contentsOfFile: ws.configPath, encoding: .utf8)
-        text = text.replacingOccurrences(of: "exports = [\"csv\"]", with: "exports = [\"csv\", \"ledger\", \"beancount\", \"focus\"]")
+        text = text.replacingOccurrences(
+            of: "exports = [\"csv\"]", with: "exports = [\"csv\", \"ledger\", \"beancount\", \"focus\"]")
         try text.write(toFile: ws.configPath, atomically: true, encoding: .utf8)
         let run = try ws.billsync(["sync"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -75,11 +80,14 @@ import Testing
             let currency = inv["currency"]!
             allTotal[currency, default: .zero] += decimal(inv["total"]!)
             credits[vendor, default: [:]][currency, default: .zero] += decimal(inv["credits_applied"]!)
-            if inv["status"] != "paid" { openTotal[vendor, default: [:]][currency, default: .zero] += decimal(inv["total"]!) }
+            if inv["status"] != "paid" {
+                openTotal[vendor, default: [:]][currency, default: .zero] += decimal(inv["total"]!)
+            }
         }
         var purchases: [String: [String: ExactDecimal]] = [:]
         for line in lines where line["line_type"] == "prepaid-credit-purchase" {
-            purchases[vendorOf[line["provider"]!]!, default: [:]][line["currency"]!, default: .zero] += decimal(line["amount"]!)
+            purchases[vendorOf[line["provider"]!]!, default: [:]][line["currency"]!, default: .zero] += decimal(
+                line["amount"]!)
         }
         #expect(!openTotal.isEmpty)
         #expect(!purchases.isEmpty, "the data set should include prepaid credit purchases")
@@ -104,7 +112,8 @@ import Testing
 
     static let focusMandatory = [
         "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingAccountId", "BillingAccountName",
-        "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd", "ChargeCategory", "ChargeClass", "ChargeDescription",
+        "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd", "ChargeCategory", "ChargeClass",
+        "ChargeDescription",
         "ChargeFrequency", "ChargePeriodStart", "ChargePeriodEnd", "InvoiceId", "InvoiceIssuerName", "ProviderName",
         "PublisherName", "PricingQuantity", "PricingUnit", "ServiceCategory", "ServiceName", "ResourceId",
     ]
@@ -132,10 +141,14 @@ import Testing
                 rows += 1
                 for column in Self.focusNonNull { #expect(!(row[column] ?? "").isEmpty, "\(name): \(column) is empty") }
                 for column in ["BilledCost", "EffectiveCost", "ListCost", "ContractedCost"] {
-                    #expect(row[column]!.range(of: #"^-?\d+\.\d{2,}$"#, options: .regularExpression) != nil, "\(column)=\(row[column]!)")
+                    #expect(
+                        row[column]!.range(of: #"^-?\d+\.\d{2,}$"#, options: .regularExpression) != nil,
+                        "\(column)=\(row[column]!)")
                 }
                 for column in ["BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd"] {
-                    #expect(row[column]!.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"#, options: .regularExpression) != nil)
+                    #expect(
+                        row[column]!.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"#, options: .regularExpression)
+                            != nil)
                 }
                 #expect(["Usage", "Purchase", "Tax", "Credit", "Adjustment"].contains(row["ChargeCategory"]!))
                 #expect(UTC.month(UTC.parse(row["BillingPeriodStart"]!)!) + ".csv" == name)
@@ -145,7 +158,8 @@ import Testing
         let invoices = try ws.csv("invoices.csv")
         #expect(billed.count == invoices.count)
         for inv in invoices {
-            #expect(billed[inv["source"]! + "/" + inv["invoice_id"]!] == decimal(inv["total"]!), "\(inv["invoice_id"]!)")
+            #expect(
+                billed[inv["source"]! + "/" + inv["invoice_id"]!] == decimal(inv["total"]!), "\(inv["invoice_id"]!)")
         }
         #expect(rows == (try ws.csv("line_items.csv")).count)
     }

@@ -6,8 +6,14 @@ import Testing
 /// ends with exports byte-identical to an uninterrupted run.
 @Suite struct CrashTests {
     @Test func aSyncKilledAtSeveralPointsResumesAndEndsByteIdentical() throws {
-        let sim = try SimHarness { $0.historyDays = 200; $0.typesenseInvoices = 150; $0.latencyMs = 1 }
-        let sources = { (ws: Workspace) in ws.standardSources.replacingOccurrences(of: Workspace.usageStart, with: "2026-05-01") }
+        let sim = try SimHarness {
+            $0.historyDays = 200
+            $0.typesenseInvoices = 150
+            $0.latencyMs = 1
+        }
+        let sources = { (ws: Workspace) in
+            ws.standardSources.replacingOccurrences(of: Workspace.usageStart, with: "2026-05-01")
+        }
 
         let clean = try Workspace(sim: sim)
         try clean.writeConfig(sources: sources(clean))
@@ -39,7 +45,9 @@ import Testing
         let rerun = try crashed.billsync(["sync"])
         #expect(rerun.status == 0, "\(rerun.stderr)")
         let rerunRequests = try sim.totalRequests()
-        #expect(rerunRequests < fullRequests, "the rerun started from scratch (\(rerunRequests) of \(fullRequests) requests)")
+        #expect(
+            rerunRequests < fullRequests,
+            "the rerun started from scratch (\(rerunRequests) of \(fullRequests) requests)")
         let got = try crashed.exportContents()
         #expect(Set(got.keys) == Set(expected.keys))
         for (name, bytes) in expected { #expect(got[name] == bytes, "\(name) differs from the uninterrupted run") }

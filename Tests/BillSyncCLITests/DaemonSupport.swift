@@ -17,7 +17,9 @@ final class NotifyListener: @unchecked Sendable {
         let bytes = Array(path.utf8)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes + [0]) }
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else { throw TestFailure("bind \(path): \(String(cString: strerror(errno)))") }
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
@@ -63,7 +65,9 @@ extension RunningProcess {
     var stderrSoFar: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
 
     func lines(withEvent event: String) -> [String] {
-        stderrSoFar.split(separator: "\n").map(String.init).filter { $0.contains("event=\(event) ") || $0.hasSuffix("event=\(event)") || $0.contains("\"event\":\"\(event)\"") }
+        stderrSoFar.split(separator: "\n").map(String.init).filter {
+            $0.contains("event=\(event) ") || $0.hasSuffix("event=\(event)") || $0.contains("\"event\":\"\(event)\"")
+        }
     }
 
     /// Waits until stderr holds `count` lines of `event`.
@@ -104,7 +108,11 @@ func parseLogfmt(_ line: String) -> [String: String]? {
         if chars.isEmpty { break }
         guard let eq = chars.firstIndex(of: "=") else { return nil }
         let key = String(String.UnicodeScalarView(chars[chars.startIndex..<eq]))
-        guard !key.isEmpty, key.unicodeScalars.allSatisfy({ $0 == "_" || $0 == "." || ($0.properties.isAlphabetic && $0.isASCII) || ("0"..."9").contains($0) }) else { return nil }
+        guard !key.isEmpty,
+            key.unicodeScalars.allSatisfy({
+                $0 == "_" || $0 == "." || ($0.properties.isAlphabetic && $0.isASCII) || ("0"..."9").contains($0)
+            })
+        else { return nil }
         chars = chars[(eq + 1)...]
         var value = ""
         if chars.first == "\"" {

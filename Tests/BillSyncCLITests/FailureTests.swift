@@ -6,14 +6,17 @@ import Testing
 @Suite struct FailureTests {
     func workspace(_ sim: SimHarness, only source: String) throws -> Workspace {
         let ws = try Workspace(sim: sim)
-        let blocks = ws.standardSources.components(separatedBy: "[[sources]]").filter { $0.contains("name = \"\(source)\"") }
+        let blocks = ws.standardSources.components(separatedBy: "[[sources]]").filter {
+            $0.contains("name = \"\(source)\"")
+        }
         try ws.writeConfig(sources: "[[sources]]" + blocks[0])
         return ws
     }
 
     /// The `error=` value of the sync.failed line.
     func failure(_ r: ProcessResult) -> String {
-        r.stderr.split(separator: "\n").first { $0.contains("event=sync.failed") }.map(String.init) ?? "(no sync.failed line)\n" + r.stderr
+        r.stderr.split(separator: "\n").first { $0.contains("event=sync.failed") }.map(String.init)
+            ?? "(no sync.failed line)\n" + r.stderr
     }
 
     @Test func malformedJSONStopsTheSourceWithExit1() throws {
@@ -32,7 +35,10 @@ import Testing
         try sim.fault("path=/api/invoices&kind=missing-field&count=1")
         let r = try ws.billsync(["sync"])
         #expect(r.status == 1)
-        #expect(failure(r).contains("error=\"GET /api/invoices: unexpected response: field $.invoices[0].amount: required field is missing\""))
+        #expect(
+            failure(r).contains(
+                "error=\"GET /api/invoices: unexpected response: field $.invoices[0].amount: required field is missing\""
+            ))
         #expect(try ws.csv("invoices.csv").isEmpty)
     }
 
@@ -65,7 +71,9 @@ import Testing
         try "wrong-key-0123456789\n".write(toFile: ws.root + "/keys/nf", atomically: true, encoding: .utf8)
         let r = try ws.billsync(["sync"])
         #expect(r.status == 1)
-        #expect(failure(r).contains("error=\"GET /v1/teams/team-1/billing/invoices: HTTP 401: Unauthenticated (check the API key)\""))
+        #expect(
+            failure(r).contains(
+                "error=\"GET /v1/teams/team-1/billing/invoices: HTTP 401: Unauthenticated (check the API key)\""))
         #expect(!r.stderr.contains("wrong-key-0123456789"))
         let status = try ws.billsync(["status", "--json"])
         #expect(status.stdout.contains("HTTP 401: Unauthenticated"))
@@ -75,18 +83,21 @@ import Testing
     @Test func http404NamesTheEndpoint() throws {
         let sim = try SimHarness()
         let ws = try Workspace(sim: sim)
-        try ws.writeConfig(sources: """
-            [[sources]]
-            name = "nf"
-            provider = "northflank"
-            api_key_file = "\(ws.root)/keys/nf"
-            base_url = "\(sim.base)"
-            team = "team-99"
-            rate_limit = "none"
-            """)
+        try ws.writeConfig(
+            sources: """
+                [[sources]]
+                name = "nf"
+                provider = "northflank"
+                api_key_file = "\(ws.root)/keys/nf"
+                base_url = "\(sim.base)"
+                team = "team-99"
+                rate_limit = "none"
+                """)
         let r = try ws.billsync(["sync"])
         #expect(r.status == 1)
-        #expect(failure(r).contains("error=\"GET /v1/teams/team-99/billing/invoices: HTTP 404: Team not found (check base_url and team)\""))
+        #expect(
+            failure(r).contains(
+                "error=\"GET /v1/teams/team-99/billing/invoices: HTTP 404: Team not found (check base_url and team)\""))
     }
 
     @Test func oneFailingSourceDoesNotStopTheOthers() throws {
@@ -134,28 +145,41 @@ import Testing
 
     func replaceInConfig(_ ws: Workspace, _ old: String, _ new: String) throws {
         let text = try String(contentsOfFile: ws.configPath, encoding: .utf8)
-        try text.replacingOccurrences(of: old, with: new).write(toFile: ws.configPath, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: old, with: new).write(
+            toFile: ws.configPath, atomically: true, encoding: .utf8)
     }
 
     @Test func unknownConfigKey() throws {
         var path = ""
-        let r = try configProblem { ws in path = ws.configPath; try replaceInConfig(ws, "exports = [\"csv\"]", "exports = [\"csv\"]\npol_interval = \"1h\"") }
+        let r = try configProblem { ws in
+            path = ws.configPath
+            try replaceInConfig(ws, "exports = [\"csv\"]", "exports = [\"csv\"]\npol_interval = \"1h\"")
+        }
         #expect(r.status == 2)
         #expect(r.stderr.hasPrefix("billsync: error: \(path): pol_interval: unknown key (allowed:"))
     }
 
     @Test func missingKeyFile() throws {
         var root = ""
-        let r = try configProblem { ws in root = ws.root; try FileManager.default.removeItem(atPath: ws.root + "/keys/ts") }
+        let r = try configProblem { ws in
+            root = ws.root
+            try FileManager.default.removeItem(atPath: ws.root + "/keys/ts")
+        }
         #expect(r.status == 2)
         #expect(r.stderr.contains("source typesense.api_key_file: key file \(root)/keys/ts does not exist"))
-        let check = try configProblem({ ws in root = ws.root; try FileManager.default.removeItem(atPath: ws.root + "/keys/ts") }, command: ["check"])
+        let check = try configProblem(
+            { ws in
+                root = ws.root
+                try FileManager.default.removeItem(atPath: ws.root + "/keys/ts")
+            }, command: ["check"])
         #expect(check.status == 2)
         #expect(check.stderr.contains("source typesense.api_key_file: key file \(root)/keys/ts does not exist"))
     }
 
     @Test func badDuration() throws {
-        let r = try configProblem { ws in try replaceInConfig(ws, "request_timeout = \"5s\"", "request_timeout = \"5 seconds\"") }
+        let r = try configProblem { ws in
+            try replaceInConfig(ws, "request_timeout = \"5s\"", "request_timeout = \"5 seconds\"")
+        }
         #expect(r.status == 2)
         #expect(r.stderr.contains(": request_timeout: \"5 seconds\" is not a duration"))
     }
@@ -168,10 +192,14 @@ import Testing
 
     @Test func plainHTTPToANonLoopbackHost() throws {
         let r = try configProblem { ws in
-            try replaceInConfig(ws, "base_url = \"\(ws.sim.base)\"\ncurrency", "base_url = \"http://billing.example.com\"\ncurrency")
+            try replaceInConfig(
+                ws, "base_url = \"\(ws.sim.base)\"\ncurrency", "base_url = \"http://billing.example.com\"\ncurrency")
         }
         #expect(r.status == 2)
-        #expect(r.stderr.contains(": sources[3].base_url: http:// is only allowed for loopback hosts; use https:// for billing.example.com"))
+        #expect(
+            r.stderr.contains(
+                ": sources[3].base_url: http:// is only allowed for loopback hosts; use https:// for billing.example.com"
+            ))
     }
 
     @Test func checkPassesOnAGoodConfig() throws {
@@ -180,7 +208,10 @@ import Testing
         try ws.writeConfig()
         let r = try ws.billsync(["check"])
         #expect(r.status == 0)
-        #expect(r.stdout == "\(ws.configPath): OK, 4 sources: nf-team (northflank), nf-org (northflank), typesense (typesense-cloud), usageflow (usageflow)\n")
+        #expect(
+            r.stdout
+                == "\(ws.configPath): OK, 4 sources: nf-team (northflank), nf-org (northflank), typesense (typesense-cloud), usageflow (usageflow)\n"
+        )
     }
 
     @Test func aSecondInstanceExits3() throws {
@@ -191,6 +222,7 @@ import Testing
         let second = try ws.billsync(["sync"])
         first.process.waitUntilExit()
         #expect(second.status == 3)
-        #expect(second.stderr.contains("another billsync (pid \(first.process.processIdentifier)) holds the state lock"))
+        #expect(
+            second.stderr.contains("another billsync (pid \(first.process.processIdentifier)) holds the state lock"))
     }
 }

@@ -7,11 +7,15 @@ import Testing
 /// that nothing is lost or duplicated. The figures go to RELIABILITY.md.
 @Suite struct FaultSuiteTests {
     func only(_ ws: Workspace, _ source: String) -> String {
-        "[[sources]]" + ws.standardSources.components(separatedBy: "[[sources]]").first { $0.contains("name = \"\(source)\"") }!
+        "[[sources]]" + ws.standardSources.components(separatedBy: "[[sources]]").first {
+            $0.contains("name = \"\(source)\"")
+        }!
     }
 
     /// Syncs one source with the faults queued, then checks the export against the truth.
-    func syncThrough(_ faults: [String], source: String = "usageflow", extra: String = "") throws -> (ProcessResult, [String: Int], Workspace, SimHarness) {
+    func syncThrough(_ faults: [String], source: String = "usageflow", extra: String = "") throws -> (
+        ProcessResult, [String: Int], Workspace, SimHarness
+    ) {
         let sim = try SimHarness()
         let ws = try Workspace(sim: sim)
         try ws.writeConfig(sources: only(ws, source), extra: extra)
@@ -25,7 +29,9 @@ import Testing
         r.stderr.split(separator: "\n").compactMap { parseLogfmt(String($0)) }.filter { $0["event"] == event }
     }
 
-    func expectComplete(_ ws: Workspace, _ sim: SimHarness, provider: String = "usageflow", source: String = "usageflow") throws {
+    func expectComplete(
+        _ ws: Workspace, _ sim: SimHarness, provider: String = "usageflow", source: String = "usageflow"
+    ) throws {
         let truth = try sim.json("/_sim/truth/invoices?provider=\(provider)").array()
         let rows = try ws.csv("invoices.csv").filter { $0["source"] == source }
         #expect(rows.count == truth.count, "lost or duplicated invoices")
@@ -50,7 +56,8 @@ import Testing
     }
 
     @Test func xRateLimitResetIsWaitedOut() throws {
-        let (r, counts, ws, sim) = try syncThrough(["path=/v1/teams/team-1/billing/invoices&kind=ratelimit-reset&value=1&count=1"], source: "nf-team")
+        let (r, counts, ws, sim) = try syncThrough(
+            ["path=/v1/teams/team-1/billing/invoices&kind=ratelimit-reset&value=1&count=1"], source: "nf-team")
         #expect(r.status == 0, "\(r.stderr)")
         #expect(lines(r, "ratelimit.wait").first?["wait_ms"] == "1000")
         #expect(counts["GET /v1/teams/{team}/billing/invoices"] == 2)
@@ -101,12 +108,16 @@ import Testing
     @Test func wrongJSONTypesStopTheSourceNamingTheField() throws {
         let (r, _, ws, _) = try syncThrough(["path=/api/invoices&kind=wrong-type&count=1"])
         #expect(r.status == 1)
-        #expect(lines(r, "sync.failed").first?["error"] == "GET /api/invoices: unexpected response: field $.invoices[0].amount: expected a number or a string holding one, found the string \"abc\"")
+        #expect(
+            lines(r, "sync.failed").first?["error"]
+                == "GET /api/invoices: unexpected response: field $.invoices[0].amount: expected a number or a string holding one, found the string \"abc\""
+        )
         #expect(try ws.csv("invoices.csv").isEmpty)
     }
 
     @Test func aBodyOverTheSizeCapStopsTheSource() throws {
-        let (r, counts, _, _) = try syncThrough(["path=/api/invoices&kind=oversize&value=200000&count=1"], extra: "max_response_bytes = 65536")
+        let (r, counts, _, _) = try syncThrough(
+            ["path=/api/invoices&kind=oversize&value=200000&count=1"], extra: "max_response_bytes = 65536")
         #expect(r.status == 1)
         #expect(lines(r, "sync.failed").first?["error"] == "GET /api/invoices: response body larger than 65536 bytes")
         #expect(counts["GET /api/invoices"] == 1, "an oversize body is not retried")
@@ -132,7 +143,9 @@ import Testing
         let sim = try SimHarness { $0.typesenseInvoices = 120 }
         let ws = try Workspace(sim: sim)
         try ws.writeConfig(sources: only(ws, "typesense"))
-        let due = try sim.json("/_sim/truth/invoices?provider=typesense").array().first { (try? $0.require("status").text()) == "due" }!
+        let due = try sim.json("/_sim/truth/invoices?provider=typesense").array().first {
+            (try? $0.require("status").text()) == "due"
+        }!
         let id = try due.require("id").text()
         // Page 2 stalls; meanwhile the due invoice on page 1, already read, is paid.
         try syncWithStalledPageTwo(sim, ws) { try sim.post("/_sim/invoices/typesense/\(id)/status?value=paid") }
@@ -146,7 +159,8 @@ import Testing
         let sim = try SimHarness { $0.typesenseInvoices = 120 }
         let ws = try Workspace(sim: sim)
         try ws.writeConfig(sources: only(ws, "typesense"))
-        let before = Set(try sim.json("/_sim/truth/invoices?provider=typesense").array().map { try $0.require("id").text() })
+        let before = Set(
+            try sim.json("/_sim/truth/invoices?provider=typesense").array().map { try $0.require("id").text() })
         // Three invoices appear at the head: every later page shifts by three.
         try syncWithStalledPageTwo(sim, ws) { try sim.post("/_sim/invoices/typesense/new?count=3") }
         let rows = try ws.csv("invoices.csv")
@@ -167,12 +181,18 @@ import Testing
         let requests = lines(r, "http.request")
         #expect(requests.count > 5)
         let headers = Set(requests.compactMap { $0["headers"] })
-        #expect(headers == ["Authorization: [redacted]", "X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY: [redacted]", "x-usageflow-api-key: [redacted]"])
+        #expect(
+            headers == [
+                "Authorization: [redacted]", "X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY: [redacted]",
+                "x-usageflow-api-key: [redacted]",
+            ])
         for key in [sim.options.northflankKey, sim.options.typesenseKey, sim.options.usageflowKey] {
             #expect(!r.stderr.contains(key) && !r.stdout.contains(key), "\(key) leaked")
         }
         // The provider echoed the key in its error: it is blanked there too.
-        #expect(lines(r, "sync.failed").first?["error"] == "GET /api/invoices: HTTP 401: bad key [redacted] (check the API key)")
+        #expect(
+            lines(r, "sync.failed").first?["error"]
+                == "GET /api/invoices: HTTP 401: bad key [redacted] (check the API key)")
         let status = try ws.billsync(["status", "--json"])
         #expect(!status.stdout.contains(sim.options.usageflowKey))
     }
@@ -184,14 +204,23 @@ import Testing
         chmod(ws.root + "/keys/ts", 0o644)
         let r = try ws.billsync(["check"])
         #expect(r.status == 0)
-        #expect(r.stdout.contains("warning: source typesense: key file \(ws.root)/keys/ts is readable by group or others (mode 644); chmod 600 it"))
+        #expect(
+            r.stdout.contains(
+                "warning: source typesense: key file \(ws.root)/keys/ts is readable by group or others (mode 644); chmod 600 it"
+            ))
         var text = try String(contentsOfFile: ws.configPath, encoding: .utf8)
-        text = text.replacingOccurrences(of: "api_key_file = \"\(ws.root)/keys/uf\"", with: "api_key = \"\(sim.options.usageflowKey)\"")
+        text = text.replacingOccurrences(
+            of: "api_key_file = \"\(ws.root)/keys/uf\"", with: "api_key = \"\(sim.options.usageflowKey)\"")
         try text.write(toFile: ws.configPath, atomically: true, encoding: .utf8)
         chmod(ws.configPath, 0o644)
         let inline = try ws.billsync(["check"])
-        #expect(inline.stdout.contains("warning: source usageflow: api_key is written inline in \(ws.configPath); prefer api_key_file or api_key_env"))
-        #expect(inline.stdout.contains("warning: \(ws.configPath) holds an inline api_key and is readable by group or others (mode 644)"))
+        #expect(
+            inline.stdout.contains(
+                "warning: source usageflow: api_key is written inline in \(ws.configPath); prefer api_key_file or api_key_env"
+            ))
+        #expect(
+            inline.stdout.contains(
+                "warning: \(ws.configPath) holds an inline api_key and is readable by group or others (mode 644)"))
         #expect(!inline.stdout.contains(sim.options.usageflowKey))
         // An empty key file is a config error.
         try "".write(toFile: ws.root + "/keys/nf", atomically: true, encoding: .utf8)

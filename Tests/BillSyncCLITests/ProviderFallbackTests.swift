@@ -7,7 +7,9 @@ import Testing
 /// `status`, and never invents money.
 @Suite struct ProviderFallbackTests {
     func northflankTeam(_ ws: Workspace) throws {
-        let block = ws.standardSources.components(separatedBy: "[[sources]]").first { $0.contains("name = \"nf-team\"") }!
+        let block = ws.standardSources.components(separatedBy: "[[sources]]").first {
+            $0.contains("name = \"nf-team\"")
+        }!
         try ws.writeConfig(sources: "[[sources]]" + block)
         let text = try String(contentsOfFile: ws.configPath, encoding: .utf8)
             .replacingOccurrences(of: "exports = [\"csv\"]", with: "exports = [\"csv\", \"ledger\", \"beancount\"]")
@@ -26,12 +28,17 @@ import Testing
     /// hledger, ledger and bean-check accept the journals without a word.
     func expectToolsAccept(_ ws: Workspace) throws {
         let journal = ws.exportDir + "/billsync.journal"
-        for (tool, args) in [("hledger", ["-f", journal, "check", "-s", "ordereddates", "payees"]),
-                             ("ledger", ["-f", journal, "--pedantic", "bal"]),
-                             ("bean-check", [ws.exportDir + "/billsync.beancount"])] {
-            let path = try #require(AccountingExportTests.which(tool), "\(tool) is not installed (scripts/install-deps)")
+        for (tool, args) in [
+            ("hledger", ["-f", journal, "check", "-s", "ordereddates", "payees"]),
+            ("ledger", ["-f", journal, "--pedantic", "bal"]),
+            ("bean-check", [ws.exportDir + "/billsync.beancount"]),
+        ] {
+            let path = try #require(
+                AccountingExportTests.which(tool), "\(tool) is not installed (scripts/install-deps)")
             let r = try runProcess(path, args)
-            #expect(r.status == 0 && r.stderr.isEmpty && (tool == "ledger" || r.stdout.isEmpty), "\(tool): \(r.stdout)\(r.stderr)")
+            #expect(
+                r.status == 0 && r.stderr.isEmpty && (tool == "ledger" || r.stdout.isEmpty),
+                "\(tool): \(r.stdout)\(r.stderr)")
         }
     }
 
@@ -46,7 +53,9 @@ import Testing
         #expect(first.status == 0, "\(first.stderr)")
         let provisional = try ws.csv("invoices.csv")
         #expect(provisional.count == expected.count)
-        #expect(provisional.allSatisfy { $0["invoice_id"]!.hasPrefix("period:team-1:") }, "\(provisional.map { $0["invoice_id"]! })")
+        #expect(
+            provisional.allSatisfy { $0["invoice_id"]!.hasPrefix("period:team-1:") },
+            "\(provisional.map { $0["invoice_id"]! })")
         #expect(Set(events(first, "invoice.incomplete").map { $0["fields"] }) == ["id"])
         #expect(events(first, "invoice.incomplete").count == expected.count)
         let linesBefore = try ws.csv("line_items.csv")
@@ -66,7 +75,9 @@ import Testing
         // Lines intact, now under the real ids: the same lines, in the same order.
         let lines = try ws.csv("line_items.csv")
         #expect(lines.count == linesBefore.count)
-        let byPeriod = Dictionary(uniqueKeysWithValues: zip(provisional.map { $0["invoice_id"]! }, provisional.map { $0["period_start_utc"]! }))
+        let byPeriod = Dictionary(
+            uniqueKeysWithValues: zip(
+                provisional.map { $0["invoice_id"]! }, provisional.map { $0["period_start_utc"]! }))
         let realByPeriod = Dictionary(uniqueKeysWithValues: rows.map { ($0["period_start_utc"]!, $0["invoice_id"]!) })
         #expect(lines.map { $0["amount"]! + $0["line_type"]! } == linesBefore.map { $0["amount"]! + $0["line_type"]! })
         #expect(lines.map { $0["invoice_id"]! } == linesBefore.map { realByPeriod[byPeriod[$0["invoice_id"]!]!]! })
@@ -74,8 +85,10 @@ import Testing
         let journal = try ws.read("billsync.journal")
         #expect(!journal.contains("period:"))
         for id in expected.map(\.id) {
-            #expect(journal.components(separatedBy: "; invoice: \(id)").count - 1 == (expected.first { $0.id == id }!.paid ? 2 : 1),
-                    "\(id) in the journal")
+            #expect(
+                journal.components(separatedBy: "; invoice: \(id)").count - 1
+                    == (expected.first { $0.id == id }!.paid ? 2 : 1),
+                "\(id) in the journal")
         }
         try expectToolsAccept(ws)
         let status = JSONField(try JSONValue.parse(try ws.billsync(["status", "--json"]).stdout))
@@ -84,7 +97,10 @@ import Testing
 
     @Test func amountsAsStringsIdsAsNumbersAndTimesAsIntegralFloatsGiveByteIdenticalExports() throws {
         func synced(_ loose: Bool) throws -> (Workspace, SimHarness) {
-            let sim = try SimHarness { $0.historyDays = 70; $0.numericIDs = true }
+            let sim = try SimHarness {
+                $0.historyDays = 70
+                $0.numericIDs = true
+            }
             let ws = try Workspace(sim: sim)
             try ws.writeConfig()
             let text = try String(contentsOfFile: ws.configPath, encoding: .utf8).replacingOccurrences(
@@ -121,7 +137,9 @@ import Testing
         #expect(rows.allSatisfy { $0["status"] == "unknown" && $0["provider_status"] == "" && $0["paid_on"] == "" })
         #expect(Set(events(first, "invoice.incomplete").map { $0["fields"] }) == ["paid"])
         let status = JSONField(try JSONValue.parse(try ws.billsync(["status", "--json"]).stdout))
-        #expect(try status.require("sources").array()[0].require("rows").require("incomplete_invoices").int64() == Int64(expected.count))
+        #expect(
+            try status.require("sources").array()[0].require("rows").require("incomplete_invoices").int64()
+                == Int64(expected.count))
         // Never counted as paid: no payment in the journal, every invoice pending.
         let journal = try ws.read("billsync.journal")
         #expect(!journal.contains("Assets:Bank:Checking  "), "a payment was booked")
@@ -156,7 +174,9 @@ import Testing
                 .filter { $0["event"] == "invoice.incomplete" }.map { $0["fields"] ?? "" }
         }
         var error: String? {
-            result.stderr.split(separator: "\n").compactMap { parseLogfmt(String($0)) }.first { $0["event"] == "sync.failed" }?["error"]
+            result.stderr.split(separator: "\n").compactMap { parseLogfmt(String($0)) }.first {
+                $0["event"] == "sync.failed"
+            }?["error"]
         }
     }
 
@@ -164,7 +184,9 @@ import Testing
     func sync(_ source: String, _ faults: [String] = []) throws -> Run {
         let sim = try SimHarness()
         let ws = try Workspace(sim: sim)
-        let block = ws.standardSources.components(separatedBy: "[[sources]]").first { $0.contains("name = \"\(source)\"") }!
+        let block = ws.standardSources.components(separatedBy: "[[sources]]").first {
+            $0.contains("name = \"\(source)\"")
+        }!
         try ws.writeConfig(sources: "[[sources]]" + block)
         for fault in faults { try sim.fault(fault) }
         return Run(ws: ws, sim: sim, result: try ws.billsync(["sync"]))
@@ -177,7 +199,7 @@ import Testing
 
     @Test func northflankWithoutCurrencyUsesTheConfiguredOne() throws {
         let run = try sync("nf-team", ["path=/v1/teams/team-1/billing/invoices&kind=omit&field=currency&count=100"])
-        try expectSameExports(run, as: "nf-team")   // the simulator says "usd", the source's default is USD
+        try expectSameExports(run, as: "nf-team")  // the simulator says "usd", the source's default is USD
         #expect(!run.invoices.isEmpty && run.invoices.allSatisfy { $0["currency"] == "USD" })
         #expect(run.incomplete == Array(repeating: "currency", count: run.invoices.count))
     }
@@ -196,8 +218,12 @@ import Testing
             #expect(lines.reduce(ExactDecimal.zero) { $0 + decimal($1["amount"]!) } == decimal(invoice["total"]!))
         }
         // The tax is not dropped: it is the adjustment line, cent for cent.
-        let tax = plain.lines.filter { $0["line_type"] == "tax" }.reduce(ExactDecimal.zero) { $0 + decimal($1["amount"]!) }
-        let adjusted = run.lines.filter { $0["line_type"] == "adjustment" }.reduce(ExactDecimal.zero) { $0 + decimal($1["amount"]!) }
+        let tax = plain.lines.filter { $0["line_type"] == "tax" }.reduce(ExactDecimal.zero) {
+            $0 + decimal($1["amount"]!)
+        }
+        let adjusted = run.lines.filter { $0["line_type"] == "adjustment" }.reduce(ExactDecimal.zero) {
+            $0 + decimal($1["amount"]!)
+        }
         #expect(adjusted == tax)
         #expect(run.incomplete.allSatisfy { $0 == "subTotal" } && run.incomplete.count == run.invoices.count)
     }
@@ -216,7 +242,8 @@ import Testing
     @Test func typesenseWithoutStatusIsUnknownAndReReadUntilOneAppears() throws {
         let run = try sync("typesense", ["path=/api/v1/invoices&kind=omit&field=status&count=1000"])
         #expect(run.result.status == 0, "\(run.result.stderr)")
-        #expect(run.invoices.allSatisfy { $0["status"] == "unknown" && $0["provider_status"] == "" && $0["paid_on"] == "" })
+        #expect(
+            run.invoices.allSatisfy { $0["status"] == "unknown" && $0["provider_status"] == "" && $0["paid_on"] == "" })
         try run.sim.delete("/_sim/faults")
         try run.sim.resetCounts()
         #expect(try run.ws.billsync(["sync"]).status == 0)
@@ -250,7 +277,9 @@ import Testing
     @Test func usageflowWithoutStatusIsUnknown() throws {
         let run = try sync("usageflow", ["path=/api/invoices&kind=omit&field=status"])
         #expect(run.result.status == 0)
-        #expect(run.invoices.count == 8 && run.invoices.allSatisfy { $0["status"] == "unknown" && $0["provider_status"] == "" })
+        #expect(
+            run.invoices.count == 8
+                && run.invoices.allSatisfy { $0["status"] == "unknown" && $0["provider_status"] == "" })
         #expect(Set(run.incomplete) == ["status"])
     }
 
@@ -265,8 +294,11 @@ import Testing
         #expect(!run.lines.contains { $0["line_type"]!.hasPrefix("byoc-") })
         // Without BYOC the components no longer add up to subTotal, so the tax goes into the adjustment too.
         let tax = plain.lines.filter { $0["line_type"] == "tax" }
-        #expect(run.lines.filter { $0["line_type"] == "adjustment" }.reduce(ExactDecimal.zero) { $0 + decimal($1["amount"]!) }
-            == (byoc + tax).reduce(ExactDecimal.zero) { $0 + decimal($1["amount"]!) })
+        #expect(
+            run.lines.filter { $0["line_type"] == "adjustment" }.reduce(ExactDecimal.zero) {
+                $0 + decimal($1["amount"]!)
+            }
+                == (byoc + tax).reduce(ExactDecimal.zero) { $0 + decimal($1["amount"]!) })
         #expect(run.incomplete.isEmpty)
     }
 
@@ -275,7 +307,8 @@ import Testing
         #expect(run.result.status == 0, "\(run.result.stderr)")
         let plain = try sync("nf-team")
         let month = "usage/2026-10.csv"
-        let hours = try run.ws.csv(month), plainHours = try plain.ws.csv(month)
+        let hours = try run.ws.csv(month)
+        let plainHours = try plain.ws.csv(month)
         #expect(hours.count == 744 && hours.allSatisfy { $0["cpu"] == "0.00" })
         #expect(plainHours.contains { $0["cpu"] != "0.00" })
         #expect(hours.map { $0["total"]! + $0["memory"]! } == plainHours.map { $0["total"]! + $0["memory"]! })
@@ -286,37 +319,58 @@ import Testing
 
     @Test func typesenseFieldsThatCarryNoMoneyFallBackQuietly() throws {
         let plain = try sync("typesense")
-        let bare = try sync("typesense", ["path=/api/v1/invoices&kind=omit&field=number,invoice_html_url,payment&count=1000"])
+        let bare = try sync(
+            "typesense", ["path=/api/v1/invoices&kind=omit&field=number,invoice_html_url,payment&count=1000"])
         #expect(bare.result.status == 0, "\(bare.result.stderr)")
         #expect(bare.invoices.count == 60)
-        #expect(bare.invoices.allSatisfy { $0["invoice_number"] == "" && $0["url"] == "" && $0["credits_applied"] == "0.00" })
-        #expect(plain.invoices.contains { $0["credits_applied"] != "0.00" } && plain.invoices.allSatisfy { $0["url"] != "" })
+        #expect(
+            bare.invoices.allSatisfy {
+                $0["invoice_number"] == "" && $0["url"] == "" && $0["credits_applied"] == "0.00"
+            })
+        #expect(
+            plain.invoices.contains { $0["credits_applied"] != "0.00" } && plain.invoices.allSatisfy { $0["url"] != "" }
+        )
         #expect(bare.incomplete.isEmpty)
         // Without the list's `total`, pages go on while they are full: the same invoices.
         let untotalled = try sync("typesense", ["path=/api/v1/invoices?&kind=omit&field=total&count=1000"])
         try expectSameExports(untotalled, as: "typesense")
         // Lines without description, quantity, unit price or parameters.
-        let lines = try sync("typesense", ["path=/api/v1/invoices/&kind=omit&field=description,quantity,unit_price_cents,parameters&count=1000"])
+        let lines = try sync(
+            "typesense",
+            ["path=/api/v1/invoices/&kind=omit&field=description,quantity,unit_price_cents,parameters&count=1000"])
         #expect(lines.result.status == 0, "\(lines.result.stderr)")
         #expect(lines.lines.count == plain.lines.count)
         // (billsync's own adjustment lines aside)
-        #expect(lines.lines.filter { $0["line_type"] != "adjustment" }.allSatisfy { $0["description"] == $0["line_type"] && $0["quantity"] == "" && $0["unit_price"] == ""
-            && $0["resource_id"] == "" && $0["attributes"] == "" }, "\(lines.lines.first ?? [:])")
+        #expect(
+            lines.lines.filter { $0["line_type"] != "adjustment" }.allSatisfy {
+                $0["description"] == $0["line_type"] && $0["quantity"] == "" && $0["unit_price"] == ""
+                    && $0["resource_id"] == "" && $0["attributes"] == ""
+            }, "\(lines.lines.first ?? [:])")
         #expect(lines.lines.map { $0["amount"]! } == plain.lines.map { $0["amount"]! })
     }
 
     @Test func whatMoneyCannotDoWithoutStillFailsThePageNamingTheFieldAndCommitsNothing() throws {
         let cases: [(String, String, String)] = [
-            ("nf-team", "path=/v1/teams/team-1/billing/invoices&kind=wrong-type",
-             "GET /v1/teams/team-1/billing/invoices: unexpected response: field $.data.invoices[0].total: expected a number or a string holding one, found the string \"abc\""),
-            ("nf-team", "path=/v1/teams/team-1/billing/invoices&kind=omit&field=total",
-             "GET /v1/teams/team-1/billing/invoices: unexpected response: field $.data.invoices[0].total: required field is missing"),
-            ("nf-team", "path=/v1/teams/team-1/billing/invoices&kind=omit&field=period",
-             "GET /v1/teams/team-1/billing/invoices: unexpected response: field $.data.invoices[0].period: required field is missing"),
-            ("typesense", "path=/api/v1/invoices&kind=omit&field=amount_cents",
-             "GET /api/v1/invoices: unexpected response: field $.invoices[0].amount_cents: required field is missing"),
-            ("usageflow", "path=/api/invoices&kind=omit&field=periodStart,periodEnd,createdAt",
-             "GET /api/invoices: unexpected response: field $.invoices[0].periodEnd: required field is missing (and so are periodStart and createdAt, which could date the invoice)"),
+            (
+                "nf-team", "path=/v1/teams/team-1/billing/invoices&kind=wrong-type",
+                "GET /v1/teams/team-1/billing/invoices: unexpected response: field $.data.invoices[0].total: expected a number or a string holding one, found the string \"abc\""
+            ),
+            (
+                "nf-team", "path=/v1/teams/team-1/billing/invoices&kind=omit&field=total",
+                "GET /v1/teams/team-1/billing/invoices: unexpected response: field $.data.invoices[0].total: required field is missing"
+            ),
+            (
+                "nf-team", "path=/v1/teams/team-1/billing/invoices&kind=omit&field=period",
+                "GET /v1/teams/team-1/billing/invoices: unexpected response: field $.data.invoices[0].period: required field is missing"
+            ),
+            (
+                "typesense", "path=/api/v1/invoices&kind=omit&field=amount_cents",
+                "GET /api/v1/invoices: unexpected response: field $.invoices[0].amount_cents: required field is missing"
+            ),
+            (
+                "usageflow", "path=/api/invoices&kind=omit&field=periodStart,periodEnd,createdAt",
+                "GET /api/invoices: unexpected response: field $.invoices[0].periodEnd: required field is missing (and so are periodStart and createdAt, which could date the invoice)"
+            ),
         ]
         for (source, fault, message) in cases {
             let run = try sync(source, [fault])

@@ -9,8 +9,11 @@ import Testing
 @Suite struct RateLimitTests {
     /// One source, with the provider's documented limit unless `extra` sets another.
     func source(_ ws: Workspace, _ name: String, extra: String = "") -> String {
-        let block = ws.standardSources.components(separatedBy: "[[sources]]").first { $0.contains("name = \"\(name)\"") }!
-        return "[[sources]]" + block.replacingOccurrences(of: "rate_limit = \"none\"\n", with: extra.isEmpty ? "" : extra + "\n")
+        let block = ws.standardSources.components(separatedBy: "[[sources]]").first {
+            $0.contains("name = \"\(name)\"")
+        }!
+        return "[[sources]]"
+            + block.replacingOccurrences(of: "rate_limit = \"none\"\n", with: extra.isEmpty ? "" : extra + "\n")
     }
 
     func events(_ r: ProcessResult, _ event: String) -> [[String: String]] {
@@ -25,12 +28,15 @@ import Testing
 
     func statusCount(_ sim: SimHarness, _ status: String) throws -> Int {
         guard case .object(let byStatus) = try sim.json("/_sim/requests").require("statuses").value,
-              case .number(let n)? = byStatus[status] else { return 0 }
+            case .number(let n)? = byStatus[status]
+        else { return 0 }
         return Int(n) ?? 0
     }
 
     func expectComplete(_ ws: Workspace, _ sim: SimHarness, truth: String, source: String) throws {
-        let expected = try sim.json("/_sim/truth/invoices?provider=\(truth)").array().map { try $0.require("id").text() }
+        let expected = try sim.json("/_sim/truth/invoices?provider=\(truth)").array().map {
+            try $0.require("id").text()
+        }
         let rows = try ws.csv("invoices.csv").filter { $0["source"] == source }.map { $0["invoice_id"]! }
         #expect(rows.count == expected.count, "lost or duplicated invoices")
         #expect(Set(rows) == Set(expected))
@@ -47,11 +53,13 @@ import Testing
         let ws = try Workspace(sim: sim)
         try ws.writeConfig(sources: source(ws, "nf-team"))
         let usage = "path=/v1/teams/team-1/billing/usage"
-        for fault in ["path=/v1/teams/team-1/billing/invoices&kind=retry-after&value=2&count=1",
-                      "\(usage)&kind=retry-after&value=1&count=2&after=1",
-                      "\(usage)&kind=ratelimit-reset&value=2&count=2&after=3",
-                      "\(usage)&kind=retry-after-date&value=2&count=1&after=5",
-                      "\(usage)&kind=retry-after&value=1&count=1&after=6"] {
+        for fault in [
+            "path=/v1/teams/team-1/billing/invoices&kind=retry-after&value=2&count=1",
+            "\(usage)&kind=retry-after&value=1&count=2&after=1",
+            "\(usage)&kind=ratelimit-reset&value=2&count=2&after=3",
+            "\(usage)&kind=retry-after-date&value=2&count=1&after=5",
+            "\(usage)&kind=retry-after&value=1&count=1&after=6",
+        ] {
             try sim.fault(fault)
         }
         try sim.resetCounts()
@@ -65,12 +73,18 @@ import Testing
         #expect(elapsed <= sum * 1.2, "took \(elapsed) s; the server asked for \(sum) s")
         #expect(events(r, "request.retry").isEmpty, "a 429 was treated as a failure")
         try expectComplete(ws, sim, truth: "northflank&account=team-1", source: "nf-team")
-        print("rate limits: northflank 1000/1h: 7 x 429 asking \(sum) s in all; sync \(String(format: "%.2f", elapsed)) s; pacing waits \(pacing)")
+        print(
+            "rate limits: northflank 1000/1h: 7 x 429 asking \(sum) s in all; sync \(String(format: "%.2f", elapsed)) s; pacing waits \(pacing)"
+        )
     }
 
     @Test func typesense429sAtItsScaledLimitNeverGiveUpWhileEachWaitIsWithinTheBound() throws {
         // 30 requests per minute, scaled 60 times: 30 per second, on both sides.
-        let sim = try SimHarness { $0.rateLimits = true; $0.rateScale = 60; $0.typesenseInvoices = 90 }
+        let sim = try SimHarness {
+            $0.rateLimits = true
+            $0.rateScale = 60
+            $0.typesenseInvoices = 90
+        }
         let ws = try Workspace(sim: sim)
         try ws.writeConfig(sources: source(ws, "typesense", extra: "rate_limit = \"30/1s\""))
         // Six in a row on the first page: more than retry_max_attempts (4), each a 1 s wait.
@@ -91,13 +105,15 @@ import Testing
         let floor = asked.reduce(0, +) + Double(requests) / 30 * 1.02
         #expect(elapsed <= floor * 1.2, "took \(elapsed) s against \(floor) s")
         try expectComplete(ws, sim, truth: "typesense", source: "typesense")
-        print("rate limits: typesense 30/1m x60: 9 x 429 asking \(asked.reduce(0, +)) s, \(requests) requests; sync \(String(format: "%.2f", elapsed)) s against \(String(format: "%.2f", floor)) s")
+        print(
+            "rate limits: typesense 30/1m x60: 9 x 429 asking \(asked.reduce(0, +)) s, \(requests) requests; sync \(String(format: "%.2f", elapsed)) s against \(String(format: "%.2f", floor)) s"
+        )
     }
 
     @Test func usageflow429sInARowPastTheRetryBudgetAreWaitedOut() throws {
         let sim = try SimHarness()
         let ws = try Workspace(sim: sim)
-        try ws.writeConfig(sources: source(ws, "usageflow"))   // 60/1m, billsync's default for UsageFlow
+        try ws.writeConfig(sources: source(ws, "usageflow"))  // 60/1m, billsync's default for UsageFlow
         try sim.fault("path=/api/invoices&kind=retry-after&value=1&count=7")
         let (r, elapsed) = try timed { try ws.billsync(["sync"]) }
         #expect(r.status == 0, "\(r.stderr)")
@@ -106,7 +122,9 @@ import Testing
         #expect(pacing.isEmpty, "paced after a 429: \(pacing)")
         #expect(elapsed <= 7 * 1.2)
         try expectComplete(ws, sim, truth: "usageflow", source: "usageflow")
-        print("rate limits: usageflow 60/1m: 7 x 429 in a row on one request (retry_max_attempts 4), sync \(String(format: "%.2f", elapsed)) s, no pacing wait")
+        print(
+            "rate limits: usageflow 60/1m: 7 x 429 in a row on one request (retry_max_attempts 4), sync \(String(format: "%.2f", elapsed)) s, no pacing wait"
+        )
     }
 
     @Test func aServerAskingForMoreThanTheBoundsFailsTheSourceNamingTheWaitAndTheBound() throws {
@@ -117,8 +135,10 @@ import Testing
         try sim.fault("path=/api/v1/invoices&kind=retry-after&value=120&count=1")
         let (long, quick) = try timed { try ws.billsync(["sync"]) }
         #expect(long.status == 1)
-        #expect(events(long, "sync.failed").first?["error"]
-            == "GET /api/v1/invoices: rate limited: the server asked for a wait of 120 s (Retry-After), longer than max_rate_limit_wait (60 s)")
+        #expect(
+            events(long, "sync.failed").first?["error"]
+                == "GET /api/v1/invoices: rate limited: the server asked for a wait of 120 s (Retry-After), longer than max_rate_limit_wait (60 s)"
+        )
         #expect(quick < 5, "slept before failing")
 
         // Twenty 429s in a row for one request: the cap, whatever they ask. Nineteen pass.
@@ -128,8 +148,10 @@ import Testing
         try sim.fault("path=/api/invoices&kind=retry-after&value=0&count=20")
         let often = try ws.billsync(["sync"])
         #expect(often.status == 1)
-        #expect(events(often, "sync.failed").first?["error"]
-            == "GET /api/invoices: rate limited 20 times in a row for one request (the cap); the last 429 asked for 0 s")
+        #expect(
+            events(often, "sync.failed").first?["error"]
+                == "GET /api/invoices: rate limited 20 times in a row for one request (the cap); the last 429 asked for 0 s"
+        )
         #expect(try sim.json("/_sim/faults").array().isEmpty, "the cap came before all twenty 429s")
     }
 
@@ -141,29 +163,37 @@ import Testing
         let r = try ws.billsync(["sync"])
         #expect(r.status == 1)
         #expect(waits(r).asked == [2])
-        #expect(events(r, "sync.failed").first?["error"]
-            == "GET /api/invoices: rate limited: the server's waits for one request add up to 4 s, more than max_rate_limit_wait (3 s)")
+        #expect(
+            events(r, "sync.failed").first?["error"]
+                == "GET /api/invoices: rate limited: the server's waits for one request add up to 4 s, more than max_rate_limit_wait (3 s)"
+        )
     }
 
     @Test func aRemainingCountOfTwoLetsTwoRequestsGoAndTheThirdWaitsForTheReset() throws {
         let sim = try SimHarness()
         let ws = try Workspace(sim: sim)
-        try ws.writeConfig(sources: source(ws, "nf-team"))   // 1000/1h, far from full on its own
+        try ws.writeConfig(sources: source(ws, "nf-team"))  // 1000/1h, far from full on its own
         // Another client of the same token has used the window: 2 left after this request, for 30 s.
         try sim.fault("path=/v1/teams/team-1/billing/invoices&kind=ratelimit-shared&allow=2&value=30&count=1")
         try sim.resetCounts()
         let r = try ws.billsync(["sync"])
         #expect(r.status == 0, "\(r.stderr)")
-        let arrivals = try sim.get("/_sim/requests/log?times=1").split(separator: "\n").map { Int($0.split(separator: " ")[0])! }
+        let arrivals = try sim.get("/_sim/requests/log?times=1").split(separator: "\n").map {
+            Int($0.split(separator: " ")[0])!
+        }
         #expect(arrivals.count >= 5)
         let first = arrivals[0]
         #expect(arrivals[1] - first < 1000 && arrivals[2] - first < 1000, "\(arrivals)")
-        #expect((30_000...31_500).contains(arrivals[3] - first), "the third went out \(arrivals[3] - first) ms after the statement")
+        #expect(
+            (30_000...31_500).contains(arrivals[3] - first),
+            "the third went out \(arrivals[3] - first) ms after the statement")
         let waited = events(r, "ratelimit.wait").filter { $0["reason"] == "x-ratelimit-remaining" }
         #expect(waited.count == 1)
         #expect((28_500...30_000).contains(Int(waited.first?["wait_ms"] ?? "") ?? 0))
         #expect(try statusCount(sim, "429") == 0)
-        print("rate limits: x-ratelimit-remaining 2, reset 30 s: requests 2 and 3 went out after \(arrivals[1] - first) and \(arrivals[2] - first) ms, the next after \(arrivals[3] - first) ms; 0 x 429")
+        print(
+            "rate limits: x-ratelimit-remaining 2, reset 30 s: requests 2 and 3 went out after \(arrivals[1] - first) and \(arrivals[2] - first) ms, the next after \(arrivals[3] - first) ms; 0 x 429"
+        )
     }
 
     @Test func aResetLongerThanTheBoundOnAnOrdinaryAnswerFailsTheSource() throws {
@@ -173,8 +203,10 @@ import Testing
         try sim.fault("path=/v1/teams/team-1/billing/invoices&kind=ratelimit-shared&allow=0&value=1800&count=1")
         let (r, elapsed) = try timed { try ws.billsync(["sync"]) }
         #expect(r.status == 1)
-        #expect(events(r, "sync.failed").first?["error"]
-            == "GET /v1/teams/team-1/billing/usage: rate limited: the server asked for a wait of 1800 s (x-ratelimit-reset), longer than max_rate_limit_wait (600 s)")
+        #expect(
+            events(r, "sync.failed").first?["error"]
+                == "GET /v1/teams/team-1/billing/usage: rate limited: the server asked for a wait of 1800 s (x-ratelimit-reset), longer than max_rate_limit_wait (600 s)"
+        )
         #expect(elapsed < 5)
     }
 }

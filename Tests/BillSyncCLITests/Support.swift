@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The fixed "now" of these tests: syncs run up to the last whole hour before it.
-let testNow: Int64 = 1_793_493_000   // 2026-11-01T00:30:00Z
+let testNow: Int64 = 1_793_493_000  // 2026-11-01T00:30:00Z
 let lastWholeHourEnd: Int64 = 1_793_491_200  // 2026-11-01T00:00:00Z
 
 /// Where the built executables are: beside the test bundle, or `BILLSYNC_BIN_DIR`.
@@ -26,7 +26,9 @@ struct ProcessResult {
 
 /// Runs a program to completion with its output captured in files (no pipe deadlocks).
 @discardableResult
-func runProcess(_ path: String, _ args: [String], env: [String: String] = [:], workdir: String? = nil) throws -> ProcessResult {
+func runProcess(_ path: String, _ args: [String], env: [String: String] = [:], workdir: String? = nil) throws
+    -> ProcessResult
+{
     let process = try startProcess(path, args, env: env)
     process.process.waitUntilExit()
     return process.result()
@@ -145,8 +147,12 @@ final class Workspace: @unchecked Sendable {
         self.sim = sim
         root = FileManager.default.temporaryDirectory.path + "/billsync-test-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root + "/keys", withIntermediateDirectories: true)
-        for (name, key) in [("nf", sim.options.northflankKey), ("ts", sim.options.typesenseKey), ("uf", sim.options.usageflowKey)] {
-            _ = FileManager.default.createFile(atPath: root + "/keys/" + name, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        for (name, key) in [
+            ("nf", sim.options.northflankKey), ("ts", sim.options.typesenseKey), ("uf", sim.options.usageflowKey),
+        ] {
+            _ = FileManager.default.createFile(
+                atPath: root + "/keys/" + name, contents: Data((key + "\n").utf8),
+                attributes: [.posixPermissions: 0o600])
         }
     }
 
@@ -209,7 +215,9 @@ final class Workspace: @unchecked Sendable {
 
     @discardableResult
     func billsync(_ args: [String], env: [String: String] = [:]) throws -> ProcessResult {
-        try runProcess(binDir + "/billsync", ["--config", configPath] + args, env: ["BILLSYNC_NOW": String(testNow)].merging(env) { $1 })
+        try runProcess(
+            binDir + "/billsync", ["--config", configPath] + args,
+            env: ["BILLSYNC_NOW": String(testNow)].merging(env) { $1 })
     }
 
     func startBillsync(_ args: [String]) throws -> RunningProcess {
@@ -233,7 +241,9 @@ final class Workspace: @unchecked Sendable {
     /// Every export file's bytes, by name.
     func exportContents() throws -> [String: [UInt8]] {
         var out: [String: [UInt8]] = [:]
-        for name in try mtimes().keys { out[name] = Array(FileManager.default.contents(atPath: exportDir + "/" + name)!) }
+        for name in try mtimes().keys {
+            out[name] = Array(FileManager.default.contents(atPath: exportDir + "/" + name)!)
+        }
         return out
     }
 }
@@ -252,20 +262,35 @@ enum CSV {
             let c = chars[i]
             if quoted {
                 if c == "\"" {
-                    if i + 1 < chars.endIndex, chars[i + 1] == "\"" { field.unicodeScalars.append("\""); i += 1 } else { quoted = false }
-                } else { field.unicodeScalars.append(c) }
+                    if i + 1 < chars.endIndex, chars[i + 1] == "\"" {
+                        field.unicodeScalars.append("\"")
+                        i += 1
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.unicodeScalars.append(c)
+                }
             } else if c == "\"" {
                 quoted = true
             } else if c == "," {
-                row.append(field); field = ""
+                row.append(field)
+                field = ""
             } else if c == "\r", i + 1 < chars.endIndex, chars[i + 1] == "\n" {
-                row.append(field); field = ""; rows.append(row); row = []; i += 1
+                row.append(field)
+                field = ""
+                rows.append(row)
+                row = []
+                i += 1
             } else {
                 field.unicodeScalars.append(c)
             }
             i += 1
         }
-        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        if !field.isEmpty || !row.isEmpty {
+            row.append(field)
+            rows.append(row)
+        }
         return rows
     }
 
@@ -276,4 +301,6 @@ enum CSV {
     }
 }
 
-func decimal(_ text: String) -> ExactDecimal { (try? ExactDecimal(parsing: text)) ?? ExactDecimal(significand: -999_999_999, scale: 0) }
+func decimal(_ text: String) -> ExactDecimal {
+    (try? ExactDecimal(parsing: text)) ?? ExactDecimal(significand: -999_999_999, scale: 0)
+}

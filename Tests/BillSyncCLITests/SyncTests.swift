@@ -30,10 +30,14 @@ import Testing
         let invoices = try ws.csv("invoices.csv")
         let lines = try ws.csv("line_items.csv")
         var lineSums: [String: ExactDecimal] = [:]
-        for line in lines { lineSums[line["source"]! + "/" + line["invoice_id"]!, default: .zero] += decimal(line["amount"]!) }
+        for line in lines {
+            lineSums[line["source"]! + "/" + line["invoice_id"]!, default: .zero] += decimal(line["amount"]!)
+        }
         var checked = 0
         for s in Self.sources {
-            let truth = try sim.json("/_sim/truth/invoices?provider=\(s.provider)" + (s.account.map { "&account=\($0)" } ?? "")).array()
+            let truth = try sim.json(
+                "/_sim/truth/invoices?provider=\(s.provider)" + (s.account.map { "&account=\($0)" } ?? "")
+            ).array()
             let rows = invoices.filter { $0["source"] == s.source }
             #expect(rows.count == truth.count, "\(s.source)")
             #expect(Set(rows.map { $0["invoice_id"]! }).count == rows.count, "\(s.source): an invoice appears twice")
@@ -45,10 +49,14 @@ import Testing
                 #expect(row["status"] == Self.expectedStatus(try t.require("status").text()), "\(id)")
                 #expect(row["currency"] == s.currency)
                 #expect(row["period_start_utc"] == UTC.dateTime(try t.require("period_start").int64()))
-                #expect(row["period_end_utc"] == UTC.dateTime(Normalization.exclusiveEnd(try t.require("period_end").int64())))
+                #expect(
+                    row["period_end_utc"]
+                        == UTC.dateTime(Normalization.exclusiveEnd(try t.require("period_end").int64())))
                 #expect(row["credits_applied"] == decimal(try t.require("credits_applied").text()).description, "\(id)")
                 // Every invoice's lines sum exactly to its total.
-                #expect(lineSums[s.source + "/" + id] == decimal(row["total"]!), "\(s.source) \(id): lines do not sum to the total")
+                #expect(
+                    lineSums[s.source + "/" + id] == decimal(row["total"]!),
+                    "\(s.source) \(id): lines do not sum to the total")
                 checked += 1
             }
         }
@@ -59,9 +67,13 @@ import Testing
         var usage: [[String: String]] = []
         for month in ["2026-10"] { usage += try ws.csv("usage/\(month).csv") }
         #expect(!FileManager.default.fileExists(atPath: ws.exportDir + "/usage/2026-11.csv"))
-        let columns = ["total", "paas_total", "cpu", "memory", "storage", "gpu", "byoc_total", "byoc_vcpu", "byoc_memory", "byoc_gpu_memory", "byoc_cluster"]
+        let columns = [
+            "total", "paas_total", "cpu", "memory", "storage", "gpu", "byoc_total", "byoc_vcpu", "byoc_memory",
+            "byoc_gpu_memory", "byoc_cluster",
+        ]
         for (source, account) in [("nf-team", "team-1"), ("nf-org", "org")] {
-            let truth = try sim.json("/_sim/truth/usage?account=\(account)&start=\(start)&end=\(lastWholeHourEnd)").array()
+            let truth = try sim.json("/_sim/truth/usage?account=\(account)&start=\(start)&end=\(lastWholeHourEnd)")
+                .array()
             let rows = usage.filter { $0["source"] == source }
             #expect(truth.count == Int(lastWholeHourEnd - start) / 3600)
             #expect(rows.count == truth.count, "\(source)")
@@ -71,7 +83,8 @@ import Testing
                 let hour = UTC.dateTime(try t.require("hour").int64())
                 let row = try #require(byHour[hour], "\(source) \(hour) missing")
                 for column in columns {
-                    #expect(row[column] == decimal(try t.require(column).text()).description, "\(source) \(hour) \(column)")
+                    #expect(
+                        row[column] == decimal(try t.require(column).text()).description, "\(source) \(hour) \(column)")
                 }
                 #expect(row["currency"] == "USD")
             }
@@ -90,11 +103,12 @@ import Testing
         let run = try ws.billsync(["sync"])
         #expect(run.status == 0, "\(run.stderr)")
         let counts = try sim.endpointCounts().filter { $0.value > 0 }
-        #expect(counts == [
-            "GET /v1/teams/{team}/billing/invoices": 1, "GET /v1/billing/invoices": 1,
-            "GET /v1/teams/{team}/billing/usage": 1, "GET /v1/billing/usage": 1,
-            "GET /api/v1/invoices": 1, "GET /api/invoices": 1,
-        ])
+        #expect(
+            counts == [
+                "GET /v1/teams/{team}/billing/invoices": 1, "GET /v1/billing/invoices": 1,
+                "GET /v1/teams/{team}/billing/usage": 1, "GET /v1/billing/usage": 1,
+                "GET /api/v1/invoices": 1, "GET /api/invoices": 1,
+            ])
         #expect(try ws.mtimes() == before)
         #expect(!run.stderr.contains("event=export.written"))
         // Nothing changed, so no file was even generated again.
@@ -153,7 +167,10 @@ import Testing
     }
 
     @Test func descriptionsSurviveARoundTripThroughPythonsCSVModule() throws {
-        let sim = try SimHarness { $0.hostileText = true; $0.typesenseInvoices = 12 }
+        let sim = try SimHarness {
+            $0.hostileText = true
+            $0.typesenseInvoices = 12
+        }
         let ws = try Workspace(sim: sim)
         try ws.writeConfig()
         #expect(try ws.billsync(["sync", "--source", "typesense"]).status == 0)
@@ -165,15 +182,21 @@ import Testing
             """
         let r = try runProcess("/usr/bin/env", ["python3", "-c", script, ws.exportDir + "/line_items.csv"])
         #expect(r.status == 0, "\(r.stderr)")
-        guard case .object(let parsed) = try JSONValue.parse(r.stdout) else { Issue.record("not JSON"); return }
+        guard case .object(let parsed) = try JSONValue.parse(r.stdout) else {
+            Issue.record("not JSON")
+            return
+        }
         var hostile = 0
         for invoice in try sim.json("/_sim/truth/invoices?provider=typesense").array() {
             let id = try invoice.require("id").text()
             for (index, line) in try invoice.require("line_items").array().enumerated() {
                 let original = try line.require("description").text()
-                let guarded = ["=", "+", "-", "@", "\t", "\r"].contains { original.hasPrefix($0) } ? "'" + original : original
+                let guarded =
+                    ["=", "+", "-", "@", "\t", "\r"].contains { original.hasPrefix($0) } ? "'" + original : original
                 #expect(parsed["\(id)/\(index + 1)"] == .string(guarded), "\(id) line \(index + 1)")
-                if original.contains(",") || original.contains("\"") || original.contains("\n") || guarded != original { hostile += 1 }
+                if original.contains(",") || original.contains("\"") || original.contains("\n") || guarded != original {
+                    hostile += 1
+                }
             }
         }
         #expect(hostile >= 5, "the data set should hold hostile descriptions")

@@ -17,7 +17,10 @@ import Testing
     }
 
     func problem(_ text: String) -> String {
-        do { _ = try parse(text); return "no error" } catch { return error.description }
+        do {
+            _ = try parse(text)
+            return "no error"
+        } catch { return error.description }
     }
 
     @Test func defaultsFollowTheSpec() throws {
@@ -34,7 +37,8 @@ import Testing
     }
 
     @Test func everyKeyIsRead() throws {
-        let c = try parse("""
+        let c = try parse(
+            """
             state_dir = "/s"
             export_dir = "/e"
             poll_interval = "15m"
@@ -62,71 +66,94 @@ import Testing
     }
 
     @Test func maxRateLimitWaitDefaultsToEachProvidersDocumentedPeriod() throws {
-        let c = try parse(Self.minimal + """
+        let c = try parse(
+            Self.minimal + """
 
-            [[sources]]
-            name = "ts"
-            provider = "typesense-cloud"
-            api_key_env = "TS_KEY"
-            rate_limit = "30/1s"
-            """)
+                [[sources]]
+                name = "ts"
+                provider = "typesense-cloud"
+                api_key_env = "TS_KEY"
+                rate_limit = "30/1s"
+                """)
         #expect(c.maxRateLimitWait == nil)
         #expect(c.sources.map(\.documentedRatePeriod) == [3600, 60])
         let set = try parse("max_rate_limit_wait = \"10m\"\n" + Self.minimal)
         #expect(set.maxRateLimitWait == 600)
-        #expect(problem("max_rate_limit_wait = \"0s\"\n" + Self.minimal) == "billsync.toml: max_rate_limit_wait: must be longer than 0s")
+        #expect(
+            problem("max_rate_limit_wait = \"0s\"\n" + Self.minimal)
+                == "billsync.toml: max_rate_limit_wait: must be longer than 0s")
     }
 
     @Test func unknownKeyIsAnError() {
-        #expect(problem(Self.minimal + "\nbase_urll = \"https://x\"") ==
-                "billsync.toml: sources[0].base_urll: unknown key (allowed: api_key, api_key_env, api_key_file, base_url, currency, money_unit, name, poll_interval, provider, rate_limit, team, usage_lookback, usage_start, vendor)")
+        #expect(
+            problem(Self.minimal + "\nbase_urll = \"https://x\"")
+                == "billsync.toml: sources[0].base_urll: unknown key (allowed: api_key, api_key_env, api_key_file, base_url, currency, money_unit, name, poll_interval, provider, rate_limit, team, usage_lookback, usage_start, vendor)"
+        )
         #expect(problem("statedir = \"/x\"\n" + Self.minimal).hasPrefix("billsync.toml: statedir: unknown key"))
     }
 
     @Test func badDurationIsAnError() {
-        #expect(problem(Self.minimal.replacingOccurrences(of: "state_dir = \"/tmp/bs\"", with: "state_dir = \"/tmp/bs\"\npoll_interval = \"1 hour\"")) ==
-                "billsync.toml: poll_interval: \"1 hour\" is not a duration (use a whole number with ms, s, m, h or d, like \"90s\" or \"1h\")")
+        #expect(
+            problem(
+                Self.minimal.replacingOccurrences(
+                    of: "state_dir = \"/tmp/bs\"", with: "state_dir = \"/tmp/bs\"\npoll_interval = \"1 hour\""))
+                == "billsync.toml: poll_interval: \"1 hour\" is not a duration (use a whole number with ms, s, m, h or d, like \"90s\" or \"1h\")"
+        )
     }
 
     @Test func duplicateSourceNamesAreAnError() {
-        #expect(problem(Self.minimal + "\n[[sources]]\nname = \"nf\"\nprovider = \"usageflow\"\napi_key_env = \"X\"\nbase_url = \"https://uf.example\"") ==
-                "billsync.toml: sources[1].name: duplicate source name \"nf\" (names must be unique)")
+        #expect(
+            problem(
+                Self.minimal
+                    + "\n[[sources]]\nname = \"nf\"\nprovider = \"usageflow\"\napi_key_env = \"X\"\nbase_url = \"https://uf.example\""
+            ) == "billsync.toml: sources[1].name: duplicate source name \"nf\" (names must be unique)")
     }
 
     @Test func plainHTTPOnlyForLoopback() throws {
-        #expect(problem(Self.minimal + "\nbase_url = \"http://api.example.com\"") ==
-                "billsync.toml: sources[0].base_url: http:// is only allowed for loopback hosts; use https:// for api.example.com")
+        #expect(
+            problem(Self.minimal + "\nbase_url = \"http://api.example.com\"")
+                == "billsync.toml: sources[0].base_url: http:// is only allowed for loopback hosts; use https:// for api.example.com"
+        )
         for host in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9"] {
             #expect(try parse(Self.minimal + "\nbase_url = \"\(host)\"").sources[0].baseURL == host)
         }
-        #expect(problem(Self.minimal + "\nbase_url = \"https://x.example\"\nrate_limit = \"none\"") ==
-                "billsync.toml: sources[0].rate_limit: \"none\" is only allowed for loopback base_url")
+        #expect(
+            problem(Self.minimal + "\nbase_url = \"https://x.example\"\nrate_limit = \"none\"")
+                == "billsync.toml: sources[0].rate_limit: \"none\" is only allowed for loopback base_url")
     }
 
     @Test func sourceNamesAreRestricted() {
-        #expect(problem(Self.minimal.replacingOccurrences(of: "\"nf\"", with: "\"NF prod\"")) ==
-                "billsync.toml: sources[0].name: \"NF prod\" must match [a-z0-9-]+")
+        #expect(
+            problem(Self.minimal.replacingOccurrences(of: "\"nf\"", with: "\"NF prod\""))
+                == "billsync.toml: sources[0].name: \"NF prod\" must match [a-z0-9-]+")
     }
 
     @Test func usageflowNeedsABaseURL() {
-        #expect(problem("state_dir = \"/s\"\n[[sources]]\nname = \"u\"\nprovider = \"usageflow\"\napi_key_env = \"K\"") ==
-                "billsync.toml: sources[0].base_url: usageflow is self-hosted: base_url is required")
+        #expect(
+            problem("state_dir = \"/s\"\n[[sources]]\nname = \"u\"\nprovider = \"usageflow\"\napi_key_env = \"K\"")
+                == "billsync.toml: sources[0].base_url: usageflow is self-hosted: base_url is required")
     }
 
     @Test func inlineKeysAreAcceptedWithAWarning() throws {
-        let c = try parse(Self.minimal.replacingOccurrences(of: "api_key_env = \"NF_KEY\"", with: "api_key = \"secret-123\""))
-        #expect(c.warnings == ["source nf: api_key is written inline in billsync.toml; prefer api_key_file or api_key_env"])
+        let c = try parse(
+            Self.minimal.replacingOccurrences(of: "api_key_env = \"NF_KEY\"", with: "api_key = \"secret-123\""))
+        #expect(
+            c.warnings == ["source nf: api_key is written inline in billsync.toml; prefer api_key_file or api_key_env"])
         #expect(!c.warnings.joined().contains("secret-123"))
     }
 
     @Test func keyFilesResolveAgainstTheCredentialsDirectory() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bs-cred-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "bs-cred-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        ).path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try "k-123456\n".write(toFile: dir + "/nf", atomically: true, encoding: .utf8)
         try "".write(toFile: dir + "/empty", atomically: true, encoding: .utf8)
         let env = ["CREDENTIALS_DIRECTORY": dir]
         #expect(try KeyReader.read(.file("nf"), source: "nf", file: "c.toml", environment: env) == "k-123456")
-        #expect(throws: ConfigError.self) { try KeyReader.read(.file("missing"), source: "nf", file: "c.toml", environment: env) }
+        #expect(throws: ConfigError.self) {
+            try KeyReader.read(.file("missing"), source: "nf", file: "c.toml", environment: env)
+        }
         do { _ = try KeyReader.read(.file("missing"), source: "nf", file: "c.toml", environment: env) } catch {
             #expect(error.description == "c.toml: source nf.api_key_file: key file \(dir)/missing does not exist")
         }

@@ -18,7 +18,8 @@ import Testing
     }
 
     @Test func sumsThatBinaryFloatingPointGetsWrong() throws {
-        let a = try ExactDecimal(parsing: "0.1"), b = try ExactDecimal(parsing: "0.2")
+        let a = try ExactDecimal(parsing: "0.1")
+        let b = try ExactDecimal(parsing: "0.2")
         #expect((a + b).description == "0.30")
         #expect(a + b == (try ExactDecimal(parsing: "0.3")))
         var total = ExactDecimal.zero
@@ -27,8 +28,10 @@ import Testing
     }
 
     @Test func rejectsWhatIsNotANumber() {
-        for text in ["", "-", "abc", "1.2.3", "1e", "12a", "1e999", "1e20", "1000000000000000", "-1e15",
-                     "0.0000000000001", "99999999999999999999999999999999999999999", "1e-40"] {
+        for text in [
+            "", "-", "abc", "1.2.3", "1e", "12a", "1e999", "1e20", "1000000000000000", "-1e15",
+            "0.0000000000001", "99999999999999999999999999999999999999999", "1e-40",
+        ] {
             #expect(throws: DecimalParseError.self) { try ExactDecimal(parsing: text) }
         }
     }
@@ -50,7 +53,10 @@ import Testing
 @Suite struct JSONValueTests {
     @Test func numbersKeepTheirText() throws {
         let json = try JSONValue.parse(#"{"a": 1234.5678, "b": [1e3, -0.0], "s": "x\u00e9\n\"", "t": true, "n": null}"#)
-        guard case .object(let m) = json else { Issue.record("not an object"); return }
+        guard case .object(let m) = json else {
+            Issue.record("not an object")
+            return
+        }
         #expect(m["a"] == .number("1234.5678"))
         #expect(m["b"] == .array([.number("1e3"), .number("-0.0")]))
         #expect(m["s"] == .string("xé\n\""))
@@ -63,7 +69,8 @@ import Testing
     }
 
     @Test func malformedTextIsRejectedWithAnOffset() {
-        for text in ["{", "{\"a\":}", "[1,]", "{\"a\":1} x", "\"abc", "01", "{\"a\" 1}", "[\"\u{01}\"]", "\"\\ud800\""] {
+        for text in ["{", "{\"a\":}", "[1,]", "{\"a\":1} x", "\"abc", "01", "{\"a\" 1}", "[\"\u{01}\"]", "\"\\ud800\""]
+        {
             #expect(throws: JSONSyntaxError.self) { try JSONValue.parse(text) }
         }
     }
@@ -72,8 +79,14 @@ import Testing
         let root = JSONField(try JSONValue.parse(#"{"data":{"invoices":[{"id":"a"},{"total":1}]}}"#))
         let items = try root.require("data").require("invoices").array()
         #expect(throws: FieldError.self) { try items[1].require("id") }
-        do { _ = try items[1].require("id") } catch { #expect(error.description == "field $.data.invoices[1].id: required field is missing") }
-        do { _ = try items[0].require("id").decimal() } catch { #expect(error.description == "field $.data.invoices[0].id: expected a number or a string holding one, found the string \"a\"") }
+        do { _ = try items[1].require("id") } catch {
+            #expect(error.description == "field $.data.invoices[1].id: required field is missing")
+        }
+        do { _ = try items[0].require("id").decimal() } catch {
+            #expect(
+                error.description
+                    == "field $.data.invoices[0].id: expected a number or a string holding one, found the string \"a\"")
+        }
     }
 
     @Test func canonicalTextSortsKeys() throws {
@@ -84,17 +97,19 @@ import Testing
 
 @Suite struct ExactDecimalIntegerTests {
     @Test func anAmountInUnitsOfItsDecimalsWhenWholeAndWithin64Bits() throws {
-        func units(_ text: String, _ decimals: Int = 8) throws -> Int64? { try ExactDecimal(parsing: text).integer(decimals: decimals) }
+        func units(_ text: String, _ decimals: Int = 8) throws -> Int64? {
+            try ExactDecimal(parsing: text).integer(decimals: decimals)
+        }
         #expect(try units("3.32102287") == 332_102_287)
         #expect(try units("-0.5") == -50_000_000)
         #expect(try units("0") == 0)
         #expect(try units("0.000000000000") == 0)
         #expect(try units("12") == 1_200_000_000)
         #expect(try units("1e3") == 100_000_000_000)
-        #expect(try units("0.1234567800") == 12_345_678)       // trailing zeros past eight decimals
-        #expect(try units("0.123456789") == nil)               // a ninth decimal
+        #expect(try units("0.1234567800") == 12_345_678)  // trailing zeros past eight decimals
+        #expect(try units("0.123456789") == nil)  // a ninth decimal
         #expect(try units("92233720368.54775807") == Int64.max)
-        #expect(try units("92233720368.54775808") == nil)      // one past
+        #expect(try units("92233720368.54775808") == nil)  // one past
         #expect(try units("-92233720368.54775808") == Int64.min)
         #expect(try units("999999999999999") == nil)
         #expect(try units("1.5", 0) == nil)
@@ -113,7 +128,10 @@ import Testing
     func reference(_ significand: Int128, _ scale: Int, _ minimumDecimals: Int) -> String {
         var digits = String(significand.magnitude)
         var scale = scale
-        if scale < 0 { digits += String(repeating: "0", count: -scale); scale = 0 }
+        if scale < 0 {
+            digits += String(repeating: "0", count: -scale)
+            scale = 0
+        }
         if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
         var whole = Substring(digits.prefix(digits.count - scale))
         while whole.count > 1 && whole.first == "0" { whole.removeFirst() }
@@ -133,18 +151,25 @@ import Testing
                 var significand: Int128 = Int128(Int.random(in: 1...9, using: &rng))
                 for _ in 1..<length { significand = significand * 10 + Int128(Int.random(in: 0...9, using: &rng)) }
                 if Bool.random(using: &rng) { significand = -significand }
-                if Int.random(in: 0..<4, using: &rng) == 0 { significand = significand / 1000 * 1000 }   // trailing zeros
+                // Trailing zeros now and then.
+                if Int.random(in: 0..<4, using: &rng) == 0 { significand = significand / 1000 * 1000 }
                 let scale = Int.random(in: -2...12, using: &rng)
                 for minimumDecimals in [0, 2] {
-                    let got = ExactDecimal(significand: significand, scale: scale).formatted(minimumDecimals: minimumDecimals)
+                    let got = ExactDecimal(significand: significand, scale: scale).formatted(
+                        minimumDecimals: minimumDecimals)
                     #expect(got == reference(significand, scale, minimumDecimals), "\(significand) scale \(scale)")
                     checked += 1
                 }
             }
         }
-        for edge: Int128 in [0, 1, -1, Int128(UInt64.max), Int128(UInt64.max) + 1, -Int128(UInt64.max), Int128(Int64.max), Int128(Int64.min)] {
+        for edge: Int128 in [
+            0, 1, -1, Int128(UInt64.max), Int128(UInt64.max) + 1, -Int128(UInt64.max), Int128(Int64.max),
+            Int128(Int64.min),
+        ] {
             for scale in [0, 2, 12] {
-                #expect(ExactDecimal(significand: edge, scale: scale).formatted(minimumDecimals: 2) == reference(edge, scale, 2))
+                #expect(
+                    ExactDecimal(significand: edge, scale: scale).formatted(minimumDecimals: 2)
+                        == reference(edge, scale, 2))
                 checked += 1
             }
         }
@@ -154,20 +179,20 @@ import Testing
 
 @Suite struct UTCTests {
     @Test func formatsAndParses() {
-        #expect(UTC.dateTime(1702857599) == "2023-12-17 23:59:59")
+        #expect(UTC.dateTime(1_702_857_599) == "2023-12-17 23:59:59")
         #expect(UTC.date(0) == "1970-01-01")
-        #expect(UTC.iso8601(951782400) == "2000-02-29T00:00:00Z")
-        #expect(UTC.parse("2025-03-01T00:00:00.000Z") == 1740787200)
-        #expect(UTC.parse("2025-03-01") == 1740787200)
-        #expect(UTC.parse("2025-03-01T02:00:00+02:00") == 1740787200)
+        #expect(UTC.iso8601(951_782_400) == "2000-02-29T00:00:00Z")
+        #expect(UTC.parse("2025-03-01T00:00:00.000Z") == 1_740_787_200)
+        #expect(UTC.parse("2025-03-01") == 1_740_787_200)
+        #expect(UTC.parse("2025-03-01T02:00:00+02:00") == 1_740_787_200)
         #expect(UTC.parse("2025-13-01") == nil)
         #expect(UTC.parse("yesterday") == nil)
-        #expect(UTC.month(1740787200) == "2025-03")
+        #expect(UTC.month(1_740_787_200) == "2025-03")
     }
 
     @Test func inclusiveEndsBecomeExclusive() {
-        #expect(Normalization.exclusiveEnd(1702857599) == 1702857600)
-        #expect(Normalization.exclusiveEnd(1702857600) == 1702857600)
+        #expect(Normalization.exclusiveEnd(1_702_857_599) == 1_702_857_600)
+        #expect(Normalization.exclusiveEnd(1_702_857_600) == 1_702_857_600)
     }
 }
 

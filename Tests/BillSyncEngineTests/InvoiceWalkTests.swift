@@ -1,6 +1,5 @@
 import BillSyncConfig
 import BillSyncCore
-@testable import BillSyncEngine
 import BillSyncHTTP
 import BillSyncProviders
 import BillSyncStore
@@ -8,11 +7,14 @@ import Foundation
 import Logging
 import Testing
 
+@testable import BillSyncEngine
+
 /// A provider whose invoice list lives in memory: `invoices` newest first, `perPage` a page,
 /// cursors `p2`, `p3`, …; every page request is recorded, and a page can be made to fail.
 final class FakeProvider: BillingProvider, @unchecked Sendable {
-    let client = ProviderClient(http: PacedHTTP(client: HTTPClient(), rateLimit: nil, retry: RetryPolicy(), stop: StopFlag()),
-                                baseURL: "http://127.0.0.1:9", authHeader: ("x", "y"), secret: "unused")
+    let client = ProviderClient(
+        http: PacedHTTP(client: HTTPClient(), rateLimit: nil, retry: RetryPolicy(), stop: StopFlag()),
+        baseURL: "http://127.0.0.1:9", authHeader: ("x", "y"), secret: "unused")
     let lock = NSLock()
     var invoices: [Invoice]
     let perPage: Int
@@ -40,11 +42,13 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
         if fail { throw .http(endpoint: invoiceEndpoint, status: 400, message: "no") }
         let page = cursor.map { Int($0.dropFirst())! } ?? 1
         let slice = Array(all.dropFirst((page - 1) * perPage).prefix(perPage))
-        let listed = withDetails ? slice.map { invoice -> Invoice in
-            var listed = invoice
-            listed.lineItems = nil
-            return listed
-        } : slice
+        let listed =
+            withDetails
+            ? slice.map { invoice -> Invoice in
+                var listed = invoice
+                listed.lineItems = nil
+                return listed
+            } : slice
         return InvoicePage(invoices: listed, next: page * perPage < all.count ? "p\(page + 1)" : nil)
     }
 
@@ -71,7 +75,12 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
         }
     }
 
-    func reset() { lock.withLock { pagesRead = []; detailsRead = [] } }
+    func reset() {
+        lock.withLock {
+            pagesRead = []
+            detailsRead = []
+        }
+    }
 }
 
 /// The invoice walk's rules, driven through ``SourceSync`` with a ``FakeProvider`` and a store
@@ -82,11 +91,13 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
         (1...count).reversed().map { n in
             let start = Int64(1_700_000_000 + n * 2_678_400)
             let status: InvoiceStatus = open.contains(n) ? .open : .paid
-            return Invoice(id: "inv-\(n)", status: status, providerStatus: status.rawValue, currency: "USD",
-                           periodStart: start, periodEnd: start + 2_678_400, issuedOn: start + 2_678_400,
-                           total: ExactDecimal(n), lineItems: [
-                               LineItem(lineType: "cpu", category: .usage, description: "CPU", amount: ExactDecimal(n)),
-                           ])
+            return Invoice(
+                id: "inv-\(n)", status: status, providerStatus: status.rawValue, currency: "USD",
+                periodStart: start, periodEnd: start + 2_678_400, issuedOn: start + 2_678_400,
+                total: ExactDecimal(n),
+                lineItems: [
+                    LineItem(lineType: "cpu", category: .usage, description: "CPU", amount: ExactDecimal(n))
+                ])
         }
     }
 
@@ -99,7 +110,8 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
             self.fake = fake
             let dir = FileManager.default.temporaryDirectory.path + "/billsync-walk-\(UUID().uuidString.prefix(8))"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            var config = try ConfigLoader.parse("""
+            var config = try ConfigLoader.parse(
+                """
                 state_dir = "\(dir)"
                 [[sources]]
                 name = "fake"
@@ -109,9 +121,10 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
                 rate_limit = "none"
                 """, path: dir + "/billsync.toml")
             let base = config.sources[0]
-            let descriptor = ProviderDescriptor(kind: ProviderKind(rawValue: "fake"), vendor: "Fake", defaultBaseURL: nil,
-                                                documentedRateLimit: RateLimit(requests: 60, period: 60), focusName: "Fake",
-                                                serviceCategory: { _ in "Other" }, make: { _, _ in fake })
+            let descriptor = ProviderDescriptor(
+                kind: ProviderKind(rawValue: "fake"), vendor: "Fake", defaultBaseURL: nil,
+                documentedRateLimit: RateLimit(requests: 60, period: 60), focusName: "Fake",
+                serviceCategory: { _ in "Other" }, make: { _, _ in fake })
             var source = SourceConfig(name: "fake", descriptor: descriptor, key: base.key, baseURL: base.baseURL)
             source.rateLimit = nil
             config.sources = [source]
@@ -123,14 +136,18 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
         @discardableResult
         func sync() -> (report: SyncReport, pages: [String?]) {
             fake.reset()
-            let report = SourceSync(source: config.sources[0], config: config, store: store,
-                                    logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                                    stop: StopFlag(), clock: SyncClock(fixed: 1_800_000_000)).run()
+            let report = SourceSync(
+                source: config.sources[0], config: config, store: store,
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                stop: StopFlag(), clock: SyncClock(fixed: 1_800_000_000)
+            ).run()
             return (report, fake.pagesRead)
         }
 
         var stored: [String: String] {
-            Dictionary(uniqueKeysWithValues: (try? store.allInvoices())?.map { ($0.invoice.id, $0.invoice.status.rawValue) } ?? [])
+            Dictionary(
+                uniqueKeysWithValues: (try? store.allInvoices())?.map { ($0.invoice.id, $0.invoice.status.rawValue) }
+                    ?? [])
         }
     }
 

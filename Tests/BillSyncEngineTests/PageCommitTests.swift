@@ -1,12 +1,13 @@
 import BillSyncConfig
 import BillSyncCore
-@testable import BillSyncEngine
-@testable import BillSyncStore
 import BillSyncSimulator
 import CSQLite
 import Foundation
 import Logging
 import Testing
+
+@testable import BillSyncEngine
+@testable import BillSyncStore
 
 /// Every statement the store's writer runs, in order, from SQLite's own trace.
 final class StatementTrace: @unchecked Sendable {
@@ -18,20 +19,25 @@ final class StatementTrace: @unchecked Sendable {
 
     /// Starts tracing `store`'s writer connection.
     func attach(to store: BillingStore) {
-        let callback: @convention(c) (UInt32, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Int32 = {
-            type, context, statement, text in
-            guard type == UInt32(SQLITE_TRACE_STMT), let context, let text else { return 0 }
-            var sql = String(cString: text.assumingMemoryBound(to: CChar.self))
-            // An invoice's row with its values bound, to tell which invoice it is.
-            if sql.contains("INSERT INTO invoices"), let expanded = sqlite3_expanded_sql(OpaquePointer(statement)) {
-                sql = String(cString: expanded)
-                sqlite3_free(expanded)
-            }
-            Unmanaged<StatementTrace>.fromOpaque(context).takeUnretainedValue().add(sql)
-            return 0
-        }
-        sqlite3_trace_v2(store.pool.writer.sqliteConnection, UInt32(SQLITE_TRACE_STMT), callback,
-                         Unmanaged.passUnretained(self).toOpaque())
+        let callback:
+            @convention(c) (UInt32, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) ->
+                Int32 = {
+                    type, context, statement, text in
+                    guard type == UInt32(SQLITE_TRACE_STMT), let context, let text else { return 0 }
+                    var sql = String(cString: text.assumingMemoryBound(to: CChar.self))
+                    // An invoice's row with its values bound, to tell which invoice it is.
+                    if sql.contains("INSERT INTO invoices"),
+                        let expanded = sqlite3_expanded_sql(OpaquePointer(statement))
+                    {
+                        sql = String(cString: expanded)
+                        sqlite3_free(expanded)
+                    }
+                    Unmanaged<StatementTrace>.fromOpaque(context).takeUnretainedValue().add(sql)
+                    return 0
+                }
+        sqlite3_trace_v2(
+            store.pool.writer.sqliteConnection, UInt32(SQLITE_TRACE_STMT), callback,
+            Unmanaged.passUnretained(self).toOpaque())
     }
 
     /// The statements of each committed transaction, in commit order.
@@ -82,7 +88,8 @@ final class StatementTrace: @unchecked Sendable {
         defer { simulator.stop() }
         let dir = FileManager.default.temporaryDirectory.path + "/billsync-engine-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let config = try ConfigLoader.parse("""
+        let config = try ConfigLoader.parse(
+            """
             state_dir = "\(dir)"
             [[sources]]
             base_url = "http://127.0.0.1:\(port)"
@@ -92,15 +99,19 @@ final class StatementTrace: @unchecked Sendable {
         let store = try BillingStore(path: config.databasePath)
         let trace = StatementTrace()
         trace.attach(to: store)
-        let sync = SourceSync(source: config.sources[0], config: config, store: store,
-                              logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), stop: StopFlag(), clock: SyncClock(fixed: options.now))
+        let sync = SourceSync(
+            source: config.sources[0], config: config, store: store,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), stop: StopFlag(),
+            clock: SyncClock(fixed: options.now))
         return (trace, sync.run(), store)
     }
 
     /// In every committed transaction, each position is preceded by rows of its own page since
     /// the position before it, and rows of a page are followed by their position in the same
     /// transaction. `rowsWithoutPosition` allows rows that carry no position (invoice details).
-    func expectPagesWhole(_ transactions: [[String]], rows: Kind, position: Kind, rowsWithoutPosition: Bool = false) -> Int {
+    func expectPagesWhole(_ transactions: [[String]], rows: Kind, position: Kind, rowsWithoutPosition: Bool = false)
+        -> Int
+    {
         var pages = 0
         for (index, statements) in transactions.enumerated() {
             var rowsSincePosition = 0
@@ -113,14 +124,17 @@ final class StatementTrace: @unchecked Sendable {
                 }
             }
             if !rowsWithoutPosition {
-                #expect(rowsSincePosition == 0, "transaction \(index): \(rowsSincePosition) rows committed without the position after them")
+                #expect(
+                    rowsSincePosition == 0,
+                    "transaction \(index): \(rowsSincePosition) rows committed without the position after them")
             }
         }
         return pages
     }
 
     @Test func everyUsagePageCommitsWithTheWindowPositionAfterIt() throws {
-        let (trace, report, _) = try tracedSync("""
+        let (trace, report, _) = try tracedSync(
+            """
             name = "nf"
             provider = "northflank"
             api_key = "nf-sim-key"
@@ -143,7 +157,8 @@ final class StatementTrace: @unchecked Sendable {
     }
 
     @Test func everyInvoiceListPageCommitsWithTheWalkPositionAfterIt() throws {
-        let (trace, report, _) = try tracedSync("""
+        let (trace, report, _) = try tracedSync(
+            """
             name = "ts"
             provider = "typesense-cloud"
             api_key = "ts-sim-key"
@@ -161,8 +176,9 @@ final class StatementTrace: @unchecked Sendable {
                 if Self.kind(sql) == .invoiceRow, let id = Self.invoiceID(sql) { committed.insert(id) }
                 if Self.kind(sql) == .walkPosition {
                     positions += 1
-                    #expect(committed.count >= min(list, 50 * positions),
-                            "page \(positions)'s position committed with \(committed.count) invoices stored")
+                    #expect(
+                        committed.count >= min(list, 50 * positions),
+                        "page \(positions)'s position committed with \(committed.count) invoices stored")
                 }
             }
         }

@@ -1,7 +1,8 @@
 import BillSyncCore
-@testable import BillSyncHTTP
 import Foundation
 import Testing
+
+@testable import BillSyncHTTP
 
 /// The server's own rule, written as plainly as possible: a sorted list of answer times, the
 /// requests still in flight, the newest `x-ratelimit-*` statement and the last 429's wait.
@@ -94,7 +95,8 @@ struct Dice {
         var reference = ReferenceWindow(requests: limit.requests, period: limit.period)
         // Per connection: the time it next asks, and the request it has in flight.
         var asksAt = Array(repeating: 0.0, count: connections)
-        var inFlight: [(ticket: RateWindow.Ticket, grant: Int, answersAt: Double)?] = Array(repeating: nil, count: connections)
+        var inFlight: [(ticket: RateWindow.Ticket, grant: Int, answersAt: Double)?] = Array(
+            repeating: nil, count: connections)
         var now = 0.0
         var answers: [Double] = []
         var checks = 0
@@ -108,9 +110,10 @@ struct Dice {
                 guard let flight = inFlight[c], flight.answersAt <= now else { continue }
                 var server: ServerWindow?
                 if dice.chance(0.25) {
-                    server = ServerWindow(limit: statesLimit ? max(1, limit.requests - 1 - dice.below(2)) : nil,
-                                          remaining: dice.below(limit.requests + 2),
-                                          reset: (dice.fraction() * limit.period * 1.2).rounded())
+                    server = ServerWindow(
+                        limit: statesLimit ? max(1, limit.requests - 1 - dice.below(2)) : nil,
+                        remaining: dice.below(limit.requests + 2),
+                        reset: (dice.fraction() * limit.period * 1.2).rounded())
                 }
                 let wait = dice.chance(0.1) ? Double(dice.below(5)) : nil
                 if let wait {
@@ -130,7 +133,9 @@ struct Dice {
                 checks += 1
                 switch window.pace(at: now) {
                 case .go:
-                    check(reference.allows(now), "seed \(seed): let a request go at \(now) that the server's rule forbids")
+                    check(
+                        reference.allows(now), "seed \(seed): let a request go at \(now) that the server's rule forbids"
+                    )
                     let ticket = window.grant()
                     let grant = reference.grant()
                     check(ticket.grant == grant, "seed \(seed): grants out of step")
@@ -141,8 +146,9 @@ struct Dice {
                     // While only an answer can make room, the window may still say how long a 429
                     // or the server's count holds every request anyway.
                     let needed = reference.shortestWait(at: now) ?? reference.statedWait(at: now)
-                    check(seconds > 0 && seconds <= needed + window.margin + 1e-9,
-                          "seed \(seed): waits \(seconds) s at \(now); the rule requires \(needed)")
+                    check(
+                        seconds > 0 && seconds <= needed + window.margin + 1e-9,
+                        "seed \(seed): waits \(seconds) s at \(now); the rule requires \(needed)")
                     asksAt[c] = now + seconds
                 case .waitForAnswer:
                     check(reference.shortestWait(at: now) == nil, "seed \(seed): waits for an answer it does not need")
@@ -164,7 +170,9 @@ struct Dice {
             var first = 0
             for (last, time) in sorted.enumerated() {
                 while sorted[first] + limit.period <= time { first += 1 }
-                check(last - first + 1 <= limit.requests, "seed \(seed): \(last - first + 1) answers within \(limit.period) s")
+                check(
+                    last - first + 1 <= limit.requests,
+                    "seed \(seed): \(last - first + 1) answers within \(limit.period) s")
             }
         }
         #expect(checks > 500_000)
@@ -173,10 +181,12 @@ struct Dice {
 
     @Test func aLateAnswerDoesNotMakeALaterRequestWaitAFullPeriod() {
         var window = RateWindow(limit: RateLimit(requests: 3, period: 60))
-        let a = window.grant(), b = window.grant(), c = window.grant()
+        let a = window.grant()
+        let b = window.grant()
+        let c = window.grant()
         window.answered(b, at: 0.1)
         window.answered(c, at: 0.2)
-        window.answered(a, at: 30)   // answered late, after the two sent after it
+        window.answered(a, at: 30)  // answered late, after the two sent after it
         // Full until the oldest answer (0.1) leaves: 60.1 + margin, not 30 + 60.
         #expect(window.pace(at: 1) == .wait(60.1 + window.margin - 1, .window))
         #expect(window.pace(at: 61.3) == .go)
@@ -227,10 +237,12 @@ struct Dice {
     }
 
     @Test func rateLimitHeadersAreReadAsSecondsOrAsAUnixTime() {
-        let delta = ServerWindow(headers: ["x-ratelimit-limit": "1000", "x-ratelimit-remaining": " 3", "x-ratelimit-reset": "600"],
-                                 unixNow: 1_800_000_000)
+        let delta = ServerWindow(
+            headers: ["x-ratelimit-limit": "1000", "x-ratelimit-remaining": " 3", "x-ratelimit-reset": "600"],
+            unixNow: 1_800_000_000)
         #expect(delta == ServerWindow(limit: 1000, remaining: 3, reset: 600))
-        let epoch = ServerWindow(headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset": "1800000030"], unixNow: 1_800_000_000)
+        let epoch = ServerWindow(
+            headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset": "1800000030"], unixNow: 1_800_000_000)
         #expect(epoch == ServerWindow(limit: nil, remaining: 0, reset: 30))
         #expect(ServerWindow(headers: ["x-ratelimit-remaining": "-1", "x-ratelimit-reset": "5"], unixNow: 0) == nil)
         #expect(ServerWindow(headers: ["x-ratelimit-limit": "1000"], unixNow: 0) == nil)

@@ -27,8 +27,10 @@ import Testing
 
     static let replacements: [JSONValue] = [
         .null, .bool(true), .bool(false), .string(""), .string("abc"), .string("12.5"), .number("0"), .number("-1"),
-        .number("1e30"), .number("1e37"), .number("-9e36"), .number("123456789012345678901234567890"), .number("0.0000000000000001"), .number("-0.5"),
-        .number("9223372036854775807"), .number("1.5"), .array([]), .object([:]), .string(String(repeating: "\u{200F}=;|\"\n", count: 200)),
+        .number("1e30"), .number("1e37"), .number("-9e36"), .number("123456789012345678901234567890"),
+        .number("0.0000000000000001"), .number("-0.5"),
+        .number("9223372036854775807"), .number("1.5"), .array([]), .object([:]),
+        .string(String(repeating: "\u{200F}=;|\"\n", count: 200)),
         .array([.null]), .object(["x": .number("1")]),
     ]
 
@@ -101,38 +103,67 @@ import Testing
         let port = try sim.start(host: "127.0.0.1", port: 0)
         defer { sim.stop() }
         let base = "http://127.0.0.1:\(port)"
-        let dummy = ProviderClient(http: PacedHTTP(client: HTTPClient(), rateLimit: nil, retry: RetryPolicy(), stop: StopFlag()),
-                                   baseURL: base, authHeader: ("x", "y"), secret: "unused-secret")
+        let dummy = ProviderClient(
+            http: PacedHTTP(client: HTTPClient(), rateLimit: nil, retry: RetryPolicy(), stop: StopFlag()),
+            baseURL: base, authHeader: ("x", "y"), secret: "unused-secret")
         let nf = NorthflankProvider(client: dummy, team: "team-1", amountsInCents: true, currency: "USD")
         let ts = TypesenseCloudProvider(client: dummy)
         let uf = UsageFlowProvider(client: dummy, currency: "EUR")
         let nfAuth = ("Authorization", "Bearer " + options.northflankKey)
         let tsAuth = ("X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY", options.typesenseKey)
         let tsList = try fetch(base + "/api/v1/invoices?page=1&per_page=50", header: tsAuth)
-        guard case .object(let listRoot) = try JSONValue.parse(tsList), case .array(let tsItems)? = listRoot["invoices"],
-              case .object(let first)? = tsItems.first, case .string(let tsID)? = first["id"] else {
-            Issue.record("no typesense invoice to fuzz"); return
+        guard case .object(let listRoot) = try JSONValue.parse(tsList),
+            case .array(let tsItems)? = listRoot["invoices"],
+            case .object(let first)? = tsItems.first, case .string(let tsID)? = first["id"]
+        else {
+            Issue.record("no typesense invoice to fuzz")
+            return
         }
         let start: Int64 = 1_790_812_800
         let endpoints: [Endpoint] = [
-            Endpoint(name: "/v1/teams/team-1/billing/invoices", sample: try fetch(base + "/v1/teams/team-1/billing/invoices?per_page=100", header: nfAuth)) { json throws(ProviderError) in
-                (try nf.decodeInvoicePage(json, cursor: nil).invoices, []) },
-            Endpoint(name: "/v1/teams/team-1/billing/usage", sample: try fetch(base + "/v1/teams/team-1/billing/usage?startTime=\(start)&endTime=\(start + 360_000)&per_page=100", header: nfAuth)) { json throws(ProviderError) in
-                ([], try nf.decodeUsagePage(json, start: start, end: start + 360_000, cursor: nil).hours) },
+            Endpoint(
+                name: "/v1/teams/team-1/billing/invoices",
+                sample: try fetch(base + "/v1/teams/team-1/billing/invoices?per_page=100", header: nfAuth)
+            ) { json throws(ProviderError) in
+                (try nf.decodeInvoicePage(json, cursor: nil).invoices, [])
+            },
+            Endpoint(
+                name: "/v1/teams/team-1/billing/usage",
+                sample: try fetch(
+                    base + "/v1/teams/team-1/billing/usage?startTime=\(start)&endTime=\(start + 360_000)&per_page=100",
+                    header: nfAuth)
+            ) { json throws(ProviderError) in
+                ([], try nf.decodeUsagePage(json, start: start, end: start + 360_000, cursor: nil).hours)
+            },
             Endpoint(name: "/api/v1/invoices", sample: tsList) { json throws(ProviderError) in
-                (try ts.decodeInvoicePage(json, cursor: nil).invoices.map { var i = $0; i.lineItems = nil; return i }, []) },
-            Endpoint(name: "/api/v1/invoices/" + tsID, sample: try fetch(base + "/api/v1/invoices/" + tsID, header: tsAuth)) { json throws(ProviderError) in
-                ([try ts.decodeInvoiceDetail(json, id: tsID)], []) },
-            Endpoint(name: "/api/invoices", sample: try fetch(base + "/api/invoices", header: ("x-usageflow-api-key", options.usageflowKey))) { json throws(ProviderError) in
-                (try uf.decodeInvoicePage(json, cursor: nil).invoices, []) },
+                (
+                    try ts.decodeInvoicePage(json, cursor: nil).invoices.map {
+                        var i = $0
+                        i.lineItems = nil
+                        return i
+                    }, []
+                )
+            },
+            Endpoint(
+                name: "/api/v1/invoices/" + tsID, sample: try fetch(base + "/api/v1/invoices/" + tsID, header: tsAuth)
+            ) { json throws(ProviderError) in
+                ([try ts.decodeInvoiceDetail(json, id: tsID)], [])
+            },
+            Endpoint(
+                name: "/api/invoices",
+                sample: try fetch(base + "/api/invoices", header: ("x-usageflow-api-key", options.usageflowKey))
+            ) { json throws(ProviderError) in
+                (try uf.decodeInvoicePage(json, cursor: nil).invoices, [])
+            },
         ]
 
         let dir = FileManager.default.temporaryDirectory.path + "/bs-fuzz-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try BillingStore(path: dir + "/fuzz.sqlite3")
-        var dice = Dice(state: 20261121)
-        var accepted = 0, rejected = 0
+        var dice = Dice(state: 20_261_121)
+        var accepted = 0
+        var rejected = 0
         var kinds: [String: Int] = [:]
         for endpoint in endpoints {
             let original = try JSONValue.parse(endpoint.sample)
@@ -155,15 +186,20 @@ import Testing
                 case .success(let (invoices, hours)):
                     let reconciled = invoices.map { inv -> Invoice in
                         var copy = inv
-                        if let lines = inv.lineItems { copy.lineItems = Normalization.reconcile(lines, total: inv.total).lines }
+                        if let lines = inv.lineItems {
+                            copy.lineItems = Normalization.reconcile(lines, total: inv.total).lines
+                        }
                         return copy
                     }
                     if !reconciled.isEmpty {
-                        try store.commitInvoicePage(source: "fuzz", provider: "typesense-cloud", invoices: reconciled,
-                                                    position: .next(cursor: "c\(i)"), seenAt: 1, syncDay: 0)
+                        try store.commitInvoicePage(
+                            source: "fuzz", provider: "typesense-cloud", invoices: reconciled,
+                            position: .next(cursor: "c\(i)"), seenAt: 1, syncDay: 0)
                     }
                     if !hours.isEmpty {
-                        try store.commitUsagePage(source: "fuzz", provider: "northflank", hours: hours, position: .windowDone(doneUntil: start))
+                        try store.commitUsagePage(
+                            source: "fuzz", provider: "northflank", hours: hours,
+                            position: .windowDone(doneUntil: start))
                     }
                     accepted += 1
                 case .failure(let error):
@@ -180,8 +216,12 @@ import Testing
         // Whatever was accepted is consistent: every stored invoice's lines sum to its total.
         for stored in try store.allInvoices() {
             let sum = (stored.invoice.lineItems ?? []).reduce(ExactDecimal.zero) { $0 + $1.amount }
-            if !(stored.invoice.lineItems ?? []).isEmpty { #expect(sum == stored.invoice.total, "\(stored.invoice.id)") }
+            if !(stored.invoice.lineItems ?? []).isEmpty {
+                #expect(sum == stored.invoice.total, "\(stored.invoice.id)")
+            }
         }
-        print("decoder fuzz: \(accepted + rejected) mutated responses, \(rejected) rejected (\(kinds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))), \(accepted) accepted, 0 crashes")
+        print(
+            "decoder fuzz: \(accepted + rejected) mutated responses, \(rejected) rejected (\(kinds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))), \(accepted) accepted, 0 crashes"
+        )
     }
 }

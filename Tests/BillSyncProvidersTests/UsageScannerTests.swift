@@ -14,8 +14,9 @@ import Testing
     static let end = start + 360_000
 
     static func provider(cents: Bool = true) -> NorthflankProvider {
-        let dummy = ProviderClient(http: PacedHTTP(client: HTTPClient(), rateLimit: nil, retry: RetryPolicy(), stop: StopFlag()),
-                                   baseURL: "http://127.0.0.1:9", authHeader: ("x", "y"), secret: "unused-secret")
+        let dummy = ProviderClient(
+            http: PacedHTTP(client: HTTPClient(), rateLimit: nil, retry: RetryPolicy(), stop: StopFlag()),
+            baseURL: "http://127.0.0.1:9", authHeader: ("x", "y"), secret: "unused-secret")
         return NorthflankProvider(client: dummy, team: "team-1", amountsInCents: cents, currency: "USD")
     }
 
@@ -40,7 +41,8 @@ import Testing
 
     static func general(_ nf: NorthflankProvider, _ body: [UInt8], cursor: String? = nil) -> Outcome {
         do throws(ProviderError) {
-            let page = try nf.decodeUsagePage(ProviderClient.parse(body, endpoint: nf.usageEndpoint), start: start, end: end, cursor: cursor)
+            let page = try nf.decodeUsagePage(
+                ProviderClient.parse(body, endpoint: nf.usageEndpoint), start: start, end: end, cursor: cursor)
             return .page(page.hours, page.next)
         } catch {
             return .failed(error.description)
@@ -72,12 +74,15 @@ import Testing
         func page(_ item: String, pagination: String = #""pagination":{"hasNextPage":false,"count":1}"#) -> [UInt8] {
             Array(#"{"data":{"usage":[\#(item)]},\#(pagination)}"#.utf8)
         }
-        let plain = #"{"timestamp":\#(hour),"paasUsage":{"price":{"total":388.988747,"cpu":323.269996,"memory":53.739622,"storage":11.979129,"gpu":0}},"byocUsage":{"price":{"total":1.5,"vcpu":1,"memory":0.50,"gpuMemory":0,"cluster":0}}}"#
+        let plain =
+            #"{"timestamp":\#(hour),"paasUsage":{"price":{"total":388.988747,"cpu":323.269996,"memory":53.739622,"storage":11.979129,"gpu":0}},"byocUsage":{"price":{"total":1.5,"vcpu":1,"memory":0.50,"gpuMemory":0,"cluster":0}}}"#
         #expect(Self.check(nf, page(plain), "plain"))
         // Whitespace anywhere JSON allows it, members in another order, unknown members.
-        let spaced = " {\n \"pagination\" : { \"count\" : 1 , \"hasNextPage\" : false } ,\t\"data\" : { \"x\" : [ { } , null , true , -0.5 ] , \"usage\" : [ { \"byocUsage\" : { \"price\" : { \"cluster\" : 2.25 } , \"note\" : \"n\" } , \"timestamp\" : \(hour) } ] } , \"meta\" : { \"deep\" : [ [ [ 1 ] ] ] } }\r\n"
+        let spaced =
+            " {\n \"pagination\" : { \"count\" : 1 , \"hasNextPage\" : false } ,\t\"data\" : { \"x\" : [ { } , null , true , -0.5 ] , \"usage\" : [ { \"byocUsage\" : { \"price\" : { \"cluster\" : 2.25 } , \"note\" : \"n\" } , \"timestamp\" : \(hour) } ] } , \"meta\" : { \"deep\" : [ [ [ 1 ] ] ] } }\r\n"
         #expect(Self.check(nf, Array(spaced.utf8), "spaced"))
-        #expect(Self.check(nf, page(plain, pagination: #""pagination":{"hasNextPage":true,"cursor":"abc=="}"#), "cursor"))
+        #expect(
+            Self.check(nf, page(plain, pagination: #""pagination":{"hasNextPage":true,"cursor":"abc=="}"#), "cursor"))
         #expect(Self.check(nf, Array(#"{"pagination":{"hasNextPage":false}}"#.utf8), "no data"))
         #expect(Self.check(nf, Array(#"{"data":{},"pagination":{"hasNextPage":false}}"#.utf8), "no usage"))
         // Left to the general decoder (the scanner gives up), with the same result either way.
@@ -104,7 +109,12 @@ import Testing
             ("trailing comma", page(plain + ",")),
             ("trailing text", page(plain) + Array(" x".utf8)),
             ("truncated", Array(page(plain).dropLast(3))),
-            ("deep nesting", page(#"{"timestamp":\#(hour),"x":"# + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}")),
+            (
+                "deep nesting",
+                page(
+                    #"{"timestamp":\#(hour),"x":"# + String(repeating: "[", count: 70)
+                        + String(repeating: "]", count: 70) + "}")
+            ),
         ]
         for (label, body) in handedOver {
             #expect(!Self.check(nf, body, label), "\(label): the scanner should have handed this over")
@@ -121,10 +131,13 @@ import Testing
         let nf = Self.provider()
         let sample = try Self.samplePage()
         #expect(Self.check(nf, sample, "simulator page"), "the scanner should read the simulator's own page")
-        guard case .page(let hours, _) = Self.general(nf, sample) else { Issue.record("sample did not decode"); return }
+        guard case .page(let hours, _) = Self.general(nf, sample) else {
+            Issue.record("sample did not decode")
+            return
+        }
         #expect(hours.count == 100)
         let original = try JSONValue.parse(sample)
-        var dice = DecoderFuzzTests.Dice(state: 20261122)
+        var dice = DecoderFuzzTests.Dice(state: 20_261_122)
         var scanned = 0
         let total = 1500
         for i in 0..<total {
@@ -136,6 +149,8 @@ import Testing
         }
         // Most mutations leave a page the scanner still reads; the rest go the general way.
         #expect(scanned > total / 5 && scanned < total, "scanned \(scanned) of \(total)")
-        print("usage scanner: \(total) mutated pages, \(scanned) read directly, \(total - scanned) handed to the general decoder, all equal")
+        print(
+            "usage scanner: \(total) mutated pages, \(scanned) read directly, \(total - scanned) handed to the general decoder, all equal"
+        )
     }
 }

@@ -12,7 +12,9 @@ import Testing
             let paid = try client.get("/api/v1/invoices/\(id)", typesenseAuth).json()
             #expect(paid["status"]?.string == "paid")
             let payment = paid["payment"]!
-            #expect(payment["paid_via_card_cents"]!.int! + payment["paid_via_credits_cents"]!.int! == paid["amount_cents"]!.int!)
+            #expect(
+                payment["paid_via_card_cents"]!.int! + payment["paid_via_credits_cents"]!.int! == paid["amount_cents"]!
+                    .int!)
             #expect(try client.truth("invoices?provider=typesense")[0]["status"]?.string == "paid")
 
             #expect(try client.post("/_sim/invoices/northflank/nfinv_team-1_202610/status?value=paid").status == 200)
@@ -53,9 +55,13 @@ import Testing
             let northflank = try client.post("/_sim/invoices/northflank/new?account=team-1&count=1").json()
             #expect(northflank["ids"]?.array.map { $0.string! } == ["nfinv_team-1_202611"])
             let team = try client.get("/v1/teams/team-1/billing/invoices", northflankAuth).json()["data"]!["invoices"]!
-            #expect(team.array.map { $0["id"]!.string! } == ["nfinv_team-1_202611", "nfinv_team-1_202610", "nfinv_team-1_202609", "nfinv_team-1_202608"])
+            #expect(
+                team.array.map { $0["id"]!.string! } == [
+                    "nfinv_team-1_202611", "nfinv_team-1_202610", "nfinv_team-1_202609", "nfinv_team-1_202608",
+                ])
             #expect(team.array.map { $0["paid"]!.bool! } == [false, false, true, true])
-            #expect(try client.get("/v1/billing/invoices", northflankAuth).json()["data"]!["invoices"]!.array.count == 3)
+            #expect(
+                try client.get("/v1/billing/invoices", northflankAuth).json()["data"]!["invoices"]!.array.count == 3)
 
             #expect(try client.post("/_sim/invoices/usageflow/new").json()["ids"] == .array([.string("uf_inv_13")]))
             let usageflow = try client.get("/api/invoices", usageflowAuth).json()["invoices"]!
@@ -78,21 +84,23 @@ import Testing
             _ = try client.get("/api/invoices", ["x-usageflow-api-key": "wrong"])
             _ = try client.get("/_sim/truth/invoices?provider=usageflow")
             let counts = try client.get("/_sim/requests").text
-            #expect(counts == """
-                {"total":6,"endpoints":{"GET /api/invoices":1,"GET /api/v1/invoices":1,"GET /api/v1/invoices/{id}":1,\
-                "GET /v1/billing/invoices":1,"GET /v1/teams/{team}/billing/usage":2},"statuses":{"200":4,"401":1,"404":1}}
-                """)
+            #expect(
+                counts == """
+                    {"total":6,"endpoints":{"GET /api/invoices":1,"GET /api/v1/invoices":1,"GET /api/v1/invoices/{id}":1,\
+                    "GET /v1/billing/invoices":1,"GET /v1/teams/{team}/billing/usage":2},"statuses":{"200":4,"401":1,"404":1}}
+                    """)
             let log = try client.get("/_sim/requests/log")
             #expect(log.headers["content-type"]?.hasPrefix("text/plain") == true)
-            #expect(log.text == """
-                200 GET /v1/billing/invoices
-                200 GET /v1/teams/team-1/billing/usage?startTime=0
-                200 GET /v1/teams/team-2/billing/usage?startTime=0&per_page=1
-                200 GET /api/v1/invoices?page=1
-                404 GET /api/v1/invoices/tsinv_000000000000
-                401 GET /api/invoices
+            #expect(
+                log.text == """
+                    200 GET /v1/billing/invoices
+                    200 GET /v1/teams/team-1/billing/usage?startTime=0
+                    200 GET /v1/teams/team-2/billing/usage?startTime=0&per_page=1
+                    200 GET /api/v1/invoices?page=1
+                    404 GET /api/v1/invoices/tsinv_000000000000
+                    401 GET /api/invoices
 
-                """)
+                    """)
             #expect(try client.post("/_sim/requests/reset").status == 200)
             #expect(try client.get("/_sim/requests").text == #"{"total":0,"endpoints":{},"statuses":{}}"#)
             #expect(try client.get("/_sim/requests/log").text.isEmpty)

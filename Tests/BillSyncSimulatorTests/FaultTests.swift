@@ -128,7 +128,8 @@ import Testing
             let first = try client.get("/v1/billing/usage?startTime=0&per_page=10", northflankAuth).json()
             let cursor = first["pagination"]!["cursor"]!.string!
             try Self.queue(client, "path=/v1/billing/usage&kind=repeat-cursor")
-            let second = try client.get("/v1/billing/usage?startTime=0&per_page=10&cursor=\(cursor)", northflankAuth).json()
+            let second = try client.get("/v1/billing/usage?startTime=0&per_page=10&cursor=\(cursor)", northflankAuth)
+                .json()
             #expect(second["pagination"]!["cursor"]?.string == cursor)
             #expect(second["pagination"]!["hasNextPage"]?.bool == true)
         }
@@ -194,7 +195,8 @@ import Testing
             #expect(plain.contains(#""timestamp":1793404800,"#) && loose.contains(#""timestamp":1793404800.0,"#))
             #expect(!plain.contains(#""cpu":""#) && loose.contains(#""cpu":""#))
             // Only the types change: taking the quotes and the ".0" away gives the plain body back.
-            let undone = loose.replacingOccurrences(of: "\"", with: "").replacingOccurrences(of: ".0,paasUsage", with: ",paasUsage")
+            let undone = loose.replacingOccurrences(of: "\"", with: "").replacingOccurrences(
+                of: ".0,paasUsage", with: ",paasUsage")
             #expect(undone == plain.replacingOccurrences(of: "\"", with: ""))
             let usageflow = try client.get("/api/invoices", usageflowAuth).text
             #expect(usageflow.contains(#""amount":""#))

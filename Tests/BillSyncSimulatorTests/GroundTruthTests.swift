@@ -10,7 +10,12 @@ import Testing
 
     @Test(arguments: [MoneyUnit.cents, .decimal])
     func northflankTruthEqualsServedAmountsExactly(_ unit: MoneyUnit) throws {
-        try withSimulator(fixedOptions { $0.historyDays = 200; $0.northflankMoney = unit }) { _, client in
+        try withSimulator(
+            fixedOptions {
+                $0.historyDays = 200
+                $0.northflankMoney = unit
+            }
+        ) { _, client in
             for account in ["org", "team-1", "team-2"] {
                 let path = account == "org" ? "/v1/billing/invoices" : "/v1/teams/\(account)/billing/invoices"
                 let served = try client.northflankWalk(path, perPage: 3).records
@@ -18,8 +23,11 @@ import Testing
                 #expect(truth.count == served.count && truth.count == 7)
                 let major = { (json: JSON) in unit == .cents ? json.exact!.dividedByHundred : json.exact! }
                 for (invoice, row) in zip(served, truth) {
-                    #expect(row.keys == ["id", "number", "status", "currency", "period_start", "period_end", "issued",
-                                         "total", "subtotal", "credits_applied", "line_items"])
+                    #expect(
+                        row.keys == [
+                            "id", "number", "status", "currency", "period_start", "period_end", "issued",
+                            "total", "subtotal", "credits_applied", "line_items",
+                        ])
                     #expect(row["id"] == invoice["id"])
                     #expect(row["number"]?.isNull == true)
                     #expect(row["status"]?.string == (invoice["paid"]!.bool! ? "paid" : "unpaid"))
@@ -30,7 +38,8 @@ import Testing
                     #expect(row["total"]?.string == major(invoice["total"]!).moneyText)
                     #expect(row["subtotal"]?.string == major(invoice["subTotal"]!).moneyText)
                     #expect(row["credits_applied"]?.string == "0.00")
-                    let expectedLines = Self.northflankComponents.compactMap { group, field, type -> (String, String)? in
+                    let expectedLines = Self.northflankComponents.compactMap {
+                        group, field, type -> (String, String)? in
                         let amount = major(invoice[group]!["price"]![field]!)
                         return amount == .zero ? nil : (type, amount.moneyText)
                     }
@@ -50,8 +59,10 @@ import Testing
     @Test func usageTruthEqualsServedHoursExactly() throws {
         try withSimulator(fixedOptions { $0.historyDays = 2 }) { _, client in
             let start = fixedNow - 30 * 3600
-            let served = try client.northflankWalk("/v1/teams/team-1/billing/usage", "startTime=\(start)&endTime=\(fixedNow - 3600)",
-                                                   perPage: 100).records
+            let served = try client.northflankWalk(
+                "/v1/teams/team-1/billing/usage", "startTime=\(start)&endTime=\(fixedNow - 3600)",
+                perPage: 100
+            ).records
             let truth = try client.truth("usage?account=team-1&start=\(start)&end=\(fixedNow - 3600)")
             #expect(served.count == 29 && truth.count == 29)
             let fields: [(String, String, String)] = [
@@ -89,7 +100,8 @@ import Testing
                 #expect(row["issued"] == detail["invoice_date"])
                 #expect(row["total"]?.string == detail["amount_cents"]!.exact!.dividedByHundred.moneyText)
                 #expect(row["subtotal"]?.isNull == true)
-                #expect(row["credits_applied"]?.string
+                #expect(
+                    row["credits_applied"]?.string
                         == detail["payment"]!["paid_via_credits_cents"]!.exact!.dividedByHundred.moneyText)
                 let items = detail["line_items"]!.array
                 let lines = row["line_items"]!.array

@@ -14,14 +14,14 @@ import Testing
                 let ids = walk.records.map { $0["id"]!.string! }
                 let name = account == "/v1/billing" ? "org" : account.split(separator: "/")[2]
                 let expected = (0..<14).map { offset -> String in
-                    let month = 2026 * 12 + 9 - offset   // October 2026 backwards
+                    let month = 2026 * 12 + 9 - offset  // October 2026 backwards
                     let text = "\(month / 12)\(month % 12 + 1 < 10 ? "0" : "")\(month % 12 + 1)"
                     return "nfinv_\(name)_\(text)"
                 }
                 #expect(ids == expected)
-                #expect(walk.records.first?["period"]?["start"]?.int == 1_790_812_800)   // 2026-10-01
+                #expect(walk.records.first?["period"]?["start"]?.int == 1_790_812_800)  // 2026-10-01
                 #expect(walk.records.first?["period"]?["end"]?.int == fixedNow)
-                #expect(walk.records.last?["period"]?["start"]?.int == 1_756_684_800)    // 2025-09-01
+                #expect(walk.records.last?["period"]?["start"]?.int == 1_756_684_800)  // 2025-09-01
                 for (newer, older) in zip(walk.records, walk.records.dropFirst()) {
                     #expect(older["period"]?["end"] == newer["period"]?["start"])
                 }
@@ -32,11 +32,16 @@ import Testing
 
     @Test func invoiceFieldsAddUpExactly() throws {
         try withSimulator(Self.longHistory) { _, client in
-            var sawGPU = false, sawZeroGPU = false, sawFractional = false
+            var sawGPU = false
+            var sawZeroGPU = false
+            var sawFractional = false
             for (team, taxed, byoc) in [("org", false, true), ("team-1", true, true), ("team-2", false, false)] {
                 let path = team == "org" ? "/v1/billing/invoices" : "/v1/teams/\(team)/billing/invoices"
                 for invoice in try client.northflankWalk(path, perPage: 100).records {
-                    #expect(invoice.keys == ["id", "period", "currency", "paasUsage", "byocUsage", "total", "subTotal", "paid"])
+                    #expect(
+                        invoice.keys == [
+                            "id", "period", "currency", "paasUsage", "byocUsage", "total", "subTotal", "paid",
+                        ])
                     #expect(invoice["currency"]?.string == "usd")
                     let paas = invoice["paasUsage"]!["price"]!
                     let byocPrice = invoice["byocUsage"]!["price"]!
@@ -45,7 +50,10 @@ import Testing
                     let paasTotal = paas["total"]!.exact!
                     #expect(paasTotal == ["cpu", "memory", "storage", "gpu"].map { paas[$0]!.exact! }.reduce(.zero, +))
                     let byocTotal = byocPrice["total"]!.exact!
-                    #expect(byocTotal == ["vcpu", "memory", "gpuMemory", "cluster"].map { byocPrice[$0]!.exact! }.reduce(.zero, +))
+                    #expect(
+                        byocTotal
+                            == ["vcpu", "memory", "gpuMemory", "cluster"].map { byocPrice[$0]!.exact! }.reduce(.zero, +)
+                    )
                     #expect((byocTotal == .zero) == !byoc)
                     let subTotal = invoice["subTotal"]!.exact!
                     #expect(subTotal == paasTotal + byocTotal)
@@ -82,8 +90,11 @@ import Testing
         #expect(cents.count == 3 && decimal.count == 3)
         for (c, d) in zip(cents, decimal) {
             #expect(d["total"]!.exact! == c["total"]!.exact!.dividedByHundred)
-            #expect(d["paasUsage"]!["price"]!["cpu"]!.exact! == c["paasUsage"]!["price"]!["cpu"]!.exact!.dividedByHundred)
-            #expect(d["byocUsage"]!["price"]!["cluster"]!.exact! == c["byocUsage"]!["price"]!["cluster"]!.exact!.dividedByHundred)
+            #expect(
+                d["paasUsage"]!["price"]!["cpu"]!.exact! == c["paasUsage"]!["price"]!["cpu"]!.exact!.dividedByHundred)
+            #expect(
+                d["byocUsage"]!["price"]!["cluster"]!.exact!
+                    == c["byocUsage"]!["price"]!["cluster"]!.exact!.dividedByHundred)
         }
     }
 
@@ -98,8 +109,12 @@ import Testing
             for entry in walk.records {
                 let paas = entry["paasUsage"]!["price"]!
                 let byoc = entry["byocUsage"]!["price"]!
-                #expect(paas["total"]!.exact! == ["cpu", "memory", "storage", "gpu"].map { paas[$0]!.exact! }.reduce(.zero, +))
-                #expect(byoc["total"]!.exact! == ["vcpu", "memory", "gpuMemory", "cluster"].map { byoc[$0]!.exact! }.reduce(.zero, +))
+                #expect(
+                    paas["total"]!.exact!
+                        == ["cpu", "memory", "storage", "gpu"].map { paas[$0]!.exact! }.reduce(.zero, +))
+                #expect(
+                    byoc["total"]!.exact!
+                        == ["vcpu", "memory", "gpuMemory", "cluster"].map { byoc[$0]!.exact! }.reduce(.zero, +))
                 #expect(byoc["total"]!.number == "0", "team-2 runs no BYOC")
                 #expect((paas["cpu"]!.number!.split(separator: ".").dropFirst().first?.count ?? 0) <= 6)
                 if paas["total"]!.number == "0" { zeroHours += 1 }
@@ -110,11 +125,15 @@ import Testing
 
     @Test func usageWindowIsHalfOpenAndStopsAtTheLastWholeHour() throws {
         // now at 10:30 on 2026-11-01: the last whole hour starts at 09:00.
-        let options = fixedOptions { $0.now = fixedNow + 10 * 3600 + 1800; $0.historyDays = 1 }
+        let options = fixedOptions {
+            $0.now = fixedNow + 10 * 3600 + 1800
+            $0.historyDays = 1
+        }
         try withSimulator(options) { _, client in
-            let start = fixedNow + 3600 + 1   // not on an hour: the first hour is 02:00
-            let window = try client.northflankWalk("/v1/billing/usage", "startTime=\(start)&endTime=\(fixedNow + 5 * 3600)",
-                                                   perPage: 100)
+            let start = fixedNow + 3600 + 1  // not on an hour: the first hour is 02:00
+            let window = try client.northflankWalk(
+                "/v1/billing/usage", "startTime=\(start)&endTime=\(fixedNow + 5 * 3600)",
+                perPage: 100)
             #expect(window.records.map { $0["timestamp"]!.int! } == [2, 3, 4].map { fixedNow + $0 * 3600 })
             let open = try client.northflankWalk("/v1/billing/usage", "startTime=\(fixedNow)", perPage: 100)
             #expect(open.records.map { $0["timestamp"]!.int! } == (0...9).map { fixedNow + $0 * 3600 })
@@ -141,15 +160,26 @@ import Testing
 
     @Test func longHistoriesAreServedWithoutGeneratingThemWhole() throws {
         // A century of hours: ~877,000 per account, generated lazily per page.
-        try withSimulator(fixedOptions { $0.historyDays = 36_525; $0.teams = 50 }) { _, client in
+        try withSimulator(
+            fixedOptions {
+                $0.historyDays = 36_525
+                $0.teams = 50
+            }
+        ) { _, client in
             let started = monotonicSeconds()
-            let first = try client.get("/v1/teams/team-50/billing/usage?startTime=0&per_page=100", northflankAuth).json()
+            let first = try client.get("/v1/teams/team-50/billing/usage?startTime=0&per_page=100", northflankAuth)
+                .json()
             #expect(first["data"]!["usage"]!.array.count == 100)
             let cursor = first["pagination"]!["cursor"]!.string!
-            let second = try client.get("/v1/teams/team-50/billing/usage?startTime=0&per_page=100&cursor=\(cursor)",
-                                        northflankAuth).json()
-            #expect(second["data"]!["usage"]![0]!["timestamp"]!.int == first["data"]!["usage"]![99]!["timestamp"]!.int! + 3600)
-            let last = try client.get("/v1/teams/team-50/billing/usage?startTime=\(fixedNow - 7200)", northflankAuth).json()
+            let second = try client.get(
+                "/v1/teams/team-50/billing/usage?startTime=0&per_page=100&cursor=\(cursor)",
+                northflankAuth
+            ).json()
+            #expect(
+                second["data"]!["usage"]![0]!["timestamp"]!.int == first["data"]!["usage"]![99]!["timestamp"]!.int!
+                    + 3600)
+            let last = try client.get("/v1/teams/team-50/billing/usage?startTime=\(fixedNow - 7200)", northflankAuth)
+                .json()
             #expect(last["data"]!["usage"]!.array.map { $0["timestamp"]!.int! } == [fixedNow - 7200, fixedNow - 3600])
             let invoices = try client.northflankWalk("/v1/teams/team-50/billing/invoices", perPage: 100)
             #expect(invoices.records.count == 1_200)
@@ -170,7 +200,8 @@ import Testing
             #expect(tooMany.status == 400)
             #expect(tooMany.text == #"{"error":{"status":400,"message":"per_page must be at most 100"}}"#)
             #expect(try client.get("/v1/billing/invoices?cursor=%%%", northflankAuth).status == 400)
-            #expect(try client.get("/v1/billing/invoices?cursor=dToxMjM", northflankAuth).status == 400)   // a usage cursor
+            // A usage cursor.
+            #expect(try client.get("/v1/billing/invoices?cursor=dToxMjM", northflankAuth).status == 400)
             #expect(try client.get("/v1/billing/usage", northflankAuth).status == 400)
             #expect(try client.get("/v1/billing/usage?startTime=abc", northflankAuth).status == 400)
             #expect(try client.get("/v1/billing/usage?startTime=10&endTime=5", northflankAuth).status == 400)

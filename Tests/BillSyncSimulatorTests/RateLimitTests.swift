@@ -4,7 +4,12 @@ import Testing
 
 @Suite struct RateLimitTests {
     @Test func typesenseAllowsThirtyPerScaledMinute() throws {
-        try withSimulator(fixedOptions { $0.rateLimits = true; $0.rateScale = 60 }) { _, client in
+        try withSimulator(
+            fixedOptions {
+                $0.rateLimits = true
+                $0.rateScale = 60
+            }
+        ) { _, client in
             let started = monotonicSeconds()
             var statuses: [Int] = []
             for _ in 0..<31 {
@@ -28,7 +33,12 @@ import Testing
     }
 
     @Test func northflankAllowsAThousandPerScaledHour() throws {
-        try withSimulator(fixedOptions { $0.rateLimits = true; $0.rateScale = 120 }) { _, client in
+        try withSimulator(
+            fixedOptions {
+                $0.rateLimits = true
+                $0.rateScale = 120
+            }
+        ) { _, client in
             // 1000 requests per 30 s.
             var remaining: [String] = []
             for _ in 0..<1_000 {

@@ -86,7 +86,11 @@ import Testing
                 #expect(types.contains("prepaid_credit_purchase") == ((index + 1) % 10 == 0))
                 var sum: Int64 = 0
                 for item in items {
-                    #expect(item.keys == ["description", "unit_price_cents", "quantity", "price_cents", "line_item_type", "parameters"])
+                    #expect(
+                        item.keys == [
+                            "description", "unit_price_cents", "quantity", "price_cents", "line_item_type",
+                            "parameters",
+                        ])
                     let unit = item["unit_price_cents"]!.int!
                     let price = item["price_cents"]!.int!
                     let parameters = item["parameters"]!
@@ -149,19 +153,23 @@ import Testing
                 #expect(joined.contains(fragment), "no description contains \(fragment.debugDescription)")
             }
             for lead in ["=", "+", "-", "@", "\t"] {
-                #expect(descriptions.contains { $0.hasPrefix(lead) }, "no description starts with \(lead.debugDescription)")
+                #expect(
+                    descriptions.contains { $0.hasPrefix(lead) }, "no description starts with \(lead.debugDescription)")
             }
         }
     }
 
     @Test func rejectsWhatTheRealAPIRejects() throws {
         try withSimulator { _, client in
-            let forbidden = #"{"message":"Forbidden - a valid `X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY` header must be sent."}"#
+            let forbidden =
+                #"{"message":"Forbidden - a valid `X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY` header must be sent."}"#
             let missing = try client.get("/api/v1/invoices")
             #expect(missing.status == 401 && missing.text == forbidden)
             #expect(try client.get("/api/v1/invoices", ["X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY": "nope"]).status == 401)
             // Header names are case-insensitive.
-            #expect(try client.get("/api/v1/invoices", ["x-typesense-cloud-management-api-key": "ts-sim-key"]).status == 200)
+            #expect(
+                try client.get("/api/v1/invoices", ["x-typesense-cloud-management-api-key": "ts-sim-key"]).status == 200
+            )
             let tooMany = try client.get("/api/v1/invoices?per_page=51", typesenseAuth)
             #expect(tooMany.status == 400 && tooMany.text == #"{"message":"per_page must be at most 50"}"#)
             #expect(try client.get("/api/v1/invoices?page=0", typesenseAuth).status == 400)

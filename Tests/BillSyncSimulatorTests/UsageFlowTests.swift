@@ -9,7 +9,9 @@ import Testing
             let invoices = try reply.json()["invoices"]!.array
             #expect(invoices.count == 12)
             #expect(invoices.map { $0["id"]!.string! } == (1...12).reversed().map { "uf_inv_\($0)" })
-            #expect(invoices.map { $0["status"]!.string! } == ["PENDING", "PAID", "FAILED"] + Array(repeating: "PAID", count: 9))
+            #expect(
+                invoices.map { $0["status"]!.string! } == ["PENDING", "PAID", "FAILED"]
+                    + Array(repeating: "PAID", count: 9))
             let newest = invoices[0]
             #expect(newest.keys == ["id", "amount", "status", "periodStart", "periodEnd", "createdAt"])
             #expect(newest["periodStart"]?.string == "2026-10-01T00:00:00.000Z")

@@ -1,7 +1,8 @@
-@testable import BillSyncStore
 import BillSyncCore
 import Foundation
 import Testing
+
+@testable import BillSyncStore
 
 /// The store's own SQLite layer: migrations on files written by earlier versions, failed
 /// writes rolled back, readers seeing only committed states, clear errors.
@@ -13,36 +14,50 @@ import Testing
     }
 
     func invoice(_ id: String, lines: [String]) throws -> Invoice {
-        Invoice(id: id, number: "N-\(id)", status: .open, providerStatus: "unpaid", currency: "USD",
-                periodStart: 1_790_812_800, periodEnd: 1_793_491_200, issuedOn: 1_793_491_200,
-                total: try ExactDecimal(parsing: "12.34"),
-                lineItems: try lines.enumerated().map { i, text in
-                    LineItem(lineNo: i + 1, lineType: "cpu", category: .usage, description: text, amount: try ExactDecimal(parsing: i == 0 ? "12.34" : "0"))
-                })
+        Invoice(
+            id: id, number: "N-\(id)", status: .open, providerStatus: "unpaid", currency: "USD",
+            periodStart: 1_790_812_800, periodEnd: 1_793_491_200, issuedOn: 1_793_491_200,
+            total: try ExactDecimal(parsing: "12.34"),
+            lineItems: try lines.enumerated().map { i, text in
+                LineItem(
+                    lineNo: i + 1, lineType: "cpu", category: .usage, description: text,
+                    amount: try ExactDecimal(parsing: i == 0 ? "12.34" : "0"))
+            })
     }
 
     @Test func aFileMissingTheLatestMigrationGetsItAndKeepsItsRows() throws {
         let path = tempPath()
         do {
             let store = try BillingStore(path: path)
-            try store.commitInvoicePage(source: "s", provider: "northflank", invoices: [invoice("a", lines: ["one", "nul \u{0} two"])],
-                                        position: nil, seenAt: 100, syncDay: 0)
+            try store.commitInvoicePage(
+                source: "s", provider: "northflank", invoices: [invoice("a", lines: ["one", "nul \u{0} two"])],
+                position: nil, seenAt: 100, syncDay: 0)
             // As a file written before the last migration: its record gone, its table as v1 made it.
             try store.pool.write { db in
-                try db.execute(sql: """
-                    DELETE FROM grdb_migrations WHERE identifier = 'v4-line-items-by-rowid';
-                    CREATE TABLE old_lines AS SELECT source, invoice_id, line_no, line_type, category, description, quantity,
-                        unit, unit_price, amount, resource_id, attributes FROM line_items;
-                    DROP TABLE line_items;
-                    ALTER TABLE old_lines RENAME TO line_items;
-                    """)
+                try db.execute(
+                    sql: """
+                        DELETE FROM grdb_migrations WHERE identifier = 'v4-line-items-by-rowid';
+                        CREATE TABLE old_lines AS SELECT source, invoice_id, line_no, line_type, category, description, quantity,
+                            unit, unit_price, amount, resource_id, attributes FROM line_items;
+                        DROP TABLE line_items;
+                        ALTER TABLE old_lines RENAME TO line_items;
+                        """)
             }
         }
         let store = try BillingStore(path: path)
-        let applied = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier").map { $0[0] as String } }
-        #expect(applied == ["v1-sources-invoices-usage", "v2-export-dirty", "v3-usage-total", "v4-line-items-by-rowid",
-                            "v5-usage-amounts-as-integers", "v6-no-random-secondary-indexes", "v7-invoice-fallbacks"])
-        let columns = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT name FROM pragma_table_info('line_items')").map { $0[0] as String } }
+        let applied = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier").map {
+                $0[0] as String
+            }
+        }
+        #expect(
+            applied == [
+                "v1-sources-invoices-usage", "v2-export-dirty", "v3-usage-total", "v4-line-items-by-rowid",
+                "v5-usage-amounts-as-integers", "v6-no-random-secondary-indexes", "v7-invoice-fallbacks",
+            ])
+        let columns = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name FROM pragma_table_info('line_items')").map { $0[0] as String }
+        }
         #expect(columns.first == "id")
         var descriptions: [String] = []
         try store.forEachLineItemRow { descriptions.append($0.description) }
@@ -51,8 +66,9 @@ import Testing
 
     func hour(_ start: Int64, _ amounts: [String]) throws -> UsageHour {
         let a = try amounts.map { try ExactDecimal(parsing: $0) }
-        return UsageHour(hourStart: start, currency: "USD", paasTotal: a[0], cpu: a[1], memory: a[2], storage: a[3], gpu: a[4],
-                         byocTotal: a[5], byocVCPU: a[6], byocMemory: a[7], byocGPUMemory: a[8], byocCluster: a[9])
+        return UsageHour(
+            hourStart: start, currency: "USD", paasTotal: a[0], cpu: a[1], memory: a[2], storage: a[3], gpu: a[4],
+            byocTotal: a[5], byocVCPU: a[6], byocMemory: a[7], byocGPUMemory: a[8], byocCluster: a[9])
     }
 
     /// Each stored row as the CSV export reads it: hour, the amounts' text (total last), and
@@ -68,43 +84,72 @@ import Testing
                 let room = row.raw.amountCapacity(column)
                 let out = UnsafeMutablePointer<UInt8>.allocate(capacity: room)
                 defer { out.deallocate() }
-                return String(decoding: UnsafeBufferPointer(start: out, count: row.raw.writeAmount(column, into: out)),
-                              as: UTF8.self)
+                return String(
+                    decoding: UnsafeBufferPointer(start: out, count: row.raw.writeAmount(column, into: out)),
+                    as: UTF8.self)
             }
             #expect(written == texts)
             rows.append((row.int64(.hourStart), texts, []))
         }
         let types = try store.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT typeof(paas_total), typeof(cpu), typeof(memory), typeof(storage), typeof(gpu), typeof(byoc_total),
-                    typeof(byoc_vcpu), typeof(byoc_memory), typeof(byoc_gpu_memory), typeof(byoc_cluster), typeof(total)
-                FROM usage_hours ORDER BY source, hour_start
-                """).map { r in (0..<11).map { r[$0] as String } }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT typeof(paas_total), typeof(cpu), typeof(memory), typeof(storage), typeof(gpu), typeof(byoc_total),
+                        typeof(byoc_vcpu), typeof(byoc_memory), typeof(byoc_gpu_memory), typeof(byoc_cluster), typeof(total)
+                    FROM usage_hours ORDER BY source, hour_start
+                    """
+            ).map { r in (0..<11).map { r[$0] as String } }
         }
         return zip(rows, types).map { ($0.0, $0.1, $1) }
     }
 
     @Test func usageAmountsAreStoredAsIntegersWhereTheyFitAndReadBackExactly() throws {
         let store = try BillingStore(path: tempPath())
-        try store.commitUsagePage(source: "nf", provider: "northflank", hours: [
-            try hour(3600, ["3.32102287", "0.10", "0", "12", "-0.5", "1e3", "0.1234567800", "92233720368.54775807", "0.001", "0.00000001"]),
-            // Nine decimals; past 64 bits at eight; a quadrillion less a hundred-millionth.
-            try hour(7200, ["0.123456789", "92233720368.54775808", "999999999999999.99999999", "0", "0", "0", "0", "0", "0", "0"]),
-        ], position: .windowDone(doneUntil: 10800))
+        try store.commitUsagePage(
+            source: "nf", provider: "northflank",
+            hours: [
+                try hour(
+                    3600,
+                    [
+                        "3.32102287", "0.10", "0", "12", "-0.5", "1e3", "0.1234567800", "92233720368.54775807", "0.001",
+                        "0.00000001",
+                    ]),
+                // Nine decimals; past 64 bits at eight; a quadrillion less a hundred-millionth.
+                try hour(
+                    7200,
+                    [
+                        "0.123456789", "92233720368.54775808", "999999999999999.99999999", "0", "0", "0", "0", "0", "0",
+                        "0",
+                    ]),
+            ], position: .windowDone(doneUntil: 10800))
         let rows = try usageRows(store)
         #expect(rows.count == 2)
         #expect(rows[0].0 == 3600)
-        #expect(rows[0].1 == ["3.32102287", "0.10", "0.00", "12.00", "-0.50", "1000.00", "0.12345678", "92233720368.54775807",
-                              "0.001", "0.00000001", "1003.32102287"])
+        #expect(
+            rows[0].1 == [
+                "3.32102287", "0.10", "0.00", "12.00", "-0.50", "1000.00", "0.12345678", "92233720368.54775807",
+                "0.001", "0.00000001", "1003.32102287",
+            ])
         #expect(rows[0].2 == Array(repeating: "integer", count: 11))
-        #expect(rows[1].1 == ["0.123456789", "92233720368.54775808", "999999999999999.99999999", "0.00", "0.00", "0.00", "0.00",
-                              "0.00", "0.00", "0.00", "0.123456789"])
+        #expect(
+            rows[1].1 == [
+                "0.123456789", "92233720368.54775808", "999999999999999.99999999", "0.00", "0.00", "0.00", "0.00",
+                "0.00", "0.00", "0.00", "0.123456789",
+            ])
         #expect(rows[1].2 == ["text", "text", "text"] + Array(repeating: "integer", count: 7) + ["text"])
         // The same values again change nothing and mark nothing for export.
         try store.clearExportMarks(try store.exportMarks())
-        try store.commitUsagePage(source: "nf", provider: "northflank", hours: [
-            try hour(7200, ["0.123456789", "92233720368.54775808", "999999999999999.99999999", "0", "0", "0", "0", "0", "0", "0"]),
-        ], position: .windowDone(doneUntil: 10800))
+        try store.commitUsagePage(
+            source: "nf", provider: "northflank",
+            hours: [
+                try hour(
+                    7200,
+                    [
+                        "0.123456789", "92233720368.54775808", "999999999999999.99999999", "0", "0", "0", "0", "0", "0",
+                        "0",
+                    ])
+            ], position: .windowDone(doneUntil: 10800))
         #expect(try store.exportMarks().isEmpty)
     }
 
@@ -112,14 +157,19 @@ import Testing
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 48)
         defer { buffer.deallocate() }
         var rng = SystemRandomNumberGenerator()
-        var values: [Int64] = [0, 1, -1, 10, 100_000_000, -100_000_000, 10_000_000, 332_102_287, 123_456_789_000, Int64.max, Int64.min, Int64.min + 1]
+        var values: [Int64] = [
+            0, 1, -1, 10, 100_000_000, -100_000_000, 10_000_000, 332_102_287, 123_456_789_000, Int64.max, Int64.min,
+            Int64.min + 1,
+        ]
         for _ in 0..<20_000 {
             var v = Int64.random(in: Int64.min...Int64.max, using: &rng) >> Int.random(in: 0...62, using: &rng)
             if Bool.random(using: &rng) { v = v / 1000 * 1000 }
             values.append(v)
         }
         for v in values {
-            let got = String(decoding: UnsafeBufferPointer(start: buffer, count: BillingStore.RawRow.writeUnits(v, into: buffer)), as: UTF8.self)
+            let got = String(
+                decoding: UnsafeBufferPointer(start: buffer, count: BillingStore.RawRow.writeUnits(v, into: buffer)),
+                as: UTF8.self)
             #expect(got == ExactDecimal(significand: Int128(v), scale: 8).formatted(minimumDecimals: 2), "\(v)")
         }
     }
@@ -130,30 +180,41 @@ import Testing
             let store = try BillingStore(path: path)
             // As a file written before v5 (amounts as text) and before v3 (no total) for one row.
             try store.pool.write { db in
-                try db.execute(sql: """
-                    DELETE FROM grdb_migrations WHERE identifier = 'v5-usage-amounts-as-integers';
-                    DROP TABLE usage_hours;
-                    CREATE TABLE usage_hours (source TEXT NOT NULL, hour_start INTEGER NOT NULL, currency TEXT NOT NULL,
-                        paas_total TEXT NOT NULL, cpu TEXT NOT NULL, memory TEXT NOT NULL, storage TEXT NOT NULL, gpu TEXT NOT NULL,
-                        byoc_total TEXT NOT NULL, byoc_vcpu TEXT NOT NULL, byoc_memory TEXT NOT NULL, byoc_gpu_memory TEXT NOT NULL,
-                        byoc_cluster TEXT NOT NULL, total TEXT, PRIMARY KEY (source, hour_start)) WITHOUT ROWID;
-                    INSERT INTO usage_hours VALUES ('nf', 3600, 'USD', '3.32102287', '2.48806187', '0.732961', '0.10', '0.00',
-                        '1.53417009', '1.2917', '0.05', '0.00', '0.19247009', NULL);
-                    INSERT INTO usage_hours VALUES ('nf', 7200, 'EUR', '0.123456789', '0.10', '0.00', '0.00', '0.00',
-                        '92233720368.54775808', '0.00', '0.00', '0.00', '0.00', '92233720368.667214869');
-                    """)
+                try db.execute(
+                    sql: """
+                        DELETE FROM grdb_migrations WHERE identifier = 'v5-usage-amounts-as-integers';
+                        DROP TABLE usage_hours;
+                        CREATE TABLE usage_hours (source TEXT NOT NULL, hour_start INTEGER NOT NULL, currency TEXT NOT NULL,
+                            paas_total TEXT NOT NULL, cpu TEXT NOT NULL, memory TEXT NOT NULL, storage TEXT NOT NULL, gpu TEXT NOT NULL,
+                            byoc_total TEXT NOT NULL, byoc_vcpu TEXT NOT NULL, byoc_memory TEXT NOT NULL, byoc_gpu_memory TEXT NOT NULL,
+                            byoc_cluster TEXT NOT NULL, total TEXT, PRIMARY KEY (source, hour_start)) WITHOUT ROWID;
+                        INSERT INTO usage_hours VALUES ('nf', 3600, 'USD', '3.32102287', '2.48806187', '0.732961', '0.10', '0.00',
+                            '1.53417009', '1.2917', '0.05', '0.00', '0.19247009', NULL);
+                        INSERT INTO usage_hours VALUES ('nf', 7200, 'EUR', '0.123456789', '0.10', '0.00', '0.00', '0.00',
+                            '92233720368.54775808', '0.00', '0.00', '0.00', '0.00', '92233720368.667214869');
+                        """)
             }
         }
         let store = try BillingStore(path: path)
         let rows = try usageRows(store)
         #expect(rows.count == 2)
-        #expect(rows[0].1 == ["3.32102287", "2.48806187", "0.732961", "0.10", "0.00", "1.53417009", "1.2917", "0.05", "0.00",
-                              "0.19247009", "4.85519296"])
+        #expect(
+            rows[0].1 == [
+                "3.32102287", "2.48806187", "0.732961", "0.10", "0.00", "1.53417009", "1.2917", "0.05", "0.00",
+                "0.19247009", "4.85519296",
+            ])
         #expect(rows[0].2 == Array(repeating: "integer", count: 11))
-        #expect(rows[1].1 == ["0.123456789", "0.10", "0.00", "0.00", "0.00", "92233720368.54775808", "0.00", "0.00", "0.00",
-                              "0.00", "92233720368.667214869"])
-        #expect(rows[1].2 == ["text"] + Array(repeating: "integer", count: 4) + ["text"] + Array(repeating: "integer", count: 4) + ["text"])
-        let currencies = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT currency FROM usage_hours ORDER BY hour_start").map { $0[0] as String } }
+        #expect(
+            rows[1].1 == [
+                "0.123456789", "0.10", "0.00", "0.00", "0.00", "92233720368.54775808", "0.00", "0.00", "0.00",
+                "0.00", "92233720368.667214869",
+            ])
+        #expect(
+            rows[1].2 == ["text"] + Array(repeating: "integer", count: 4) + ["text"]
+                + Array(repeating: "integer", count: 4) + ["text"])
+        let currencies = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT currency FROM usage_hours ORDER BY hour_start").map { $0[0] as String }
+        }
         #expect(currencies == ["USD", "EUR"])
         // The old table's pages were given back: no free page left inside the file.
         #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA freelist_count") } == 0)
@@ -180,10 +241,14 @@ import Testing
             store.pool.writeLater { db -> Int in
                 // Each reads what the one before it wrote: they run in the order handed over.
                 let last = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'last'")
-                if i > 0 && i != 21 && last != String(i == 21 + 1 ? 20 : i - 1) { throw StoreError("out of order: \(i) after \(last ?? "nothing")") }
-                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('last', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                               arguments: [String(i)])
-                if i == 21 { throw Boom() }   // after its write: that write must not be kept
+                if i > 0 && i != 21 && last != String(i == 21 + 1 ? 20 : i - 1) {
+                    throw StoreError("out of order: \(i) after \(last ?? "nothing")")
+                }
+                try db.execute(
+                    sql:
+                        "INSERT INTO meta (key, value) VALUES ('last', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    arguments: [String(i)])
+                if i == 21 { throw Boom() }  // after its write: that write must not be kept
                 return i * 2
             }
         }
@@ -222,7 +287,9 @@ import Testing
             }
         }
         for commit in commits { try commit.wait() }
-        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM meta WHERE key LIKE 'k%'") } == 12)
+        #expect(
+            try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM meta WHERE key LIKE 'k%'") }
+                == 12)
         // The first alone, then the twelve in groups of at most eight.
         #expect(store.pool.queuedTransactions == 3)
     }
@@ -244,14 +311,16 @@ import Testing
                 store.pool.writeLater { db in
                     runs.ran("k\(i)")
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: ["k\(i)", String(i)])
-                    if i == 3 { throw Boom() }   // after its insert: only that insert goes
+                    if i == 3 { throw Boom() }  // after its insert: only that insert goes
                 }
             }
         }
         for (i, commit) in commits.enumerated() {
             if i == 3 { #expect(throws: Boom.self) { try commit.wait() } } else { try commit.wait() }
         }
-        let keys = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT key FROM meta WHERE key LIKE 'k%' ORDER BY key").map { $0[0] as String } }
+        let keys = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT key FROM meta WHERE key LIKE 'k%' ORDER BY key").map { $0[0] as String }
+        }
         #expect(keys == ["k0", "k1", "k2", "k4", "k5"])
         // The six ran together first (up to the one that threw), then each alone.
         let counts: [Int] = (0..<6).map { runs["k\($0)"] }
@@ -264,16 +333,19 @@ import Testing
         let store = try BillingStore(path: tempPath())
         let runs = Runs()
         let (before, breaking, after) = try withQueueHeld(store) {
-            (store.pool.writeLater { db in
-                runs.ran("before")
-                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('before', '1')")
-             },
-             // As SQLite does on a full disk or an I/O error: the whole transaction is gone.
-             store.pool.writeLater { db in
-                 try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('breaking', '1')")
-                 try db.execute(sql: "ROLLBACK")
-             },
-             store.pool.writeLater { db in try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('after', '1')") })
+            (
+                store.pool.writeLater { db in
+                    runs.ran("before")
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('before', '1')")
+                },
+                // As SQLite does on a full disk or an I/O error: the whole transaction is gone.
+                store.pool.writeLater { db in
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('breaking', '1')")
+                    try db.execute(sql: "ROLLBACK")
+                },
+                store.pool.writeLater { db in try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('after', '1')")
+                }
+            )
         }
         try before.wait()
         #expect(throws: (any Error).self) { try breaking.wait() }
@@ -281,14 +353,16 @@ import Testing
         #expect(try store.meta("before") == "1")
         #expect(try store.meta("breaking") == nil)
         #expect(try store.meta("after") == "1")
-        #expect(runs["before"] == 2)   // in the group that was undone, then alone
+        #expect(runs["before"] == 2)  // in the group that was undone, then alone
     }
 
     @Test func theLogIsCopiedBackIntoTheFileOffTheCommitPath() throws {
         let path = tempPath()
         let store = try BillingStore(path: path)
-        let blob = String(repeating: "x", count: 6000)   // two pages a row
-        func size(_ file: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0 }
+        let blob = String(repeating: "x", count: 6000)  // two pages a row
+        func size(_ file: String) -> Int {
+            (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        }
         // 700 commits of two or three pages: past the 1,000-page mark that starts a checkpoint,
         // short of the 8,000 at which the writer would checkpoint itself. Until a checkpoint
         // copies them, new pages live only in the log, and the database file does not grow.
@@ -300,7 +374,9 @@ import Testing
         let deadline = Date().addingTimeInterval(10)
         while size(path) < 1000 * 4096 && Date() < deadline { usleep(20_000) }
         #expect(size(path) >= 1000 * 4096, "database file \(size(path)) bytes, log \(size(path + "-wal")) bytes")
-        let count = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM meta WHERE key LIKE 'k%'") }
+        let count = try store.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM meta WHERE key LIKE 'k%'")
+        }
         #expect(count == 700)
     }
 
@@ -309,7 +385,7 @@ import Testing
         try store.setMeta("k", "before")
         let seen: String? = try store.pool.read { db in
             let first = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'k'")
-            try store.setMeta("k", "after")   // committed by the writer while this read is open
+            try store.setMeta("k", "after")  // committed by the writer while this read is open
             let second = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'k'")
             #expect(first == second)
             return second
@@ -320,12 +396,16 @@ import Testing
 
     @Test func aFileThatIsNotADatabaseSaysSo() throws {
         let path = tempPath()
-        try Data("this is not SQLite\n".utf8 + [UInt8](repeating: 0x41, count: 4096)).write(to: URL(fileURLWithPath: path))
+        try Data("this is not SQLite\n".utf8 + [UInt8](repeating: 0x41, count: 4096)).write(
+            to: URL(fileURLWithPath: path))
         do {
             _ = try BillingStore(path: path)
             Issue.record("opened a file that is not a database")
         } catch {
-            #expect("\(error)" == "cannot open the state database \(path): SQLite error 26: file is not a database - while executing `PRAGMA journal_mode = WAL`")
+            #expect(
+                "\(error)"
+                    == "cannot open the state database \(path): SQLite error 26: file is not a database - while executing `PRAGMA journal_mode = WAL`"
+            )
         }
     }
 }

@@ -34,7 +34,9 @@ enum BeancountExport {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{2028}" || scalar == "\u{2029}" || scalar == "\u{85}" {
+                if scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{2028}" || scalar == "\u{2029}"
+                    || scalar == "\u{85}"
+                {
                     out += " "
                 } else {
                     out.unicodeScalars.append(scalar)

@@ -5,6 +5,8 @@ struct BeancountFormat: ExportFormat {
     func write(_ context: ExportContext) throws -> [ExportedFile] {
         guard context.invoicesStale(["billsync.beancount"]) else { return [] }
         let model = try context.ledgerModel()
-        return [try context.stream("billsync.beancount", rows: model.count) { try BeancountExport.write(model, to: $0) }]
+        return [
+            try context.stream("billsync.beancount", rows: model.count) { try BeancountExport.write(model, to: $0) }
+        ]
     }
 }

@@ -38,7 +38,9 @@ public enum CSVExport {
         }
     }
 
-    static func streaming(_ path: String, header: [String], bom: Bool, _ rows: (inout Stream) throws -> Void) throws -> ExportedFile {
+    static func streaming(_ path: String, header: [String], bom: Bool, _ rows: (inout Stream) throws -> Void) throws
+        -> ExportedFile
+    {
         var stream = try Stream(path: path, header: header, bom: bom)
         do {
             try rows(&stream)

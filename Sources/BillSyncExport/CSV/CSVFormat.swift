@@ -7,12 +7,16 @@ struct CSVFormat: ExportFormat {
         var files: [ExportedFile] = []
         let directory = context.directory
         if context.invoicesStale(["invoices.csv", "line_items.csv"]) {
-            files.append(try CSVExport.invoices(store: context.store, bom: context.bom, path: directory + "/invoices.csv"))
-            files.append(try CSVExport.lineItems(store: context.store, bom: context.bom, path: directory + "/line_items.csv"))
+            files.append(
+                try CSVExport.invoices(store: context.store, bom: context.bom, path: directory + "/invoices.csv"))
+            files.append(
+                try CSVExport.lineItems(store: context.store, bom: context.bom, path: directory + "/line_items.csv"))
         }
         for month in try context.store.usageMonths() where context.usageStale(month, file: "usage/\(month).csv") {
-            files.append(try CSVExport.usage(store: context.store, month: month, bom: context.bom,
-                                             path: directory + "/usage/\(month).csv"))
+            files.append(
+                try CSVExport.usage(
+                    store: context.store, month: month, bom: context.bom,
+                    path: directory + "/usage/\(month).csv"))
         }
         return files
     }

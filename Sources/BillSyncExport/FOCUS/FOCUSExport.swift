@@ -12,7 +12,8 @@ enum FOCUSExport {
         "ChargeDescription", "ChargeFrequency", "ChargePeriodStart", "ChargePeriodEnd", "InvoiceId",
         "InvoiceIssuerName", "ProviderName", "PublisherName", "PricingQuantity", "PricingUnit", "ServiceCategory",
         "ServiceName", "ResourceId",
-        "x_Source", "x_Provider", "x_LineNumber", "x_LineType", "x_InvoiceStatus", "x_IssuedOn", "x_PaidOn", "x_Attributes",
+        "x_Source", "x_Provider", "x_LineNumber", "x_LineType", "x_InvoiceStatus", "x_IssuedOn", "x_PaidOn",
+        "x_Attributes",
     ]
 
     static func issuer(_ provider: String) -> String {
@@ -50,7 +51,9 @@ enum FOCUSExport {
                 let month = UTC.month(inv.periodStart)
                 if current?.month != month {
                     if var done = current?.stream { files.append(try done.finish()) }
-                    current = (month, try CSVExport.Stream(path: directory + "/focus/\(month).csv", header: columns, bom: bom))
+                    current = (
+                        month, try CSVExport.Stream(path: directory + "/focus/\(month).csv", header: columns, bom: bom)
+                    )
                 }
                 let issuerName = issuer(inv.provider)
                 let category = LineCategory(rawValue: line.category) ?? .usage

@@ -20,7 +20,9 @@ enum JournalExport {
             out += "    ; \(t.narration)\n"
             let width = max(40, (t.postings.map(\.account.count).max() ?? 0) + 2)
             for (account, amount) in t.postings {
-                out += "    " + account + String(repeating: " ", count: width - account.count) + amount.description + " " + t.currency + "\n"
+                out +=
+                    "    " + account + String(repeating: " ", count: width - account.count) + amount.description + " "
+                    + t.currency + "\n"
             }
             if out.utf8.count >= 1 << 18 {
                 try file.write(Array(out.utf8))

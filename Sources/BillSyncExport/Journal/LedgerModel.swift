@@ -36,7 +36,9 @@ struct LedgerModel {
         self.store = store
         self.accounting = accounting
         self.vendorOf = vendorOf
-        var accounts = Set<String>(), currencies = Set<String>(), vendors = Set<String>()
+        var accounts = Set<String>()
+        var currencies = Set<String>()
+        var vendors = Set<String>()
         var count = 0
         var first: Int64?
         try forEachTransaction { t in
@@ -55,7 +57,9 @@ struct LedgerModel {
 
     func forEachTransaction(_ body: (LedgerTransaction) throws -> Void) throws {
         try store.forEachLedgerEntry { payment, h, lines in
-            let vendor = vendorOf[h.source] ?? ProviderRegistry.descriptor(for: ProviderKind(rawValue: h.provider))?.vendor ?? "Vendor"
+            let vendor =
+                vendorOf[h.source] ?? ProviderRegistry.descriptor(for: ProviderKind(rawValue: h.provider))?.vendor
+                ?? "Vendor"
             let payable = accounting.payableAccount + ":" + vendor
             let prepaid = accounting.prepaidAccount + ":" + vendor
             let total = try ExactDecimal(parsing: h.total)
@@ -66,14 +70,16 @@ struct LedgerModel {
                 if !credits.isZero { postings.append((prepaid, -credits)) }
                 let cash = total - credits
                 if !cash.isZero || postings.count == 1 { postings.append((accounting.paymentAccount, -cash)) }
-                try body(LedgerTransaction(
-                    date: h.paidOn ?? h.issuedOn, cleared: true, source: h.source, invoiceID: h.id, vendor: vendor,
-                    narration: "Payment of the invoice for \(period)", postings: postings, currency: h.currency))
+                try body(
+                    LedgerTransaction(
+                        date: h.paidOn ?? h.issuedOn, cleared: true, source: h.source, invoiceID: h.id, vendor: vendor,
+                        narration: "Payment of the invoice for \(period)", postings: postings, currency: h.currency))
                 return
             }
             var expenses: [(account: String, amount: ExactDecimal)] = []
             for line in lines {
-                let account = line.lineType == "prepaid-credit-purchase"
+                let account =
+                    line.lineType == "prepaid-credit-purchase"
                     ? prepaid
                     : accounting.expenseAccount + ":" + vendor + ":" + LedgerText.accountSegment(line.lineType)
                 let amount = try ExactDecimal(parsing: line.amount)
@@ -85,9 +91,11 @@ struct LedgerModel {
             }
             var postings = expenses.filter { !$0.amount.isZero }
             postings.append((payable, -total))
-            try body(LedgerTransaction(
-                date: h.issuedOn, cleared: h.status == InvoiceStatus.paid.rawValue, source: h.source,
-                invoiceID: h.id, vendor: vendor, narration: "Invoice for \(period)", postings: postings, currency: h.currency))
+            try body(
+                LedgerTransaction(
+                    date: h.issuedOn, cleared: h.status == InvoiceStatus.paid.rawValue, source: h.source,
+                    invoiceID: h.id, vendor: vendor, narration: "Invoice for \(period)", postings: postings,
+                    currency: h.currency))
         }
     }
 }
@@ -119,7 +127,10 @@ enum LedgerText {
     static func token(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            let safe = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_.-/".unicodeScalars.contains(scalar))
+            let safe =
+                scalar.isASCII
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                    || "_.-/".unicodeScalars.contains(scalar))
             out.unicodeScalars.append(safe ? scalar : "_")
         }
         return out.isEmpty ? "_" : String(out.prefix(maxToken))

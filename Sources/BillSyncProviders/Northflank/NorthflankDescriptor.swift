@@ -18,9 +18,11 @@ extension NorthflankProvider {
             }
         },
         make: { settings, http in
-            let client = ProviderClient(http: http, baseURL: settings.baseURL,
-                                        authHeader: ("Authorization", "Bearer " + settings.apiKey), secret: settings.apiKey)
-            return NorthflankProvider(client: client, team: settings.team, amountsInCents: settings.amountsInCents,
-                                      currency: settings.currency)
+            let client = ProviderClient(
+                http: http, baseURL: settings.baseURL,
+                authHeader: ("Authorization", "Bearer " + settings.apiKey), secret: settings.apiKey)
+            return NorthflankProvider(
+                client: client, team: settings.team, amountsInCents: settings.amountsInCents,
+                currency: settings.currency)
         })
 }

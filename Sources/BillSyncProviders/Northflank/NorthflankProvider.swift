@@ -53,15 +53,20 @@ public final class NorthflankProvider: BillingProvider {
 
     /// A usage page from the response bytes: scanned directly when it has the documented
     /// shape, else parsed and decoded the general way (which also names what is wrong).
-    public func decodeUsagePage(body: [UInt8], start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage {
+    public func decodeUsagePage(body: [UInt8], start: Int64, end: Int64, cursor: String?) throws(ProviderError)
+        -> UsagePage
+    {
         if let page = scanUsagePage(body: body, start: start, end: end) {
             if let next = page.next, next == cursor { throw .repeatingCursor(endpoint: usageEndpoint, cursor: next) }
             return page
         }
-        return try decodeUsagePage(ProviderClient.parse(body, endpoint: usageEndpoint), start: start, end: end, cursor: cursor)
+        return try decodeUsagePage(
+            ProviderClient.parse(body, endpoint: usageEndpoint), start: start, end: end, cursor: cursor)
     }
 
-    public func decodeUsagePage(_ json: JSONValue, start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage {
+    public func decodeUsagePage(_ json: JSONValue, start: Int64, end: Int64, cursor: String?) throws(ProviderError)
+        -> UsagePage
+    {
         let endpoint = usageEndpoint
         let page = try decoding(endpoint) { () throws(FieldError) -> UsagePage in
             let root = JSONField(json)
@@ -76,7 +81,9 @@ public final class NorthflankProvider: BillingProvider {
             for item in items {
                 let hour = try self.usageHour(item)
                 guard hour.hourStart >= start && hour.hourStart < end else {
-                    throw FieldError(path: item.path + ".timestamp", problem: "hour \(hour.hourStart) outside the requested window [\(start), \(end))")
+                    throw FieldError(
+                        path: item.path + ".timestamp",
+                        problem: "hour \(hour.hourStart) outside the requested window [\(start), \(end))")
                 }
                 hours.append(hour)
             }
@@ -107,14 +114,17 @@ public final class NorthflankProvider: BillingProvider {
 
     func usageHour(_ item: JSONField) throws(FieldError) -> UsageHour {
         let ts = try item.require("timestamp").timestamp()
-        guard ts % 3600 == 0 else { throw FieldError(path: item.path + ".timestamp", problem: "\(ts) is not the start of an hour") }
+        guard ts % 3600 == 0 else {
+            throw FieldError(path: item.path + ".timestamp", problem: "\(ts) is not the start of an hour")
+        }
         let paas = try item.optional("paasUsage")?.optional("price")
         let byoc = try item.optional("byocUsage")?.optional("price")
         return UsageHour(
             hourStart: ts, currency: currency,
             paasTotal: try money(paas, "total"), cpu: try money(paas, "cpu"), memory: try money(paas, "memory"),
             storage: try money(paas, "storage"), gpu: try money(paas, "gpu"),
-            byocTotal: try money(byoc, "total"), byocVCPU: try money(byoc, "vcpu"), byocMemory: try money(byoc, "memory"),
+            byocTotal: try money(byoc, "total"), byocVCPU: try money(byoc, "vcpu"),
+            byocMemory: try money(byoc, "memory"),
             byocGPUMemory: try money(byoc, "gpuMemory"), byocCluster: try money(byoc, "cluster"))
     }
 
@@ -157,7 +167,10 @@ public final class NorthflankProvider: BillingProvider {
         for c in Self.components {
             let amount = try money(try item.optional(c.group)?.optional("price"), c.key)
             if !amount.isZero {
-                lines.append(LineItem(lineType: c.type, category: .usage, description: "\(c.label) usage \(UTC.date(start)) to \(UTC.date(end))", amount: amount))
+                lines.append(
+                    LineItem(
+                        lineType: c.type, category: .usage,
+                        description: "\(c.label) usage \(UTC.date(start)) to \(UTC.date(end))", amount: amount))
             }
         }
         let sum = lines.reduce(ExactDecimal.zero) { $0 + $1.amount }
@@ -165,10 +178,11 @@ public final class NorthflankProvider: BillingProvider {
             // The documented difference between subTotal and total is tax.
             lines.append(LineItem(lineType: "tax", category: .tax, description: "Tax", amount: total - subtotal))
         }
-        var invoice = Invoice(id: id, status: paid.map { $0 ? .paid : .open } ?? .unknown,
-                              providerStatus: paid.map { $0 ? "paid" : "unpaid" } ?? "", currency: currency,
-                              periodStart: start, periodEnd: end, issuedOn: UTC.startOfDay(end), subtotal: subtotal,
-                              total: total, lineItems: lines)
+        var invoice = Invoice(
+            id: id, status: paid.map { $0 ? .paid : .open } ?? .unknown,
+            providerStatus: paid.map { $0 ? "paid" : "unpaid" } ?? "", currency: currency,
+            periodStart: start, periodEnd: end, issuedOn: UTC.startOfDay(end), subtotal: subtotal,
+            total: total, lineItems: lines)
         invoice.provisionalID = provisional
         invoice.fallbacks = fallbacks
         return invoice

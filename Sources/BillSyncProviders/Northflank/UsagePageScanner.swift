@@ -29,7 +29,8 @@ struct UsagePageScanner {
 
     mutating func page(start: Int64, end: Int64, centsShift: Int, currency: String) throws(GiveUp) -> UsagePage {
         var hours: [UsageHour] = []
-        var sawData = false, sawPagination = false
+        var sawData = false
+        var sawPagination = false
         var hasNext: Bool? = nil
         var cursor: String? = nil
         var cursorUnreadable = false
@@ -38,7 +39,8 @@ struct UsagePageScanner {
                 guard !sawData else { throw GiveUp() }
                 sawData = true
                 var sawUsage = false
-                try scanner.object { (scanner: inout UsagePageScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
+                try scanner.object {
+                    (scanner: inout UsagePageScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
                     guard Self.equals(key, "usage") else { return try scanner.skipValue(depth: 2) }
                     guard !sawUsage else { throw GiveUp() }
                     sawUsage = true
@@ -52,7 +54,8 @@ struct UsagePageScanner {
                 guard !sawPagination else { throw GiveUp() }
                 sawPagination = true
                 var sawCursor = false
-                try scanner.object { (scanner: inout UsagePageScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
+                try scanner.object {
+                    (scanner: inout UsagePageScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
                     if Self.equals(key, "hasNextPage") {
                         guard hasNext == nil else { throw GiveUp() }
                         hasNext = try scanner.bool()
@@ -81,10 +84,12 @@ struct UsagePageScanner {
     }
 
     mutating func usageHour(centsShift: Int, currency: String) throws(GiveUp) -> UsageHour {
-        var hour = UsageHour(hourStart: -1, currency: currency, paasTotal: .zero, cpu: .zero, memory: .zero, storage: .zero,
-                             gpu: .zero, byocTotal: .zero, byocVCPU: .zero, byocMemory: .zero, byocGPUMemory: .zero,
-                             byocCluster: .zero)
-        var sawPaas = false, sawByoc = false
+        var hour = UsageHour(
+            hourStart: -1, currency: currency, paasTotal: .zero, cpu: .zero, memory: .zero, storage: .zero,
+            gpu: .zero, byocTotal: .zero, byocVCPU: .zero, byocMemory: .zero, byocGPUMemory: .zero,
+            byocCluster: .zero)
+        var sawPaas = false
+        var sawByoc = false
         try object { (scanner: inout UsagePageScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
             if Self.equals(key, "timestamp") {
                 guard hour.hourStart < 0 else { throw GiveUp() }
@@ -95,22 +100,52 @@ struct UsagePageScanner {
                 guard !sawPaas else { throw GiveUp() }
                 sawPaas = true
                 try scanner.price(depth: 3) { key, amount in
-                    if Self.equals(key, "total") { hour.paasTotal = amount.shifted(by: centsShift); return 0 }
-                    if Self.equals(key, "cpu") { hour.cpu = amount.shifted(by: centsShift); return 1 }
-                    if Self.equals(key, "memory") { hour.memory = amount.shifted(by: centsShift); return 2 }
-                    if Self.equals(key, "storage") { hour.storage = amount.shifted(by: centsShift); return 3 }
-                    if Self.equals(key, "gpu") { hour.gpu = amount.shifted(by: centsShift); return 4 }
+                    if Self.equals(key, "total") {
+                        hour.paasTotal = amount.shifted(by: centsShift)
+                        return 0
+                    }
+                    if Self.equals(key, "cpu") {
+                        hour.cpu = amount.shifted(by: centsShift)
+                        return 1
+                    }
+                    if Self.equals(key, "memory") {
+                        hour.memory = amount.shifted(by: centsShift)
+                        return 2
+                    }
+                    if Self.equals(key, "storage") {
+                        hour.storage = amount.shifted(by: centsShift)
+                        return 3
+                    }
+                    if Self.equals(key, "gpu") {
+                        hour.gpu = amount.shifted(by: centsShift)
+                        return 4
+                    }
                     return nil
                 }
             } else if Self.equals(key, "byocUsage") {
                 guard !sawByoc else { throw GiveUp() }
                 sawByoc = true
                 try scanner.price(depth: 3) { key, amount in
-                    if Self.equals(key, "total") { hour.byocTotal = amount.shifted(by: centsShift); return 0 }
-                    if Self.equals(key, "vcpu") { hour.byocVCPU = amount.shifted(by: centsShift); return 1 }
-                    if Self.equals(key, "memory") { hour.byocMemory = amount.shifted(by: centsShift); return 2 }
-                    if Self.equals(key, "gpuMemory") { hour.byocGPUMemory = amount.shifted(by: centsShift); return 3 }
-                    if Self.equals(key, "cluster") { hour.byocCluster = amount.shifted(by: centsShift); return 4 }
+                    if Self.equals(key, "total") {
+                        hour.byocTotal = amount.shifted(by: centsShift)
+                        return 0
+                    }
+                    if Self.equals(key, "vcpu") {
+                        hour.byocVCPU = amount.shifted(by: centsShift)
+                        return 1
+                    }
+                    if Self.equals(key, "memory") {
+                        hour.byocMemory = amount.shifted(by: centsShift)
+                        return 2
+                    }
+                    if Self.equals(key, "gpuMemory") {
+                        hour.byocGPUMemory = amount.shifted(by: centsShift)
+                        return 3
+                    }
+                    if Self.equals(key, "cluster") {
+                        hour.byocCluster = amount.shifted(by: centsShift)
+                        return 4
+                    }
                     return nil
                 }
             } else {
@@ -160,10 +195,15 @@ struct UsagePageScanner {
     }
 
     /// `{ "name": value, ... }`; `member` reads each value, positioned after the colon.
-    mutating func object(_ member: (inout UsagePageScanner, UnsafeBufferPointer<UInt8>) throws(GiveUp) -> Void) throws(GiveUp) {
+    mutating func object(_ member: (inout UsagePageScanner, UnsafeBufferPointer<UInt8>) throws(GiveUp) -> Void)
+        throws(GiveUp)
+    {
         try expect(UInt8(ascii: "{"))
         skipWhitespace()
-        if peek() == UInt8(ascii: "}") { i += 1; return }
+        if peek() == UInt8(ascii: "}") {
+            i += 1
+            return
+        }
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw GiveUp() }
@@ -183,7 +223,10 @@ struct UsagePageScanner {
     mutating func array(_ element: (inout UsagePageScanner) throws(GiveUp) -> Void) throws(GiveUp) {
         try expect(UInt8(ascii: "["))
         skipWhitespace()
-        if peek() == UInt8(ascii: "]") { i += 1; return }
+        if peek() == UInt8(ascii: "]") {
+            i += 1
+            return
+        }
         while true {
             skipWhitespace()
             try element(&self)
@@ -237,7 +280,9 @@ struct UsagePageScanner {
     /// Whole unix seconds, 1970 to 9999, digits only.
     mutating func timestamp() throws(GiveUp) -> Int64 {
         let digits = try numberBytes()
-        guard digits.count >= 1, digits.count <= 12, digits.count == 1 || digits[0] != UInt8(ascii: "0") else { throw GiveUp() }
+        guard digits.count >= 1, digits.count <= 12, digits.count == 1 || digits[0] != UInt8(ascii: "0") else {
+            throw GiveUp()
+        }
         var t: Int64 = 0
         for d in digits {
             guard d >= 48 && d <= 57 else { throw GiveUp() }
@@ -268,7 +313,8 @@ struct UsagePageScanner {
         guard let b = peek() else { throw GiveUp() }
         switch b {
         case UInt8(ascii: "{"):
-            try object { (scanner: inout UsagePageScanner, _) throws(GiveUp) in try scanner.skipValue(depth: depth + 1) }
+            try object { (scanner: inout UsagePageScanner, _) throws(GiveUp) in try scanner.skipValue(depth: depth + 1)
+            }
         case UInt8(ascii: "["):
             try array { (scanner: inout UsagePageScanner) throws(GiveUp) in try scanner.skipValue(depth: depth + 1) }
         case UInt8(ascii: "\""):

@@ -18,8 +18,9 @@ extension TypesenseCloudProvider {
             }
         },
         make: { settings, http in
-            TypesenseCloudProvider(client: ProviderClient(
-                http: http, baseURL: settings.baseURL,
-                authHeader: ("X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY", settings.apiKey), secret: settings.apiKey))
+            TypesenseCloudProvider(
+                client: ProviderClient(
+                    http: http, baseURL: settings.baseURL,
+                    authHeader: ("X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY", settings.apiKey), secret: settings.apiKey))
         })
 }

@@ -17,7 +17,9 @@ public final class TypesenseCloudProvider: BillingProvider {
     public func invoicePage(cursor: String?) throws(ProviderError) -> InvoicePage {
         let endpoint = invoiceEndpoint
         let page = cursor.flatMap { Int($0) } ?? 1
-        return try decodeInvoicePage(try client.getJSON(endpoint, query: [("page", String(page)), ("per_page", String(Self.perPage))]), cursor: cursor)
+        return try decodeInvoicePage(
+            try client.getJSON(endpoint, query: [("page", String(page)), ("per_page", String(Self.perPage))]),
+            cursor: cursor)
     }
 
     public func decodeInvoicePage(_ json: JSONValue, cursor: String?) throws(ProviderError) -> InvoicePage {
@@ -30,7 +32,11 @@ public final class TypesenseCloudProvider: BillingProvider {
             for item in items { invoices.append(try Self.invoice(item, withLines: false)) }
             let total = try root.optional("total")?.int64()
             let hasMore: Bool
-            if let total { hasMore = !items.isEmpty && Int64(page * Self.perPage) < total } else { hasMore = items.count == Self.perPage }
+            if let total {
+                hasMore = !items.isEmpty && Int64(page * Self.perPage) < total
+            } else {
+                hasMore = items.count == Self.perPage
+            }
             return InvoicePage(invoices: invoices, next: hasMore ? String(page + 1) : nil)
         }
     }
@@ -70,7 +76,8 @@ public final class TypesenseCloudProvider: BillingProvider {
         if raw == nil { fallbacks.append("status") }
         let dated = try item.optional("invoice_date")?.timestamp()
         if dated == nil { fallbacks.append("invoice_date") }
-        let credits = try item.optional("payment")?.optional("paid_via_credits_cents")?.decimal().shifted(by: -2) ?? .zero
+        let credits =
+            try item.optional("payment")?.optional("paid_via_credits_cents")?.decimal().shifted(by: -2) ?? .zero
         var lines: [LineItem]?
         if withLines {
             if let items = try item.optional("line_items") {
@@ -80,31 +87,47 @@ public final class TypesenseCloudProvider: BillingProvider {
                 // The detail names no lines: the whole total is one line, so the money is there
                 // and says what it is not.
                 fallbacks.append("line_items")
-                lines = [LineItem(lineType: "unitemized", category: .usage,
-                                  description: "Invoice total (the provider listed no line items)", amount: total)]
+                lines = [
+                    LineItem(
+                        lineType: "unitemized", category: .usage,
+                        description: "Invoice total (the provider listed no line items)", amount: total)
+                ]
             }
         }
-        var invoice = Invoice(id: id, number: try item.optional("number")?.text() ?? "", status: raw.map(status) ?? .unknown,
-                              providerStatus: raw ?? "", currency: "USD", periodStart: start, periodEnd: end,
-                              issuedOn: UTC.startOfDay(dated ?? end), total: total, creditsApplied: credits,
-                              url: try item.optional("invoice_html_url")?.string() ?? "", lineItems: lines)
+        var invoice = Invoice(
+            id: id, number: try item.optional("number")?.text() ?? "", status: raw.map(status) ?? .unknown,
+            providerStatus: raw ?? "", currency: "USD", periodStart: start, periodEnd: end,
+            issuedOn: UTC.startOfDay(dated ?? end), total: total, creditsApplied: credits,
+            url: try item.optional("invoice_html_url")?.string() ?? "", lineItems: lines)
         invoice.fallbacks = fallbacks
         return invoice
     }
 
     static func lineItem(_ line: JSONField) throws(FieldError) -> LineItem {
         let rawType = try line.require("line_item_type").string()
-        let type = rawType.utf8.contains(UInt8(ascii: "_"))
-            ? String(decoding: rawType.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self) : rawType
+        let type =
+            rawType.utf8.contains(UInt8(ascii: "_"))
+            ? String(decoding: rawType.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
+            : rawType
         let amount = try line.require("price_cents").decimal().shifted(by: -2)
         let category: LineCategory
         let unit: String
         switch type {
-        case "node": category = .usage; unit = "node-hour"
-        case "bandwidth": category = .usage; unit = "GB"
-        case "support": category = .purchase; unit = "plan"
-        case "prepaid-credit-purchase": category = .purchase; unit = "credit"
-        default: category = amount < .zero ? .credit : .usage; unit = ""
+        case "node":
+            category = .usage
+            unit = "node-hour"
+        case "bandwidth":
+            category = .usage
+            unit = "GB"
+        case "support":
+            category = .purchase
+            unit = "plan"
+        case "prepaid-credit-purchase":
+            category = .purchase
+            unit = "credit"
+        default:
+            category = amount < .zero ? .credit : .usage
+            unit = ""
         }
         let parameters = try line.optional("parameters")
         let resource = try parameters?.optional("cluster_id")?.text() ?? ""
@@ -112,9 +135,10 @@ public final class TypesenseCloudProvider: BillingProvider {
         if let parameters, case .object(let members) = parameters.value, !members.isEmpty {
             attributes = parameters.value.canonicalText
         }
-        return LineItem(lineType: type, category: category, description: try line.optional("description")?.string() ?? type,
-                        quantity: try line.optional("quantity")?.decimal(), unit: unit,
-                        unitPrice: try line.optional("unit_price_cents")?.decimal().shifted(by: -2),
-                        amount: amount, resourceID: resource, attributes: attributes)
+        return LineItem(
+            lineType: type, category: category, description: try line.optional("description")?.string() ?? type,
+            quantity: try line.optional("quantity")?.decimal(), unit: unit,
+            unitPrice: try line.optional("unit_price_cents")?.decimal().shifted(by: -2),
+            amount: amount, resourceID: resource, attributes: attributes)
     }
 }

@@ -12,8 +12,9 @@ extension UsageFlowProvider {
         documentedRateLimit: RateLimit(requests: 60, period: 60), focusName: "UsageFlow",
         serviceCategory: { _ in "Other" },
         make: { settings, http in
-            UsageFlowProvider(client: ProviderClient(
-                http: http, baseURL: settings.baseURL, authHeader: ("x-usageflow-api-key", settings.apiKey),
-                secret: settings.apiKey), currency: settings.currency)
+            UsageFlowProvider(
+                client: ProviderClient(
+                    http: http, baseURL: settings.baseURL, authHeader: ("x-usageflow-api-key", settings.apiKey),
+                    secret: settings.apiKey), currency: settings.currency)
         })
 }

@@ -28,7 +28,9 @@ public final class UsageFlowProvider: BillingProvider {
 
     static func instant(_ field: JSONField) throws(FieldError) -> Int64 {
         let text = try field.string()
-        guard let t = UTC.parse(text) else { throw FieldError(path: field.path, problem: "\"\(text.prefix(40))\" is not an ISO-8601 time") }
+        guard let t = UTC.parse(text) else {
+            throw FieldError(path: field.path, problem: "\"\(text.prefix(40))\" is not an ISO-8601 time")
+        }
         return t
     }
 
@@ -53,7 +55,8 @@ public final class UsageFlowProvider: BillingProvider {
         let created = try time("createdAt")
         // A missing bound of the period is the calendar month's the other bound is in; with
         // neither, the month before the one the invoice was created in.
-        let start: Int64, end: Int64
+        let start: Int64
+        let end: Int64
         switch (statedStart, statedEnd, created) {
         case (let s?, let e?, _): (start, end) = (s, e)
         case (let s?, nil, _): (start, end) = (s, UTC.monthContaining(s).end)
@@ -62,19 +65,24 @@ public final class UsageFlowProvider: BillingProvider {
             end = UTC.monthContaining(c).start
             start = UTC.monthContaining(end - 1).start
         case (nil, nil, nil):
-            throw FieldError(path: item.path + ".periodEnd",
-                             problem: "required field is missing (and so are periodStart and createdAt, which could date the invoice)")
+            throw FieldError(
+                path: item.path + ".periodEnd",
+                problem:
+                    "required field is missing (and so are periodStart and createdAt, which could date the invoice)")
         }
-        let status: InvoiceStatus = switch raw {
-        case "PENDING": .open
-        case "PAID": .paid
-        case "FAILED": .failed
-        default: .unknown
-        }
-        let line = LineItem(lineType: "usage", category: .usage,
-                            description: "Usage \(UTC.date(start)) to \(UTC.date(end))", amount: amount)
-        var invoice = Invoice(id: id, status: status, providerStatus: raw ?? "", currency: currency, periodStart: start,
-                              periodEnd: end, issuedOn: UTC.startOfDay(created ?? end), total: amount, lineItems: [line])
+        let status: InvoiceStatus =
+            switch raw {
+            case "PENDING": .open
+            case "PAID": .paid
+            case "FAILED": .failed
+            default: .unknown
+            }
+        let line = LineItem(
+            lineType: "usage", category: .usage,
+            description: "Usage \(UTC.date(start)) to \(UTC.date(end))", amount: amount)
+        var invoice = Invoice(
+            id: id, status: status, providerStatus: raw ?? "", currency: currency, periodStart: start,
+            periodEnd: end, issuedOn: UTC.startOfDay(created ?? end), total: amount, lineItems: [line])
         invoice.fallbacks = fallbacks
         return invoice
     }

@@ -2,7 +2,8 @@ import CSQLite
 import Foundation
 
 /// Called by SQLite after each commit of the writer, with the log's length in pages.
-let walHook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32 = { context, db, _, frames in
+let walHook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32 = {
+    context, db, _, frames in
     Unmanaged<Checkpointer>.fromOpaque(context!).takeUnretainedValue().committed(frames: frames, writer: db)
     return SQLITE_OK
 }
@@ -35,7 +36,7 @@ final class Checkpointer: @unchecked Sendable {
 
     /// Called on the writer's thread after each of its commits.
     func committed(frames: Int32, writer: OpaquePointer?) {
-        if frames < lastFrames { mark = Self.frames }   // the log started over
+        if frames < lastFrames { mark = Self.frames }  // the log started over
         lastFrames = frames
         guard frames >= mark else { return }
         mark = frames + Self.frames

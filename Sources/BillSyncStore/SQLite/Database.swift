@@ -69,13 +69,17 @@ final class Database {
         do {
             result = try body(self)
         } catch {
-            if sqlite3_get_autocommit(sqliteConnection) == 0 { _ = sqlite3_exec(sqliteConnection, "ROLLBACK", nil, nil, nil) }
+            if sqlite3_get_autocommit(sqliteConnection) == 0 {
+                _ = sqlite3_exec(sqliteConnection, "ROLLBACK", nil, nil, nil)
+            }
             throw error
         }
         do {
             try cachedStatement(sql: "COMMIT").execute()
         } catch {
-            if sqlite3_get_autocommit(sqliteConnection) == 0 { _ = sqlite3_exec(sqliteConnection, "ROLLBACK", nil, nil, nil) }
+            if sqlite3_get_autocommit(sqliteConnection) == 0 {
+                _ = sqlite3_exec(sqliteConnection, "ROLLBACK", nil, nil, nil)
+            }
             throw error
         }
         return result

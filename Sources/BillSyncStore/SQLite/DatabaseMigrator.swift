@@ -16,9 +16,10 @@ struct DatabaseMigrator {
         try pool.write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
         }
-        let applied = Set(try pool.write { db in
-            try Row.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").map { $0[0] as String }
-        })
+        let applied = Set(
+            try pool.write { db in
+                try Row.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").map { $0[0] as String }
+            })
         var now: [String] = []
         for (identifier, body) in migrations where !applied.contains(identifier) {
             try pool.write { db in

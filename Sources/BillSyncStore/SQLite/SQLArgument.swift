@@ -55,7 +55,8 @@ struct SQLBlob: SQLArgument {
 
     func bind(_ stmt: OpaquePointer, _ index: Int32) -> Int32 {
         bytes.withUnsafeBytes { raw in
-            sqlite3_bind_blob(stmt, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), sqliteTransient)
+            sqlite3_bind_blob(
+                stmt, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), sqliteTransient)
         }
     }
 }

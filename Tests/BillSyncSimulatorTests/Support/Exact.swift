@@ -14,9 +14,9 @@ struct Exact: Equatable, Comparable, CustomStringConvertible {
         if negative { body = body.dropFirst() }
         let parts = body.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].allSatisfy(\.isASCII),
-              parts.allSatisfy({ $0.allSatisfy { $0.isNumber && $0.isASCII } }),
-              parts.count == 1 || (!parts[1].isEmpty && parts[1].count <= Self.scale),
-              let whole = Int128(parts[0])
+            parts.allSatisfy({ $0.allSatisfy { $0.isNumber && $0.isASCII } }),
+            parts.count == 1 || (!parts[1].isEmpty && parts[1].count <= Self.scale),
+            let whole = Int128(parts[0])
         else { return nil }
         var fraction: Int128 = 0
         if parts.count == 2 {

@@ -90,16 +90,23 @@ indirect enum JSON: Equatable, CustomStringConvertible {
             case UInt8(ascii: "{"): return try object()
             case UInt8(ascii: "["): return try array()
             case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-            case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-            case UInt8(ascii: "n"): try literal("null"); return .null
+            case UInt8(ascii: "t"):
+                try literal("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try literal("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try literal("null")
+                return .null
             default: return .number(try number())
             }
         }
 
         mutating func literal(_ word: String) throws {
             let expected = Array(word.utf8)
-            guard bytes.count - position >= expected.count, Array(bytes[position..<position + expected.count]) == expected
+            guard bytes.count - position >= expected.count,
+                Array(bytes[position..<position + expected.count]) == expected
             else { throw ParseError(offset: position, reason: "expected \(word)") }
             position += expected.count
         }
@@ -216,7 +223,7 @@ indirect enum JSON: Equatable, CustomStringConvertible {
 
         mutating func hex4() throws -> UInt32 {
             guard position + 4 <= bytes.count,
-                  let value = UInt32(String(decoding: bytes[position..<position + 4], as: UTF8.self), radix: 16)
+                let value = UInt32(String(decoding: bytes[position..<position + 4], as: UTF8.self), radix: 16)
             else { throw ParseError(offset: position, reason: "bad \\u escape") }
             position += 4
             return value
@@ -244,7 +251,8 @@ indirect enum JSON: Equatable, CustomStringConvertible {
             }
             if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
                 position += 1
-                if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-")
+                {
                     position += 1
                 }
                 guard digits() > 0 else { throw ParseError(offset: start, reason: "bad exponent") }

@@ -17,8 +17,10 @@ func fixedOptions(_ configure: (inout SimulatorOptions) -> Void = { _ in }) -> S
 }
 
 /// Starts a simulator on a free loopback port, hands a connected client to `body`, stops it.
-func withSimulator<T>(_ options: SimulatorOptions = fixedOptions(),
-                      _ body: (Simulator, LoopbackClient) throws -> T) throws -> T {
+func withSimulator<T>(
+    _ options: SimulatorOptions = fixedOptions(),
+    _ body: (Simulator, LoopbackClient) throws -> T
+) throws -> T {
     let simulator = Simulator(options: options)
     let port = try simulator.start()
     defer { simulator.stop() }
