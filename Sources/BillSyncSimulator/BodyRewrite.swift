@@ -3,7 +3,7 @@
 /// Works on the compact text the simulator writes.
 enum BodyRewrite {
     /// The numbers that servers also send as strings: money, and Typesense's invoice `number`.
-    static func stringKeys(_ kind: ProviderKind) -> Set<String> {
+    static func stringKeys(_ kind: SimulatedProvider) -> Set<String> {
         switch kind {
         case .northflank: ["total", "subTotal", "cpu", "memory", "storage", "gpu", "vcpu", "gpuMemory", "cluster"]
         case .typesense: ["amount_cents", "price_cents", "unit_price_cents", "paid_via_credits_cents", "number"]
@@ -12,7 +12,7 @@ enum BodyRewrite {
     }
 
     /// The members holding unix times, per provider (UsageFlow writes ISO-8601 text).
-    static func timeKeys(_ kind: ProviderKind) -> Set<String> {
+    static func timeKeys(_ kind: SimulatedProvider) -> Set<String> {
         switch kind {
         case .northflank: ["start", "end", "timestamp"]
         case .typesense: ["period_starts_at", "period_ends_at", "invoice_date"]
@@ -24,7 +24,7 @@ enum BodyRewrite {
     /// string), unix times as integral floats (`1793491200.0`), ids made of digits as numbers.
     /// The values stay the same, so a client that reads them exactly gives the same result from
     /// either body.
-    static func looseTypes(_ body: [UInt8], for kind: ProviderKind) -> [UInt8] {
+    static func looseTypes(_ body: [UInt8], for kind: SimulatedProvider) -> [UInt8] {
         let strings = stringKeys(kind)
         let times = timeKeys(kind)
         var out: [UInt8] = []

@@ -188,7 +188,7 @@ struct ControlAPI: Sendable {
     // MARK: Parameters
 
     private func provider(named name: String) throws(RequestRejection) -> any ProviderAPI {
-        guard let kind = ProviderKind(name: name) else {
+        guard let kind = SimulatedProvider(name: name) else {
             throw RequestRejection(
                 status: 404, message: "unknown provider '\(name)': use northflank, typesense or usageflow")
         }

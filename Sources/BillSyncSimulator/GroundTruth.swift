@@ -11,19 +11,19 @@ struct TruthInvoice: Sendable {
     let periodEnd: Int64
     /// Typesense `invoice_date`, UsageFlow `createdAt`, Northflank the period's end.
     let issued: Int64
-    let total: ExactDecimal
+    let total: WireAmount
     /// Northflank's `subTotal`; the others have none.
-    let subtotal: ExactDecimal?
-    let creditsApplied: ExactDecimal
+    let subtotal: WireAmount?
+    let creditsApplied: WireAmount
     let lineItems: [TruthLineItem]
 }
 
 struct TruthLineItem: Sendable {
     let type: String
     let description: String
-    let quantity: ExactDecimal
-    let unitPrice: ExactDecimal
-    let amount: ExactDecimal
+    let quantity: WireAmount
+    let unitPrice: WireAmount
+    let amount: WireAmount
 }
 
 /// The `/_sim/truth/...` documents: what the simulator serves, every amount an exact
@@ -80,7 +80,7 @@ enum GroundTruth {
         json.beginArray()
         for hour in stride(from: hours.lowerBound, to: hours.upperBound, by: Int(UTCCalendar.secondsPerHour)) {
             let usage = northflank.usage(account, hour: hour)
-            let major = { (units: Int64) in ExactDecimal(units, scale: NorthflankAPI.usageScale).majorUnits }
+            let major = { (units: Int64) in WireAmount(units, scale: NorthflankAPI.usageScale).majorUnits }
             json.beginObject()
             json.field("hour", hour)
             json.moneyString("total", major(usage.total))

@@ -8,12 +8,12 @@ final class InvoiceChanges: Sendable {
         fileprivate var statuses: [String: String] = [:]
         fileprivate var added: [String: Int] = [:]
 
-        func status(_ provider: ProviderKind, id: String) -> String? {
+        func status(_ provider: SimulatedProvider, id: String) -> String? {
             statuses[provider.rawValue + "/" + id]
         }
 
         /// How many invoices were added to the head of `account`'s list.
-        func added(_ provider: ProviderKind, account: String) -> Int {
+        func added(_ provider: SimulatedProvider, account: String) -> Int {
             added[provider.rawValue + "/" + account] ?? 0
         }
     }
@@ -24,11 +24,11 @@ final class InvoiceChanges: Sendable {
         state.withLock { $0 }
     }
 
-    func setStatus(_ provider: ProviderKind, id: String, to value: String) {
+    func setStatus(_ provider: SimulatedProvider, id: String, to value: String) {
         state.withLock { $0.statuses[provider.rawValue + "/" + id] = value }
     }
 
-    func addInvoices(_ provider: ProviderKind, account: String, count: Int) {
+    func addInvoices(_ provider: SimulatedProvider, account: String, count: Int) {
         state.withLock { $0.added[provider.rawValue + "/" + account, default: 0] += count }
     }
 }

@@ -1,10 +1,10 @@
-/// JSON written by hand as UTF-8 text: numbers are only ever integers or `ExactDecimal`
+/// JSON written by hand as UTF-8 text: numbers are only ever integers or `WireAmount`
 /// digits, strings are escaped here, and separators are placed automatically.
 ///
 ///     var json = JSONText()
 ///     json.beginObject()
 ///     json.field("id", "uf_inv_1")
-///     json.field("amount", ExactDecimal(1205, scale: 1))
+///     json.field("amount", WireAmount(1205, scale: 1))
 ///     json.endObject()
 ///     // {"id":"uf_inv_1","amount":120.5}
 struct JSONText {
@@ -65,7 +65,7 @@ struct JSONText {
         needsComma = true
     }
 
-    mutating func decimal(_ value: ExactDecimal, minFractionDigits: Int = 0) {
+    mutating func decimal(_ value: WireAmount, minFractionDigits: Int = 0) {
         separate()
         value.append(to: &bytes, minFractionDigits: minFractionDigits)
         needsComma = true
@@ -103,13 +103,13 @@ struct JSONText {
         bool(value)
     }
 
-    mutating func field(_ name: String, _ value: ExactDecimal, minFractionDigits: Int = 0) {
+    mutating func field(_ name: String, _ value: WireAmount, minFractionDigits: Int = 0) {
         key(name)
         decimal(value, minFractionDigits: minFractionDigits)
     }
 
     /// A major-unit money string: `"1250.00"`, `"0.123456"`.
-    mutating func moneyString(_ name: String, _ value: ExactDecimal) {
+    mutating func moneyString(_ name: String, _ value: WireAmount) {
         field(name, value.text(minFractionDigits: 2))
     }
 

@@ -6,7 +6,7 @@ import Foundation
 struct NorthflankAPI: ProviderAPI {
     let options: SimulatorOptions
 
-    var kind: ProviderKind { .northflank }
+    var kind: SimulatedProvider { .northflank }
     var apiKey: String { options.northflankKey }
     var rateLimit: RateLimitPolicy? { RateLimitPolicy(limit: 1000, periodSeconds: 3_600, advertised: true) }
     var unauthorizedMessage: String { "Unauthenticated" }
@@ -168,8 +168,8 @@ struct NorthflankAPI: ProviderAPI {
         return raw / step * step
     }
 
-    func money(_ units: Int64, scale: Int) -> ExactDecimal {
-        let cents = ExactDecimal(units, scale: scale)
+    func money(_ units: Int64, scale: Int) -> WireAmount {
+        let cents = WireAmount(units, scale: scale)
         return options.northflankMoney == .cents ? cents : cents.majorUnits
     }
 
@@ -200,7 +200,7 @@ struct NorthflankAPI: ProviderAPI {
         guard months.oldest <= months.newest else { return [] }
         return stride(from: months.newest, through: months.oldest, by: -1).prefix(limit).map { month in
             let invoice = invoice(account, month: month, months: months, changes: changes)
-            let major = { (units: Int64) in ExactDecimal(units, scale: Self.invoiceScale).majorUnits }
+            let major = { (units: Int64) in WireAmount(units, scale: Self.invoiceScale).majorUnits }
             let components: [(String, Int64)] = [
                 ("cpu", invoice.paas.cpu), ("memory", invoice.paas.memory), ("storage", invoice.paas.storage),
                 ("gpu", invoice.paas.gpu), ("byoc-vcpu", invoice.byoc.vcpu), ("byoc-memory", invoice.byoc.memory),
@@ -210,10 +210,10 @@ struct NorthflankAPI: ProviderAPI {
                 id: invoice.id, number: nil, status: invoice.paid ? "paid" : "unpaid", currency: "USD",
                 periodStart: invoice.periodStart, periodEnd: invoice.periodEnd, issued: invoice.periodEnd,
                 total: major(invoice.total), subtotal: major(invoice.subTotal),
-                creditsApplied: ExactDecimal(0, scale: 2),
+                creditsApplied: WireAmount(0, scale: 2),
                 lineItems: components.filter { $0.1 != 0 }.map { type, units in
                     TruthLineItem(
-                        type: type, description: type, quantity: ExactDecimal(1, scale: 0),
+                        type: type, description: type, quantity: WireAmount(1, scale: 0),
                         unitPrice: major(units), amount: major(units))
                 })
         }

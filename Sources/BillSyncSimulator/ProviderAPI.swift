@@ -1,5 +1,6 @@
-/// The three simulated providers.
-enum ProviderKind: String, Sendable, CaseIterable {
+/// The three simulated providers, by the names the control API uses (`typesense`); not
+/// billsync's `ProviderKind` (the simulator shares no code with billsync on purpose).
+enum SimulatedProvider: String, Sendable, CaseIterable {
     case northflank
     case typesense
     case usageflow
@@ -62,7 +63,7 @@ struct RateLimitPolicy: Sendable {
 /// One simulated provider: where its API lives, how it authenticates and fails, what it
 /// serves, and what the control and ground-truth endpoints may ask of it.
 protocol ProviderAPI: Sendable {
-    var kind: ProviderKind { get }
+    var kind: SimulatedProvider { get }
     /// The key this provider accepts.
     var apiKey: String { get }
     var rateLimit: RateLimitPolicy? { get }

@@ -24,7 +24,7 @@ final class ProviderGateway: Sendable {
         errorDice = Mutex(SeededRandom(seed: options.seed, .providerErrors))
     }
 
-    func provider(_ kind: ProviderKind) -> any ProviderAPI {
+    func provider(_ kind: SimulatedProvider) -> any ProviderAPI {
         switch kind {
         case .northflank: northflank
         case .typesense: typesense
@@ -38,7 +38,7 @@ final class ProviderGateway: Sendable {
     }
 
     func serve(_ request: HTTPRequest) -> HTTPResponse {
-        for kind in ProviderKind.allCases {
+        for kind in SimulatedProvider.allCases {
             let provider = provider(kind)
             guard let endpoint = provider.endpoint(for: request) else { continue }
             let ticket = requestLog.arrive(method: request.method, target: request.target, endpoint: endpoint.template)

@@ -11,6 +11,10 @@ import Synchronization
 ///     defer { simulator.stop() }
 ///
 /// Thread-safety: every method may be called from any thread.
+///
+/// The simulator shares no code with billsync on purpose (its own HTTP server, JSON writer,
+/// amounts, dates and provider names): it is the other side of the wire, so that a bug in
+/// billsync's reading cannot be mirrored by the same bug in what it reads.
 public final class Simulator: Sendable {
     private let gateway: ProviderGateway
     private let server = Mutex<HTTPServer?>(nil)

@@ -9,7 +9,7 @@ struct TypesenseCloudAPI: ProviderAPI {
         clusters = (0..<max(3, options.typesenseBilledClusters)).map { Cluster(seed: options.seed, index: Int64($0)) }
     }
 
-    var kind: ProviderKind { .typesense }
+    var kind: SimulatedProvider { .typesense }
     var apiKey: String { options.typesenseKey }
     var rateLimit: RateLimitPolicy? { RateLimitPolicy(limit: 30, periodSeconds: 60, advertised: false) }
     var unauthorizedMessage: String {
@@ -71,7 +71,7 @@ struct TypesenseCloudAPI: ProviderAPI {
 
         let description: String
         let unitPriceCents: Int64
-        let quantity: ExactDecimal
+        let quantity: WireAmount
         let priceCents: Int64
         let type: String
         let parameters: Parameters
@@ -142,7 +142,7 @@ struct TypesenseCloudAPI: ProviderAPI {
                 LineItem(
                     description: "Typesense Cloud Support - \(plan.0) Plan - \(UTCCalendar.dateTime(periodStart)) UTC "
                         + "to \(UTCCalendar.dateTime(periodEnd)) UTC",
-                    unitPriceCents: plan.1, quantity: ExactDecimal(1, scale: 0), priceCents: plan.1, type: "support",
+                    unitPriceCents: plan.1, quantity: WireAmount(1, scale: 0), priceCents: plan.1, type: "support",
                     parameters: .support(plan: plan.0, startsAt: periodStart, endsAt: periodEnd)))
         }
         if hasCreditPurchase {
@@ -150,7 +150,7 @@ struct TypesenseCloudAPI: ProviderAPI {
             items.append(
                 LineItem(
                     description: "Prepaid Credit Purchase", unitPriceCents: 10_000,
-                    quantity: ExactDecimal(hundreds, scale: 0),
+                    quantity: WireAmount(hundreds, scale: 0),
                     priceCents: hundreds * 10_000, type: "prepaid_credit_purchase", parameters: .none))
         }
         if options.hostileText {
@@ -181,7 +181,7 @@ struct TypesenseCloudAPI: ProviderAPI {
     private func nodeItem(_ cluster: Cluster, hours: Int64) -> LineItem {
         LineItem(
             description: "Node -- \(cluster.label) (per node hour)", unitPriceCents: cluster.nodeHourCents,
-            quantity: ExactDecimal(hours, scale: 0), priceCents: hours * cluster.nodeHourCents, type: "node",
+            quantity: WireAmount(hours, scale: 0), priceCents: hours * cluster.nodeHourCents, type: "node",
             parameters: .cluster(cluster))
     }
 
@@ -191,7 +191,7 @@ struct TypesenseCloudAPI: ProviderAPI {
         let milli = Int64(rng.below(400_000)) / step * step
         return LineItem(
             description: "Bandwidth -- \(cluster.label) (per GB)", unitPriceCents: cluster.bandwidthCentsPerGB,
-            quantity: ExactDecimal(milli, scale: 3), priceCents: (milli * cluster.bandwidthCentsPerGB + 500) / 1_000,
+            quantity: WireAmount(milli, scale: 3), priceCents: (milli * cluster.bandwidthCentsPerGB + 500) / 1_000,
             type: "bandwidth", parameters: .cluster(cluster))
     }
 
@@ -226,158 +226,6 @@ struct TypesenseCloudAPI: ProviderAPI {
         return rng.next() & 0xFF_FFFF
     }
 
-    // MARK: HTTP
-
-    func presentedKey(_ request: HTTPRequest) -> String? {
-        request.headers["x-typesense-cloud-management-api-key"]
-    }
-
-    func errorResponse(status: Int, message: String) -> HTTPResponse {
-        .message(status, field: "message", message)
-    }
-
-    func endpoint(for request: HTTPRequest) -> Endpoint? {
-        let segments = request.pathSegments
-        guard segments.count >= 2, segments[0] == "api", segments[1] == "v1" else { return nil }
-        let template: String
-        let resource: Endpoint.Resource
-        switch segments.count {
-        case 3 where segments[2] == "invoices":
-            template = "/api/v1/invoices"
-            resource = .typesenseInvoices
-        case 4 where segments[2] == "invoices":
-            template = "/api/v1/invoices/{id}"
-            resource = .typesenseInvoice(id: segments[3])
-        default:
-            return Endpoint(template: "\(request.method) \(request.path)", resource: .unknown(methodAllowed: true))
-        }
-        return Endpoint(
-            template: "\(request.method) \(template)",
-            resource: request.method == "GET" ? resource : .unknown(methodAllowed: false))
-    }
-
-    func respond(to request: HTTPRequest, at endpoint: Endpoint, context: ProviderContext) -> HTTPResponse {
-        do throws(RequestRejection) {
-            switch endpoint.resource {
-            case .typesenseInvoices:
-                return try listPage(request, context)
-            case .typesenseInvoice(let id):
-                let layout = layout(now: context.now, changes: context.changes)
-                guard let index = Self.invoiceIndex(id: id, seed: options.seed), index < layout.count else {
-                    throw RequestRejection(status: 404, message: "Not Found")
-                }
-                var json = JSONText(capacity: 4_096)
-                write(
-                    invoice(index, layout: layout, changes: context.changes), to: &json, withLineItems: true,
-                    mutation: context.mutation)
-                return .json(200, json)
-            case .unknown(methodAllowed: false):
-                throw RequestRejection(status: 405, message: "Method Not Allowed")
-            default:
-                throw RequestRejection(status: 404, message: "Not Found")
-            }
-        } catch {
-            return errorResponse(status: error.status, message: error.message)
-        }
-    }
-
-    private func listPage(_ request: HTTPRequest, _ context: ProviderContext) throws(RequestRejection) -> HTTPResponse {
-        let page = try Self.positiveInteger(request, "page", default: 1)
-        let perPage = try Self.positiveInteger(request, "per_page", default: 10)
-        guard perPage <= 50 else { throw .badRequest("per_page must be at most 50") }
-        let layout = layout(now: context.now, changes: context.changes)
-        let (offset, overflow) = (page - 1).multipliedReportingOverflow(by: perPage)
-        let positions = overflow || offset >= layout.count ? 0..<0 : offset..<min(layout.count, offset + perPage)
-        var json = JSONText(capacity: 1_024 + perPage * 800)
-        json.beginObject()
-        json.field("page", page)
-        json.field("per_page", perPage)
-        json.field("total", layout.count)
-        json.key("invoices")
-        json.beginArray()
-        for position in positions {
-            let invoice = invoice(layout.count - 1 - position, layout: layout, changes: context.changes)
-            write(invoice, to: &json, withLineItems: false, mutation: position == offset ? context.mutation : .none)
-        }
-        json.endArray()
-        json.endObject()
-        return .json(200, json)
-    }
-
-    private static func positiveInteger(_ request: HTTPRequest, _ name: String, default value: Int)
-        throws(RequestRejection) -> Int
-    {
-        guard let text = request.parameters[name] else { return value }
-        guard let number = Int(text), number >= 1 else { throw .badRequest("\(name) must be a positive integer") }
-        return number
-    }
-
-    private func write(_ invoice: Invoice, to json: inout JSONText, withLineItems: Bool, mutation: BodyMutation) {
-        json.beginObject()
-        if mutation != .missingField {
-            json.field("id", invoice.id)
-        }
-        json.field("number", invoice.number)
-        json.field("status", invoice.status)
-        if mutation == .wrongType {
-            json.field("amount_cents", "abc")
-        } else {
-            json.field("amount_cents", invoice.amountCents)
-        }
-        json.field("invoice_date", invoice.invoiceDate)
-        json.field("period_starts_at", invoice.periodStart)
-        json.field("period_ends_at", invoice.periodEnd)
-        json.field("line_items_path", "/api/v1/invoices/\(invoice.id)")
-        json.field("invoice_html_url", "https://cloud.typesense.org/invoices/\(invoice.id)")
-        json.key("account")
-        json.beginObject()
-        json.field("owner_name", "Acme Corp")
-        json.field("owner_type", "Team")
-        json.field("billing_email", "billing@acme.example")
-        json.field("additional_billing_information", "123 Main St\nSan Francisco, CA 94102")
-        json.endObject()
-        json.key("payment")
-        json.beginObject()
-        json.field("paid_via_card_cents", invoice.paidViaCardCents)
-        json.field("paid_via_credits_cents", invoice.paidViaCreditsCents)
-        json.field("credit_balance_snapshot_cents", invoice.creditBalanceCents)
-        json.endObject()
-        if withLineItems {
-            json.key("line_items")
-            json.beginArray()
-            for item in invoice.lineItems {
-                write(item, to: &json)
-            }
-            json.endArray()
-        }
-        json.endObject()
-    }
-
-    private func write(_ item: LineItem, to json: inout JSONText) {
-        json.beginObject()
-        json.field("description", item.description)
-        json.field("unit_price_cents", item.unitPriceCents)
-        json.field("quantity", item.quantity)
-        json.field("price_cents", item.priceCents)
-        json.field("line_item_type", item.type)
-        json.key("parameters")
-        json.beginObject()
-        switch item.parameters {
-        case .cluster(let cluster):
-            for parameter in cluster.parameters {
-                json.field(parameter.name, parameter.value)
-            }
-        case .support(let plan, let startsAt, let endsAt):
-            json.field("plan_name", plan)
-            json.field("starts_at", startsAt)
-            json.field("ends_at", endsAt)
-        case .none:
-            break
-        }
-        json.endObject()
-        json.endObject()
-    }
-
     // MARK: Control and ground truth
 
     func account(named requested: String?) -> String? {
@@ -399,7 +247,7 @@ struct TypesenseCloudAPI: ProviderAPI {
         let layout = layout(now: now, changes: changes)
         return (0..<layout.count).reversed().prefix(limit).map { index in
             let invoice = invoice(index, layout: layout, changes: changes)
-            let major = { (cents: Int64) in ExactDecimal(cents, scale: 2) }
+            let major = { (cents: Int64) in WireAmount(cents, scale: 2) }
             return TruthInvoice(
                 id: invoice.id, number: String(invoice.number), status: invoice.status, currency: "USD",
                 periodStart: invoice.periodStart, periodEnd: invoice.periodEnd, issued: invoice.invoiceDate,

@@ -3,7 +3,7 @@
 struct UsageFlowAPI: ProviderAPI {
     let options: SimulatorOptions
 
-    var kind: ProviderKind { .usageflow }
+    var kind: SimulatedProvider { .usageflow }
     var apiKey: String { options.usageflowKey }
     var rateLimit: RateLimitPolicy? { nil }
     var unauthorizedMessage: String { "Invalid API key" }
@@ -115,7 +115,7 @@ struct UsageFlowAPI: ProviderAPI {
             switch mutation {
             case .missingField: break
             case .wrongType: json.field("amount", "abc")
-            default: json.field("amount", ExactDecimal(invoice.amount, scale: Self.amountScale))
+            default: json.field("amount", WireAmount(invoice.amount, scale: Self.amountScale))
             }
             json.field("status", invoice.status)
             json.field("periodStart", UTCCalendar.iso8601Milliseconds(invoice.periodStart))
@@ -149,14 +149,14 @@ struct UsageFlowAPI: ProviderAPI {
         let layout = layout(now: now, changes: changes)
         return (0..<layout.count).reversed().prefix(limit).map { index in
             let invoice = invoice(index, layout: layout, changes: changes)
-            let amount = ExactDecimal(invoice.amount, scale: Self.amountScale)
+            let amount = WireAmount(invoice.amount, scale: Self.amountScale)
             return TruthInvoice(
                 id: invoice.id, number: nil, status: invoice.status, currency: "USD",
                 periodStart: invoice.periodStart, periodEnd: invoice.periodEnd, issued: invoice.createdAt,
-                total: amount, subtotal: nil, creditsApplied: ExactDecimal(0, scale: 2),
+                total: amount, subtotal: nil, creditsApplied: WireAmount(0, scale: 2),
                 lineItems: [
                     TruthLineItem(
-                        type: "usage", description: "usage", quantity: ExactDecimal(1, scale: 0),
+                        type: "usage", description: "usage", quantity: WireAmount(1, scale: 0),
                         unitPrice: amount, amount: amount)
                 ])
         }

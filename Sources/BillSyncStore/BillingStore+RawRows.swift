@@ -1,133 +1,103 @@
 import BillSyncCore
-import CSQLite
 import Foundation
 
 /// Rows read straight from SQLite's buffers, for the CSV exports' hot loops.
-extension BillingStore {
-    public struct RawRow {
-        let stmt: OpaquePointer?
-
-        public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(stmt, column) }
-
-        public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_NULL }
-
-        /// A usage amount column (see ``BillingStore/usageAmountDecimals``) as its canonical
-        /// decimal text, written into `buffer` (48 bytes) when stored as an integer; the bytes
-        /// are valid until the next call with the same buffer.
-        public func amount(_ column: Int32, _ buffer: UnsafeMutablePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
-            guard sqlite3_column_type(stmt, column) == SQLITE_INTEGER else { return bytes(column) }
-            return UnsafeBufferPointer(
-                start: buffer, count: Self.writeUnits(sqlite3_column_int64(stmt, column), into: buffer))
-        }
-
-        /// `units` × 10^-8 as ``ExactDecimal/formatted(minimumDecimals:)`` writes it with two
-        /// decimals at least (`332102287` → `3.32102287`, `10000000` → `0.10`), in 64-bit
-        /// arithmetic: the usage CSV writes eleven of these a row. Returns the length (≤ 48).
-        static func writeUnits(_ units: Int64, into out: UnsafeMutablePointer<UInt8>) -> Int {
-            var n = 0
-            if units < 0 {
-                out[0] = UInt8(ascii: "-")
-                n = 1
-            }
-            let magnitude = units.magnitude
-            var whole = magnitude / 100_000_000
-            var fraction = UInt32(truncatingIfNeeded: magnitude % 100_000_000)
-            if whole < 10 {
-                out[n] = 48 + UInt8(whole)  // nearly every hourly amount
-                n += 1
-            } else {
-                // The whole part, backwards into the end of the buffer, then moved up.
-                var i = 48
-                repeat {
-                    i -= 1
-                    out[i] = 48 + UInt8(whole % 10)
-                    whole /= 10
-                } while whole > 0
-                while i < 48 {
-                    out[n] = out[i]
-                    n += 1
-                    i += 1
-                }
-            }
-            out[n] = UInt8(ascii: ".")
-            n += 1
-            // Eight decimals, then the trailing zeros past the second dropped; written two
-            // digits at a time.
-            var digits = 8
-            while digits > 2 && fraction % 10 == 0 {
-                fraction /= 10
-                digits -= 1
-            }
-            var k = digits
-            while k >= 2 {
-                let pair = Int(fraction % 100) * 2
-                fraction /= 100
-                k -= 2
-                out[n + k] = Self.digitPairs[pair]
-                out[n + k + 1] = Self.digitPairs[pair + 1]
-            }
-            if k == 1 { out[n] = 48 + UInt8(fraction % 10) }
-            return n + digits
-        }
-
-        /// "00" through "99", two bytes each.
-        private static let digitPairs: [UInt8] = {
-            var pairs: [UInt8] = []
-            for value in 0..<100 {
-                pairs.append(UInt8(48 + value / 10))
-                pairs.append(UInt8(48 + value % 10))
-            }
-            return pairs
-        }()
-
-        /// Room ``writeAmount(_:into:)`` needs for the column.
-        public func amountCapacity(_ column: Int32) -> Int {
-            sqlite3_column_type(stmt, column) == SQLITE_INTEGER ? 48 : Int(sqlite3_column_bytes(stmt, column))
-        }
-
-        /// ``amount(_:_:)`` written into `out` (room for ``amountCapacity(_:)``); returns the length.
-        public func writeAmount(_ column: Int32, into out: UnsafeMutablePointer<UInt8>) -> Int {
-            let text = amount(column, out)  // already in `out` when stored as an integer
-            if let base = text.baseAddress, base != UnsafePointer(out) { out.update(from: base, count: text.count) }
-            return text.count
-        }
-
-        /// The column as a string (TEXT or a UTF-8 BLOB alike, see ``bind(_:)``).
-        public func string(_ column: Int32) -> String { String(decoding: bytes(column), as: UTF8.self) }
-
-        public func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
-            let count = Int(sqlite3_column_bytes(stmt, column))
-            guard let p = sqlite3_column_text(stmt, column), count > 0 else {
-                return UnsafeBufferPointer(start: nil, count: 0)
-            }
-            return UnsafeBufferPointer(start: p, count: count)
-        }
+/// Usage amounts as the store keeps them (see ``BillingStore/usageAmountDecimals``).
+extension RawRow {
+    /// A usage amount column (see ``BillingStore/usageAmountDecimals``) as its canonical
+    /// decimal text, written into `buffer` (48 bytes) when stored as an integer; the bytes
+    /// are valid until the next call with the same buffer.
+    public func amount(_ column: Int32, _ buffer: UnsafeMutablePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        guard isInteger(column) else { return bytes(column) }
+        return UnsafeBufferPointer(start: buffer, count: Self.writeUnits(int64(column), into: buffer))
     }
 
+    /// `units` × 10^-8 as ``ExactDecimal/formatted(minimumDecimals:)`` writes it with two
+    /// decimals at least (`332102287` → `3.32102287`, `10000000` → `0.10`), in 64-bit
+    /// arithmetic: the usage CSV writes eleven of these a row. Returns the length (≤ 48).
+    static func writeUnits(_ units: Int64, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = 0
+        if units < 0 {
+            out[0] = UInt8(ascii: "-")
+            n = 1
+        }
+        let magnitude = units.magnitude
+        var whole = magnitude / 100_000_000
+        var fraction = UInt32(truncatingIfNeeded: magnitude % 100_000_000)
+        if whole < 10 {
+            out[n] = 48 + UInt8(whole)  // nearly every hourly amount
+            n += 1
+        } else {
+            // The whole part, backwards into the end of the buffer, then moved up.
+            var i = 48
+            repeat {
+                i -= 1
+                out[i] = 48 + UInt8(whole % 10)
+                whole /= 10
+            } while whole > 0
+            while i < 48 {
+                out[n] = out[i]
+                n += 1
+                i += 1
+            }
+        }
+        out[n] = UInt8(ascii: ".")
+        n += 1
+        // Eight decimals, then the trailing zeros past the second dropped; written two
+        // digits at a time.
+        var digits = 8
+        while digits > 2 && fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        var k = digits
+        while k >= 2 {
+            let pair = Int(fraction % 100) * 2
+            fraction /= 100
+            k -= 2
+            out[n + k] = Self.digitPairs[pair]
+            out[n + k + 1] = Self.digitPairs[pair + 1]
+        }
+        if k == 1 { out[n] = 48 + UInt8(fraction % 10) }
+        return n + digits
+    }
+
+    /// "00" through "99", two bytes each.
+    private static let digitPairs: [UInt8] = {
+        var pairs: [UInt8] = []
+        for value in 0..<100 {
+            pairs.append(UInt8(48 + value / 10))
+            pairs.append(UInt8(48 + value % 10))
+        }
+        return pairs
+    }()
+
+    /// Room ``writeAmount(_:into:)`` needs for the column.
+    public func amountCapacity(_ column: Int32) -> Int {
+        isInteger(column) ? 48 : bytes(column).count
+    }
+
+    /// ``amount(_:_:)`` written into `out` (room for ``amountCapacity(_:)``); returns the length.
+    public func writeAmount(_ column: Int32, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        let text = amount(column, out)  // already in `out` when stored as an integer
+        if let base = text.baseAddress, base != UnsafePointer(out) { out.update(from: base, count: text.count) }
+        return text.count
+    }
+}
+
+extension BillingStore {
     /// For a query without parameters.
-    static func noBindings(_: OpaquePointer?) {}
+    static func noBindings(_: Statement) {}
 
     /// Steps a query and hands each row over as raw SQLite values.
-    func forEachRawRow(_ sql: String, _ bind: (OpaquePointer?) -> Void, _ body: (RawRow) throws -> Void) throws {
+    func forEachRawRow(_ sql: String, _ bind: (Statement) -> Void, _ body: (RawRow) throws -> Void) throws {
         try pool.read { db in try Self.forEachRawRow(db, sql, bind, body) }
     }
 
     static func forEachRawRow(
-        _ db: Database, _ sql: String, _ bind: (OpaquePointer?) -> Void, _ body: (RawRow) throws -> Void
+        _ db: Database, _ sql: String, _ bind: (Statement) -> Void, _ body: (RawRow) throws -> Void
     ) throws {
-        let statement = try db.cachedStatement(sql: sql)
-        let stmt = statement.sqliteStatement
-        sqlite3_reset(stmt)
-        defer { sqlite3_reset(stmt) }
-        bind(stmt)
-        while true {
-            let rc = sqlite3_step(stmt)
-            if rc == SQLITE_DONE { return }
-            guard rc == SQLITE_ROW else {
-                throw db.error(rc, sql: nil)
-            }
-            try body(RawRow(stmt: stmt))
-        }
+        try db.cachedStatement(sql: sql).forEachRow(bind, body)
     }
 
     /// The columns of ``forEachRawUsageRow(from:to:_:)``, in its SELECT's order (amounts: read
@@ -151,8 +121,8 @@ extension BillingStore {
                 var next: String? = nil
                 try Self.forEachRawRow(
                     db, "SELECT MIN(source) FROM usage_hours WHERE source > ?",
-                    { stmt in
-                        Self.bindText(stmt, 1, previous)
+                    { statement in
+                        statement.bind(1, text: previous)
                     }
                 ) { row in
                     if !row.isNull(0) { next = row.string(0) }
@@ -163,8 +133,8 @@ extension BillingStore {
                 var provider = ""
                 try Self.forEachRawRow(
                     db, "SELECT provider FROM source_state WHERE source = ?",
-                    { stmt in
-                        Self.bindText(stmt, 1, source)
+                    { statement in
+                        statement.bind(1, text: source)
                     }
                 ) { row in provider = row.string(0) }
                 try Self.forEachRawRow(
@@ -174,11 +144,11 @@ extension BillingStore {
                         byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total
                     FROM usage_hours WHERE source = ?1 AND hour_start >= ?2 AND hour_start < ?3 ORDER BY hour_start
                     """,
-                    { stmt in
-                        Self.bindText(stmt, 1, source)
-                        sqlite3_bind_int64(stmt, 2, start)
-                        sqlite3_bind_int64(stmt, 3, end)
-                        Self.bindText(stmt, 4, provider)
+                    { statement in
+                        statement.bind(1, text: source)
+                        statement.bind(2, int64: start)
+                        statement.bind(3, int64: end)
+                        statement.bind(4, text: provider)
                     }
                 ) { try body(RawColumns(raw: $0)) }
                 previous = source
@@ -223,7 +193,7 @@ extension BillingStore {
 /// A row of one of the store's raw readers, read by the column names declared next to its
 /// SELECT (``BillingStore/InvoiceColumn``, …), so that a reader and its query cannot drift apart.
 public struct RawColumns<Column: RawRepresentable> where Column.RawValue == Int32 {
-    public let raw: BillingStore.RawRow
+    public let raw: RawRow
 
     @inlinable public func bytes(_ column: Column) -> UnsafeBufferPointer<UInt8> { raw.bytes(column.rawValue) }
     @inlinable public func string(_ column: Column) -> String { raw.string(column.rawValue) }

@@ -1,5 +1,4 @@
 import BillSyncCore
-import CSQLite
 import Foundation
 
 /// Usage pages committed with the window position after them: the hottest loop of a backfill.
@@ -50,25 +49,25 @@ extension BillingStore {
         // Bound through the C API (amounts as integers, see ``usageAmountDecimals``, or text from
         // one scratch buffer): this is the hottest loop of a backfill, and argument arrays (and a
         // String per amount) box every value.
-        let stmt = insert.sqliteStatement
+        let stmt = insert
         let slot = 48
         let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: slot * 11)
         defer {
             // The amounts are bound in place (SQLITE_STATIC): unbind before the buffer goes.
-            sqlite3_reset(stmt)
-            sqlite3_clear_bindings(stmt)
+            stmt.reset()
+            stmt.clearBindings()
             scratch.deallocate()
         }
         // A binding outlives sqlite3_reset: the source is bound once for the page, the
         // currency again only when a row's differs from the row before.
-        sqlite3_reset(stmt)
-        Self.bindText(stmt, 1, source)
+        stmt.reset()
+        stmt.bind(1, text: source)
         var boundCurrency: String?
         for h in hours {
-            sqlite3_reset(stmt)
-            sqlite3_bind_int64(stmt, 2, h.hourStart)
+            stmt.reset()
+            stmt.bind(2, int64: h.hourStart)
             if h.currency != boundCurrency {
-                Self.bindText(stmt, 3, h.currency)
+                stmt.bind(3, text: h.currency)
                 boundCurrency = h.currency
             }
             func bindAmount(_ index: Int32, _ slotNo: Int, _ amount: ExactDecimal) {
@@ -85,11 +84,8 @@ extension BillingStore {
             bindAmount(12, 8, h.byocGPUMemory)
             bindAmount(13, 9, h.byocCluster)
             bindAmount(14, 10, h.total)
-            let rc = sqlite3_step(stmt)
-            guard rc == SQLITE_DONE else {
-                throw db.error(rc, sql: nil)
-            }
-            if sqlite3_changes(db.sqliteConnection) > 0,
+            try stmt.runToDone()
+            if db.changes > 0,
                 !(h.hourStart >= lastMonth.start && h.hourStart < lastMonth.end)
             {
                 lastMonth = UTC.monthContaining(h.hourStart)
@@ -125,11 +121,11 @@ extension BillingStore {
                     byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
-        ).sqliteStatement
+        )
         let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 48 * 12)
         defer {
-            sqlite3_reset(insert)
-            sqlite3_clear_bindings(insert)
+            insert.reset()
+            insert.clearBindings()
             scratch.deallocate()
         }
         try forEachRawRow(
@@ -140,10 +136,8 @@ extension BillingStore {
             FROM usage_hours ORDER BY source, hour_start
             """, Self.noBindings
         ) { row in
-            sqlite3_reset(insert)
-            for column in Int32(0)...2 {
-                _ = sqlite3_bind_value(insert, column + 1, sqlite3_column_value(row.stmt, column))
-            }
+            insert.reset()
+            for column in Int32(0)...2 { insert.bind(column + 1, valueOf: row, column: column) }
             var amounts: [ExactDecimal?] = []
             for column in Int32(3)...13 {
                 let amount = row.isNull(column) ? nil : try? ExactDecimal(parsing: row.string(column))
@@ -151,14 +145,13 @@ extension BillingStore {
                 if let amount {
                     bindUsageAmount(insert, column + 1, amount, scratch: scratch + 48 * Int(column - 3))
                 } else {
-                    _ = sqlite3_bind_value(insert, column + 1, sqlite3_column_value(row.stmt, column))
+                    insert.bind(column + 1, valueOf: row, column: column)
                 }
             }
             if row.isNull(13), let paas = amounts[0], let byoc = amounts[5] {
                 bindUsageAmount(insert, 14, paas + byoc, scratch: scratch + 48 * 11)
             }
-            let rc = sqlite3_step(insert)
-            guard rc == SQLITE_DONE else { throw db.error(rc, sql: nil) }
+            try insert.runToDone()
         }
     }
 }

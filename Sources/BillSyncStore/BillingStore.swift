@@ -1,5 +1,4 @@
 import BillSyncCore
-import CSQLite
 import Foundation
 
 public struct StoreError: Error, Sendable, CustomStringConvertible {
@@ -28,7 +27,7 @@ public final class BillingStore: Sendable {
         self.path = path
         do {
             pool = try DatabasePool(path: path) { db in
-                sqlite3_busy_timeout(db.sqliteConnection, 30_000)
+                db.setBusyTimeout(milliseconds: 30_000)
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
                 // 512 KiB of page cache per connection instead of SQLite's 2 MB: a page run's
                 // upserts touch a few leaf pages at the end of each source's range, and the
@@ -52,11 +51,6 @@ public final class BillingStore: Sendable {
         pool.releaseMemory()
     }
 
-    static func bindText(_ stmt: OpaquePointer?, _ index: Int32, _ text: String) {
-        guard let stmt else { return }
-        _ = text.bind(stmt, index)
-    }
-
     // MARK: - Usage amounts
 
     /// Usage amounts are stored as an INTEGER count of `10^-8` (`3.32102287` → `332102287`)
@@ -68,16 +62,13 @@ public final class BillingStore: Sendable {
     /// Binds a usage amount as ``usageAmountDecimals`` says; `scratch` holds the text form (48
     /// bytes), bound in place: it must outlive the statement's use of the binding.
     static func bindUsageAmount(
-        _ stmt: OpaquePointer?, _ index: Int32, _ amount: ExactDecimal, scratch: UnsafeMutablePointer<UInt8>
+        _ statement: Statement, _ index: Int32, _ amount: ExactDecimal, scratch: UnsafeMutablePointer<UInt8>
     ) {
         if let units = amount.integer(decimals: usageAmountDecimals) {
-            sqlite3_bind_int64(stmt, index, units)
+            statement.bind(index, int64: units)
             return
         }
-        let n = amount.write(minimumDecimals: 2, into: scratch)
-        scratch.withMemoryRebound(to: CChar.self, capacity: n) { chars in
-            _ = sqlite3_bind_text(stmt, index, chars, Int32(n), nil)
-        }
+        statement.bind(index, textInPlace: scratch, count: amount.write(minimumDecimals: 2, into: scratch))
     }
 
     // MARK: - Provider text

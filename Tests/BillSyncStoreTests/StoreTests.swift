@@ -168,7 +168,7 @@ import Testing
         }
         for v in values {
             let got = String(
-                decoding: UnsafeBufferPointer(start: buffer, count: BillingStore.RawRow.writeUnits(v, into: buffer)),
+                decoding: UnsafeBufferPointer(start: buffer, count: RawRow.writeUnits(v, into: buffer)),
                 as: UTF8.self)
             #expect(got == ExactDecimal(significand: Int128(v), scale: 8).formatted(minimumDecimals: 2), "\(v)")
         }

@@ -1,11 +1,13 @@
-/// An exact decimal number, `units × 10^-scale`.
+/// An amount as the simulator writes it on the wire: `units × 10^-scale`, exactly. (Not
+/// billsync's `ExactDecimal`: the simulator shares no code with billsync on purpose, so that a
+/// bug on one side cannot hide the same bug on the other.)
 ///
 /// Every generated amount is an integer count of small units and is only ever rendered
 /// from here, so no amount passes through binary floating point on its way to the wire.
 ///
-///     ExactDecimal(1234567891, scale: 4).text()                        // "123456.7891"
-///     ExactDecimal(125000, scale: 0).majorUnits.text(minFractionDigits: 2) // "1250.00"
-struct ExactDecimal: Sendable, Equatable {
+///     WireAmount(1234567891, scale: 4).text()                        // "123456.7891"
+///     WireAmount(125000, scale: 0).majorUnits.text(minFractionDigits: 2) // "1250.00"
+struct WireAmount: Sendable, Equatable {
     var units: Int64
     var scale: Int
 
@@ -15,8 +17,8 @@ struct ExactDecimal: Sendable, Equatable {
     }
 
     /// The same amount a hundred times smaller: cents become major units, digit for digit.
-    var majorUnits: ExactDecimal {
-        ExactDecimal(units, scale: scale + 2)
+    var majorUnits: WireAmount {
+        WireAmount(units, scale: scale + 2)
     }
 
     /// Plain digits with a `.` mark, trailing fractional zeros dropped down to

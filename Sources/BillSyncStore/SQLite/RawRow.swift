@@ -1,0 +1,24 @@
+import CSQLite
+
+/// The current row of a statement being stepped by hand, read straight from SQLite's buffers
+/// (no Swift value per cell). Valid only until the statement steps again.
+public struct RawRow {
+    let stmt: OpaquePointer?
+
+    public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(stmt, column) }
+
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_NULL }
+
+    /// Whether the column holds an INTEGER (rather than text, a real or NULL).
+    public func isInteger(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_INTEGER }
+
+    /// The column as a string (TEXT or a UTF-8 BLOB alike).
+    public func string(_ column: Int32) -> String { String(decoding: bytes(column), as: UTF8.self) }
+
+    /// The column's bytes as text, in SQLite's own buffer.
+    public func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
+        guard let p = sqlite3_column_text(stmt, column) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        let count = Int(sqlite3_column_bytes(stmt, column))
+        return UnsafeBufferPointer(start: count > 0 ? p : nil, count: count)
+    }
+}
