@@ -39,7 +39,7 @@ public enum HTTPFailure: Error, Sendable, CustomStringConvertible {
     /// The server asked for one wait (`why`: which header) longer than the bound.
     case rateLimitWaitTooLong(asked: Double, why: String, bound: Double)
     /// The server's waits for one request added up past the bound.
-    case rateLimitWaitsAddUp(total: Double, bound: Double)
+    case rateLimitWaitsAddUp(waited: Double, bound: Double)
     /// The cap of 429s in a row for one request was reached.
     case rateLimitedTooOften(times: Int, lastWait: Double)
     case transport(TransportError)
@@ -51,8 +51,8 @@ public enum HTTPFailure: Error, Sendable, CustomStringConvertible {
         case .rateLimitWaitTooLong(let asked, let why, let bound):
             "rate limited: the server asked for a wait of \(Self.seconds(asked)) (\(why)), "
                 + "longer than max_rate_limit_wait (\(Self.seconds(bound)))"
-        case .rateLimitWaitsAddUp(let total, let bound):
-            "rate limited: the server's waits for one request add up to \(Self.seconds(total)), "
+        case .rateLimitWaitsAddUp(let waited, let bound):
+            "rate limited: the server's waits for one request add up to \(Self.seconds(waited)), "
                 + "more than max_rate_limit_wait (\(Self.seconds(bound)))"
         case .rateLimitedTooOften(let times, let last):
             "rate limited \(times) times in a row for one request (the cap); the last 429 asked for \(Self.seconds(last))"
@@ -116,7 +116,7 @@ public final class PacedHTTP {
                         throw .rateLimitWaitTooLong(asked: seconds, why: "x-ratelimit-reset", bound: bound)
                     }
                     serverWaits += seconds
-                    if serverWaits > bound { throw .rateLimitWaitsAddUp(total: serverWaits, bound: bound) }
+                    if serverWaits > bound { throw .rateLimitWaitsAddUp(waited: serverWaits, bound: bound) }
                 }
                 if reason != .rateLimited, seconds >= 1 {
                     onEvent(.rateLimitWait(seconds: seconds, reason: reason.rawValue))
@@ -153,7 +153,7 @@ public final class PacedHTTP {
                             asked: wait, why: stated?.header ?? "no wait stated", bound: bound)
                     }
                     serverWaits += wait
-                    if serverWaits > bound { throw HTTPFailure.rateLimitWaitsAddUp(total: serverWaits, bound: bound) }
+                    if serverWaits > bound { throw HTTPFailure.rateLimitWaitsAddUp(waited: serverWaits, bound: bound) }
                     if limitedInARow >= retry.maxConsecutiveRateLimited {
                         throw HTTPFailure.rateLimitedTooOften(times: limitedInARow, lastWait: wait)
                     }
