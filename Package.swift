@@ -46,11 +46,12 @@ let package = Package(
             "BillSyncSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .target(name: "BillSyncTestSupport", path: "Tests/BillSyncTestSupport"),
         .testTarget(name: "BillSyncCoreTests", dependencies: ["BillSyncCore"]),
-        .testTarget(name: "BillSyncHTTPTests", dependencies: ["BillSyncHTTP", "BillSyncCore"]),
+        .testTarget(name: "BillSyncHTTPTests", dependencies: ["BillSyncHTTP", "BillSyncCore", "BillSyncTestSupport"]),
         .testTarget(name: "BillSyncConfigTests", dependencies: ["BillSyncConfig", "BillSyncCore"]),
         .testTarget(name: "BillSyncProvidersTests", dependencies: [
-            "BillSyncProviders", "BillSyncStore", "BillSyncCore", "BillSyncHTTP", "BillSyncSimulator",
+            "BillSyncProviders", "BillSyncStore", "BillSyncCore", "BillSyncHTTP", "BillSyncSimulator", "BillSyncTestSupport",
         ]),
         .testTarget(name: "BillSyncEngineTests", dependencies: [
             "BillSyncEngine", "BillSyncStore", "BillSyncConfig", "BillSyncCore", "BillSyncSimulator", "CSQLite",
@@ -59,6 +60,7 @@ let package = Package(
         .testTarget(name: "BillSyncStoreTests", dependencies: ["BillSyncStore", "BillSyncCore"]),
         .testTarget(name: "BillSyncExportTests", dependencies: ["BillSyncExport", "BillSyncStore", "BillSyncCore", "BillSyncConfig"]),
         .testTarget(name: "BillSyncSimulatorTests", dependencies: ["BillSyncSimulator"]),
-        .testTarget(name: "BillSyncCLITests", dependencies: ["BillSyncSimulator", "BillSyncCore", "BillSyncStore"]),
+        .testTarget(
+            name: "BillSyncCLITests", dependencies: ["BillSyncSimulator", "BillSyncCore", "BillSyncStore", "BillSyncTestSupport"]),
     ]
 )

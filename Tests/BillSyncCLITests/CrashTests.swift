@@ -1,4 +1,5 @@
 import BillSyncCore
+import BillSyncTestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import BillSyncCore
 import BillSyncSimulator
+import BillSyncTestSupport
 import Foundation
 import Testing
 

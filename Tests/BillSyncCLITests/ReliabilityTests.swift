@@ -1,20 +1,10 @@
 import BillSyncCore
+import BillSyncTestSupport
 import Foundation
 import Testing
 
 /// The figures in RELIABILITY.md come from these tests' `reliability:` lines.
 @Suite struct ReliabilityTests {
-    struct Dice {
-        var state: UInt64
-        mutating func below(_ n: Int) -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(n))
-        }
-    }
-
     static func largeSources(_ ws: Workspace) -> String {
         ws.standardSources.replacingOccurrences(of: Workspace.usageStart, with: "2024-09-01")
     }

@@ -1,5 +1,6 @@
 import BillSyncCore
 import BillSyncSimulator
+import BillSyncTestSupport
 import Foundation
 import Testing
 
@@ -17,61 +18,6 @@ let binDir: String = {
     }
     return FileManager.default.currentDirectoryPath + "/.build/debug"
 }()
-
-struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program to completion with its output captured in files (no pipe deadlocks).
-@discardableResult
-func runProcess(_ path: String, _ args: [String], env: [String: String] = [:], workdir: String? = nil) throws
-    -> ProcessResult
-{
-    let process = try startProcess(path, args, env: env)
-    process.process.waitUntilExit()
-    return process.result()
-}
-
-final class RunningProcess: @unchecked Sendable {
-    let process: Process
-    let outPath: String
-    let errPath: String
-
-    init(process: Process, outPath: String, errPath: String) {
-        self.process = process
-        self.outPath = outPath
-        self.errPath = errPath
-    }
-
-    func result() -> ProcessResult {
-        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        try? FileManager.default.removeItem(atPath: outPath)
-        try? FileManager.default.removeItem(atPath: errPath)
-        return ProcessResult(status: process.terminationStatus, stdout: out, stderr: err)
-    }
-}
-
-func startProcess(_ path: String, _ args: [String], env: [String: String] = [:]) throws -> RunningProcess {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = args
-    var environment = ProcessInfo.processInfo.environment
-    environment.removeValue(forKey: "BILLSYNC_CONFIG")
-    environment.removeValue(forKey: "JOURNAL_STREAM")
-    for (k, v) in env { environment[k] = v }
-    process.environment = environment
-    let tmp = FileManager.default.temporaryDirectory.path + "/bs-proc-\(UUID().uuidString)"
-    _ = FileManager.default.createFile(atPath: tmp + ".out", contents: nil)
-    _ = FileManager.default.createFile(atPath: tmp + ".err", contents: nil)
-    process.standardOutput = FileHandle(forWritingAtPath: tmp + ".out")
-    process.standardError = FileHandle(forWritingAtPath: tmp + ".err")
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    return RunningProcess(process: process, outPath: tmp + ".out", errPath: tmp + ".err")
-}
 
 /// A simulator on a loopback port, for one test.
 final class SimHarness: @unchecked Sendable {
@@ -245,59 +191,6 @@ final class Workspace: @unchecked Sendable {
             out[name] = Array(FileManager.default.contents(atPath: exportDir + "/" + name)!)
         }
         return out
-    }
-}
-
-/// A small RFC 4180 reader for assertions.
-enum CSV {
-    static func rows(_ text: String) -> [[String]] {
-        var rows: [[String]] = []
-        var row: [String] = []
-        var field = ""
-        var quoted = false
-        var chars = Array(text.unicodeScalars)[...]
-        if chars.first == "\u{FEFF}" { chars = chars.dropFirst() }
-        var i = chars.startIndex
-        while i < chars.endIndex {
-            let c = chars[i]
-            if quoted {
-                if c == "\"" {
-                    if i + 1 < chars.endIndex, chars[i + 1] == "\"" {
-                        field.unicodeScalars.append("\"")
-                        i += 1
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    field.unicodeScalars.append(c)
-                }
-            } else if c == "\"" {
-                quoted = true
-            } else if c == "," {
-                row.append(field)
-                field = ""
-            } else if c == "\r", i + 1 < chars.endIndex, chars[i + 1] == "\n" {
-                row.append(field)
-                field = ""
-                rows.append(row)
-                row = []
-                i += 1
-            } else {
-                field.unicodeScalars.append(c)
-            }
-            i += 1
-        }
-        if !field.isEmpty || !row.isEmpty {
-            row.append(field)
-            rows.append(row)
-        }
-        return rows
-    }
-
-    static func records(_ text: String) -> [[String: String]] {
-        let all = rows(text)
-        guard let header = all.first else { return [] }
-        return all.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
     }
 }
 

@@ -1,5 +1,6 @@
 import BillSyncCore
 import BillSyncStore
+import BillSyncTestSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import BillSyncCore
+import BillSyncTestSupport
 import Foundation
 import Testing
 
@@ -59,21 +60,6 @@ struct ReferenceWindow {
         }
         if let wait { pausedUntil = max(pausedUntil, t + wait) }
     }
-}
-
-/// SplitMix64: the same sequences on every run.
-struct Dice {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func fraction() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func chance(_ p: Double) -> Bool { fraction() < p }
 }
 
 @Suite struct RateWindowModelTests {

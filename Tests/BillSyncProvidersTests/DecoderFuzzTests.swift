@@ -3,6 +3,7 @@ import BillSyncHTTP
 import BillSyncProviders
 import BillSyncSimulator
 import BillSyncStore
+import BillSyncTestSupport
 import Foundation
 import Testing
 
@@ -11,19 +12,6 @@ import Testing
 /// page, or fail with anything but a ``ProviderError`` naming the endpoint.
 @Suite struct DecoderFuzzTests {
     static let perProvider = 600
-
-    /// SplitMix64, so every run mutates the same way.
-    struct Dice {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-    }
 
     static let replacements: [JSONValue] = [
         .null, .bool(true), .bool(false), .string(""), .string("abc"), .string("12.5"), .number("0"), .number("-1"),

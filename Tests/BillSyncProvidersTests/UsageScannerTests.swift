@@ -2,6 +2,7 @@ import BillSyncCore
 import BillSyncHTTP
 import BillSyncProviders
 import BillSyncSimulator
+import BillSyncTestSupport
 import Testing
 
 /// The usage page scanner reads pages without a JSON tree and hands anything unusual to the
@@ -137,7 +138,7 @@ import Testing
         }
         #expect(hours.count == 100)
         let original = try JSONValue.parse(sample)
-        var dice = DecoderFuzzTests.Dice(state: 20_261_122)
+        var dice = Dice(state: 20_261_122)
         var scanned = 0
         let total = 1500
         for i in 0..<total {
