@@ -169,12 +169,17 @@ public enum ConfigLoader {
             throw r.bad("base_url", "\"\(baseURL)\" is not an https:// URL")
         }
         var source = SourceConfig(name: name, descriptor: descriptor, key: refs[0], baseURL: baseURL)
-        let withTeams = ProviderRegistry.all.filter(\.hasTeams).map(\.kind.rawValue).joined(separator: " and ")
-        let withUsage = ProviderRegistry.all.filter(\.hasUsage).map(\.kind.rawValue).joined(separator: " and ")
+        func providers(_ having: (ProviderDescriptor) -> Bool) -> String {
+            ProviderRegistry.all.filter(having).map(\.kind.rawValue).joined(separator: " and ")
+        }
         source.team = try r.string("team")
-        if source.team != nil && !descriptor.hasTeams { throw r.bad("team", "only \(withTeams) sources have teams") }
+        if source.team != nil && !descriptor.hasTeams {
+            throw r.bad("team", "only \(providers(\.hasTeams)) sources have teams")
+        }
         if let text = try r.string("usage_start") {
-            guard descriptor.hasUsage else { throw r.bad("usage_start", "only \(withUsage) sources have hourly usage") }
+            guard descriptor.hasUsage else {
+                throw r.bad("usage_start", "only \(providers(\.hasUsage)) sources have hourly usage")
+            }
             guard let t = UTC.parse(text) else {
                 throw r.bad("usage_start", "\"\(text)\" is not a date like 2025-01-01")
             }

@@ -123,34 +123,18 @@ public final class SourceSync {
         } catch {
             logger.error("store.failed", metadata: ["error": .string("\(error)")])
         }
+        var outcome: Logger.Metadata = [
+            "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
+            "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)",
+            "detail_requests": "\(report.detailRequests)", "duration_ms": "\(report.durationMs)",
+        ]
         if stopped {
-            logger.info(
-                "sync.stopped",
-                metadata: [
-                    "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
-                    "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)",
-                    "detail_requests": "\(report.detailRequests)",
-                    "duration_ms": "\(report.durationMs)",
-                ])
+            logger.info("sync.stopped", metadata: outcome)
         } else if let failure {
-            logger.error(
-                "sync.failed",
-                metadata: [
-                    "error": .string(failure), "invoices_new": "\(report.invoicesNew)",
-                    "invoices_changed": "\(report.invoicesChanged)",
-                    "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)",
-                    "detail_requests": "\(report.detailRequests)",
-                    "duration_ms": "\(report.durationMs)",
-                ])
+            outcome["error"] = .string(failure)
+            logger.error("sync.failed", metadata: outcome)
         } else {
-            logger.info(
-                "sync.finished",
-                metadata: [
-                    "invoices_new": "\(report.invoicesNew)", "invoices_changed": "\(report.invoicesChanged)",
-                    "usage_hours": "\(report.usageHours)", "requests": "\(report.requests)",
-                    "detail_requests": "\(report.detailRequests)",
-                    "duration_ms": "\(report.durationMs)",
-                ])
+            logger.info("sync.finished", metadata: outcome)
         }
         return report
     }
