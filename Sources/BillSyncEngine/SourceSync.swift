@@ -21,35 +21,27 @@ public struct SyncReport: Sendable {
     public var succeeded: Bool { error == nil }
 }
 
-/// One incremental pass over one source: the invoice walk, the re-read of open
-/// invoices, then the usage windows. Every page commits with the position after it.
+/// One incremental pass over one source: sets up its connections, then runs the
+/// ``InvoiceWalk`` (with a ``DetailFetcher``) and the ``UsageBackfill``, and logs the outcome.
 public final class SourceSync {
     let source: SourceConfig
     let config: Config
-    let store: BillingStore
-    let logger: Logger
-    let stop: StopFlag
-    let clock: SyncClock
-    var report: SyncReport
-    var provider: BillingProvider!
-    var settings: ProviderSettings!
-    var http: PacedHTTP!
+    let context: SyncContext
 
     public init(
         source: SourceConfig, config: Config, store: BillingStore, logger: Logger, stop: StopFlag, clock: SyncClock
     ) {
         self.source = source
         self.config = config
-        self.store = store
         var logger = logger
         logger[metadataKey: "source"] = .string(source.name)
-        self.logger = logger
-        self.stop = stop
-        self.clock = clock
-        report = SyncReport(source: source.name)
+        context = SyncContext(
+            source: source.name, provider: source.provider.rawValue, store: store, logger: logger, stop: stop,
+            clock: clock)
     }
 
     var providerName: String { source.provider.rawValue }
+    var logger: Logger { context.logger }
 
     /// At most this many sources sync at the same moment in one process: more only adds
     /// memory (a connection, buffers and a parsed page each) on a machine with few cores.
@@ -60,52 +52,32 @@ public final class SourceSync {
         Self.slots.wait()
         defer { Self.slots.signal() }
         let started = monotonicSeconds()
+        let (store, clock, stop) = (context.store, context.clock, context.stop)
         logger.info("sync.started", metadata: ["provider": .string(providerName)])
         var failure: String?
         var stopped = false
+        var http: PacedHTTP?
         do {
             try store.recordAttempt(source: source.name, provider: providerName, at: clock.now())
             let key = try KeyReader.read(source.key, source: source.name, file: config.path)
             SecretRegistry.shared.add(key)
-            var options = HTTPClientOptions()
-            options.connectTimeoutMs = Int(config.connectTimeout * 1000)
-            options.totalTimeoutMs = Int(config.requestTimeout * 1000)
-            options.maxBodyBytes = config.maxResponseBytes
-            var retry = RetryPolicy()
-            retry.maxAttempts = config.retryMaxAttempts
-            retry.baseDelay = config.retryBaseDelay
-            retry.maxDelay = config.retryMaxDelay
-            retry.maxRateLimitWait = config.maxRateLimitWait ?? source.documentedRatePeriod
-            retry.unstatedRateLimitWait = source.documentedRatePeriod
-            http = PacedHTTP(
-                client: HTTPClient(options: options, stop: stop), rateLimit: source.rateLimit, retry: retry, stop: stop)
-            http.onEvent = { [logger] event in
-                switch event {
-                case .retry(let attempt, let reason, let delay):
-                    logger.warning(
-                        "request.retry",
-                        metadata: [
-                            "attempt": "\(attempt)", "reason": .string(reason), "delay_ms": "\(Int(delay * 1000))",
-                        ])
-                case .rateLimitWait(let seconds, let reason):
-                    logger.info(
-                        "ratelimit.wait", metadata: ["wait_ms": "\(Int(seconds * 1000))", "reason": .string(reason)])
-                case .exchange(let url, let status, let ms, let names):
-                    logger.debug(
-                        "http.request",
-                        metadata: [
-                            "method": "GET", "url": .string(url), "status": .string(status.map(String.init) ?? "none"),
-                            "duration_ms": "\(ms)",
-                            "headers": .string(names.map { "\($0): [redacted]" }.joined(separator: "; ")),
-                        ])
-                }
-            }
-            settings = ProviderSettings(
+            let paced = connection(stop: stop)
+            http = paced
+            let settings = ProviderSettings(
                 kind: source.provider, baseURL: source.baseURL, apiKey: key, team: source.team,
                 amountsInCents: source.moneyUnit == .cents, currency: source.currency)
-            provider = source.descriptor.make(settings, http)
-            try syncInvoices()
-            if provider.hasUsage { try syncUsage() }
+            let provider = source.descriptor.make(settings, paced)
+            let details = DetailFetcher(context: context, first: provider) { [source] in
+                let lane = PacedHTTP(client: HTTPClient(options: paced.client.options, stop: stop), sharingWith: paced)
+                return source.descriptor.make(settings, lane)
+            }
+            try InvoiceWalk(context: context, provider: provider, details: details).run()
+            if provider.hasUsage {
+                try UsageBackfill(
+                    context: context, provider: provider, usageStart: source.usageStart,
+                    lookback: source.usageLookback
+                ).run()
+            }
         } catch ProviderError.stopped {
             stopped = true
         } catch let error as ProviderError {
@@ -113,6 +85,7 @@ public final class SourceSync {
         } catch {
             failure = "\(error)"
         }
+        var report = context.report
         report.requests = http?.requestsMade ?? 0
         report.durationMs = Int((monotonicSeconds() - started) * 1000)
         report.error = failure ?? (stopped ? "stopped before finishing; the next sync resumes here" : nil)
@@ -139,9 +112,41 @@ public final class SourceSync {
         return report
     }
 
-    /// Connections fetching invoice details side by side. They share the source's pacing, so
-    /// under a rate limit they go no faster than one would; without one, a backfill's
-    /// thousands of details are not one long chain of round trips.
-    static let detailLanes = 3
-    var lanes: [BillingProvider] = []
+    /// The source's first connection, paced by its rate limit, its events logged.
+    func connection(stop: StopFlag) -> PacedHTTP {
+        var options = HTTPClientOptions()
+        options.connectTimeoutMs = Int(config.connectTimeout * 1000)
+        options.totalTimeoutMs = Int(config.requestTimeout * 1000)
+        options.maxBodyBytes = config.maxResponseBytes
+        var retry = RetryPolicy()
+        retry.maxAttempts = config.retryMaxAttempts
+        retry.baseDelay = config.retryBaseDelay
+        retry.maxDelay = config.retryMaxDelay
+        retry.maxRateLimitWait = config.maxRateLimitWait ?? source.documentedRatePeriod
+        retry.unstatedRateLimitWait = source.documentedRatePeriod
+        let http = PacedHTTP(
+            client: HTTPClient(options: options, stop: stop), rateLimit: source.rateLimit, retry: retry, stop: stop)
+        http.onEvent = { [logger] event in
+            switch event {
+            case .retry(let attempt, let reason, let delay):
+                logger.warning(
+                    "request.retry",
+                    metadata: [
+                        "attempt": "\(attempt)", "reason": .string(reason), "delay_ms": "\(Int(delay * 1000))",
+                    ])
+            case .rateLimitWait(let seconds, let reason):
+                logger.info(
+                    "ratelimit.wait", metadata: ["wait_ms": "\(Int(seconds * 1000))", "reason": .string(reason)])
+            case .exchange(let url, let status, let ms, let names):
+                logger.debug(
+                    "http.request",
+                    metadata: [
+                        "method": "GET", "url": .string(url), "status": .string(status.map(String.init) ?? "none"),
+                        "duration_ms": "\(ms)",
+                        "headers": .string(names.map { "\($0): [redacted]" }.joined(separator: "; ")),
+                    ])
+            }
+        }
+        return http
+    }
 }

@@ -1,90 +1,11 @@
-import BillSyncConfig
 import BillSyncCore
-import BillSyncHTTP
-import BillSyncProviders
-import BillSyncStore
 import Foundation
-import Logging
 import Testing
 
 @testable import BillSyncEngine
 
-/// A provider whose invoice list lives in memory: `invoices` newest first, `perPage` a page,
-/// cursors `p2`, `p3`, …; every page request is recorded, and a page can be made to fail.
-final class FakeProvider: BillingProvider, @unchecked Sendable {
-    let client = ProviderClient(
-        http: PacedHTTP(client: HTTPClient(), rateLimit: nil, retry: RetryPolicy(), stop: StopFlag()),
-        baseURL: "http://127.0.0.1:9", authHeader: ("x", "y"), secret: "unused")
-    let lock = NSLock()
-    var invoices: [Invoice]
-    let perPage: Int
-    let withDetails: Bool
-    /// The cursors asked for (nil: the head), in order.
-    var pagesRead: [String?] = []
-    var detailsRead: [String] = []
-    /// The page (by cursor) that answers 400 instead.
-    var failing: String??
-
-    init(invoices: [Invoice], perPage: Int = 2, withDetails: Bool = false) {
-        self.invoices = invoices
-        self.perPage = perPage
-        self.withDetails = withDetails
-    }
-
-    var invoiceEndpoint: String { "/fake/invoices" }
-    var needsInvoiceDetail: Bool { withDetails }
-
-    func invoicePage(cursor: String?) throws(ProviderError) -> InvoicePage {
-        let (all, fail): ([Invoice], Bool) = lock.withLock {
-            pagesRead.append(cursor)
-            return (invoices, failing == .some(cursor))
-        }
-        if fail { throw .http(endpoint: invoiceEndpoint, status: 400, message: "no") }
-        let page = cursor.map { Int($0.dropFirst())! } ?? 1
-        let slice = Array(all.dropFirst((page - 1) * perPage).prefix(perPage))
-        let listed =
-            withDetails
-            ? slice.map { invoice -> Invoice in
-                var listed = invoice
-                listed.lineItems = nil
-                return listed
-            } : slice
-        return InvoicePage(invoices: listed, next: page * perPage < all.count ? "p\(page + 1)" : nil)
-    }
-
-    func decodeInvoicePage(_ json: JSONValue, cursor: String?) throws(ProviderError) -> InvoicePage {
-        try invoicePage(cursor: cursor)
-    }
-
-    func invoiceDetail(id: String) throws(ProviderError) -> Invoice {
-        lock.withLock {
-            detailsRead.append(id)
-            return invoices.first { $0.id == id }!
-        }
-    }
-
-    func decodeInvoiceDetail(_ json: JSONValue, id: String) throws(ProviderError) -> Invoice {
-        try invoiceDetail(id: id)
-    }
-
-    func setStatus(_ id: String, _ status: InvoiceStatus) {
-        lock.withLock {
-            let i = invoices.firstIndex { $0.id == id }!
-            invoices[i].status = status
-            invoices[i].providerStatus = status.rawValue
-        }
-    }
-
-    func reset() {
-        lock.withLock {
-            pagesRead = []
-            detailsRead = []
-        }
-    }
-}
-
-/// The invoice walk's rules, driven through ``SourceSync`` with a ``FakeProvider`` and a store
-/// in a temporary file: no binary, no HTTP.
+/// The invoice walk's rules, ``InvoiceWalk`` and ``DetailFetcher`` driven with a ``FakeProvider``
+/// and a store in a temporary file: no binary, no HTTP.
 @Suite struct InvoiceWalkTests {
     /// Invoice `inv-N` for month N, newest (highest N) first in the list.
     static func invoices(_ count: Int, open: Set<Int> = []) -> [Invoice] {
@@ -101,58 +22,8 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
         }
     }
 
-    final class Harness {
-        let fake: FakeProvider
-        let store: BillingStore
-        let config: Config
-
-        init(_ fake: FakeProvider) throws {
-            self.fake = fake
-            let dir = FileManager.default.temporaryDirectory.path + "/billsync-walk-\(UUID().uuidString.prefix(8))"
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            var config = try ConfigLoader.parse(
-                """
-                state_dir = "\(dir)"
-                [[sources]]
-                name = "fake"
-                provider = "usageflow"
-                api_key = "unused"
-                base_url = "http://127.0.0.1:9"
-                rate_limit = "none"
-                """, path: dir + "/billsync.toml")
-            let base = config.sources[0]
-            let descriptor = ProviderDescriptor(
-                kind: ProviderKind(rawValue: "fake"), vendor: "Fake", defaultBaseURL: nil,
-                documentedRateLimit: RateLimit(requests: 60, period: 60), focusName: "Fake",
-                serviceCategory: { _ in "Other" }, make: { _, _ in fake })
-            var source = SourceConfig(name: "fake", descriptor: descriptor, key: base.key, baseURL: base.baseURL)
-            source.rateLimit = nil
-            config.sources = [source]
-            self.config = config
-            store = try BillingStore(path: config.databasePath)
-        }
-
-        /// One sync; the pages it read.
-        @discardableResult
-        func sync() -> (report: SyncReport, pages: [String?]) {
-            fake.reset()
-            let report = SourceSync(
-                source: config.sources[0], config: config, store: store,
-                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                stop: StopFlag(), clock: SyncClock(fixed: 1_800_000_000)
-            ).run()
-            return (report, fake.pagesRead)
-        }
-
-        var stored: [String: String] {
-            Dictionary(
-                uniqueKeysWithValues: (try? store.allInvoices())?.map { ($0.invoice.id, $0.invoice.status.rawValue) }
-                    ?? [])
-        }
-    }
-
     @Test func aSyncWithNothingNewReadsOnlyTheHeadPage() throws {
-        let h = try Harness(FakeProvider(invoices: Self.invoices(7)))
+        let h = try EngineHarness(FakeProvider(invoices: Self.invoices(7)))
         #expect(h.sync().pages == [nil, "p2", "p3", "p4"])
         #expect(h.stored.count == 7)
         #expect(h.sync().pages == [nil])
@@ -160,7 +31,7 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
 
     @Test func newInvoicesAtTheHeadAreReadUntilAPageEndsOnAKnownOne() throws {
         let fake = FakeProvider(invoices: Self.invoices(7))
-        let h = try Harness(fake)
+        let h = try EngineHarness(fake)
         h.sync()
         fake.lock.withLock { fake.invoices = Self.invoices(10) }
         // 10 9 | 8 7 | …: the second page ends on inv-7, already stored unchanged.
@@ -170,7 +41,7 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
 
     @Test func anOwedInvoiceIsReReadEvenBelowTheFirstPageUntilItIsPaid() throws {
         let fake = FakeProvider(invoices: Self.invoices(7, open: [2]))
-        let h = try Harness(fake)
+        let h = try EngineHarness(fake)
         h.sync()
         #expect(h.stored["inv-2"] == "open")
         // inv-2 is on page 3 (7 6 | 5 4 | 3 2 | 1): every sync walks down to it while it is owed.
@@ -184,10 +55,10 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
 
     @Test func aFailedWalkResumesAtThePageThatFailedThenReadsTheHeadAgain() throws {
         let fake = FakeProvider(invoices: Self.invoices(7))
-        let h = try Harness(fake)
+        let h = try EngineHarness(fake)
         fake.failing = .some("p3")
         let failed = h.sync()
-        #expect(!failed.report.succeeded)
+        #expect(failed.error != nil)
         #expect(failed.pages == [nil, "p2", "p3"])
         #expect(h.stored.count == 4, "the pages before the failure stay committed")
         fake.failing = nil
@@ -198,7 +69,7 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
 
     @Test func detailsAreReadOnlyForNewChangedAndOwedInvoices() throws {
         let fake = FakeProvider(invoices: Self.invoices(5, open: [1]), withDetails: true)
-        let h = try Harness(fake)
+        let h = try EngineHarness(fake)
         h.sync()
         #expect(Set(fake.detailsRead) == Set((1...5).map { "inv-\($0)" }))
         // Nothing changed: one page, and the owed inv-1 (not on it) is read by its detail.
@@ -208,5 +79,19 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
         // inv-4 ends the head page and changed: the walk reads the next page too (3 2, unchanged).
         #expect(h.sync().pages == [nil, "p2"])
         #expect(Set(fake.detailsRead) == ["inv-4", "inv-1"])
+    }
+
+    @Test func aFailedDetailKeepsTheDetailsBeforeItAndTheNextSyncAsksOnlyForTheRest() throws {
+        let fake = FakeProvider(invoices: Self.invoices(9), perPage: 9, withDetails: true)
+        let h = try EngineHarness(fake, lanes: 1)
+        fake.failingDetails = ["inv-3"]
+        #expect(h.sync().error != nil)
+        // 9 … 4 came before the failure and are kept; the page itself did not commit.
+        #expect(fake.detailsRead == (3...9).reversed().map { "inv-\($0)" })
+        #expect(h.stored.count == 6)
+        fake.failingDetails = []
+        h.sync()
+        #expect(Set(fake.detailsRead) == ["inv-1", "inv-2", "inv-3"])
+        #expect(h.stored.count == 9)
     }
 }

@@ -1,13 +1,27 @@
-import BillSyncConfig
 import BillSyncCore
-import BillSyncHTTP
 import BillSyncProviders
 import BillSyncStore
 import Foundation
-import Logging
 
-/// The usage windows, walked forward from where the last sync got to.
-extension SourceSync {
+/// A source's hourly usage, read in windows forward from where the last sync got to, every
+/// page committed with the position after it.
+public final class UsageBackfill {
+    let context: SyncContext
+    let provider: BillingProvider
+    /// The configured `usage_start`; nil keeps the stored one (or the default at a first sync).
+    let configuredStart: Int64?
+    /// How far behind the last synced hour each sync reads again.
+    let lookback: Int64
+
+    public init(context: SyncContext, provider: BillingProvider, usageStart: Int64?, lookback: Int64) {
+        self.context = context
+        self.provider = provider
+        self.configuredStart = usageStart
+        self.lookback = lookback
+    }
+
+    var store: BillingStore { context.store }
+
     /// The first hour a source backfills when `usage_start` is not set: the start of the
     /// previous UTC month at its first sync.
     static func defaultUsageStart(now: Int64) -> Int64 {
@@ -24,34 +38,37 @@ extension SourceSync {
         return UTC.unix(c)
     }
 
-    func syncUsage() throws {
-        var state = try store.state(source: source.name, provider: providerName)
-        let now = clock.now()
+    /// Every whole hour up to now: an interrupted window first, then the windows after the
+    /// stored position (less the lookback).
+    public func run() throws {
+        let (source, providerName) = (context.source, context.provider)
+        var state = try store.state(source: source, provider: providerName)
+        let now = context.clock.now()
         let lastWholeHourEnd = UTC.startOfHour(now)
-        let usageStart = source.usageStart ?? state.usageStart ?? Self.defaultUsageStart(now: now)
+        let usageStart = configuredStart ?? state.usageStart ?? Self.defaultUsageStart(now: now)
         if state.usageStart != usageStart {
-            try store.setUsageStart(source: source.name, provider: providerName, start: usageStart)
+            try store.setUsageStart(source: source, provider: providerName, start: usageStart)
             if let old = state.usageStart, usageStart < old {
                 // usage_start moved back: read the new hours too.
-                try store.reset(source: source.name, provider: providerName, usageFrom: usageStart)
-                state = try store.state(source: source.name, provider: providerName)
+                try store.reset(source: source, provider: providerName, usageFrom: usageStart)
+                state = try store.state(source: source, provider: providerName)
             }
         }
         if let window = state.usageWindow {
-            logger.info(
+            context.logger.info(
                 "usage.resume",
                 metadata: [
                     "window_start": .string(UTC.iso8601(window.start)), "window_end": .string(UTC.iso8601(window.end)),
                 ])
-            try readWindow(window)
-            state = try store.state(source: source.name, provider: providerName)
+            try read(window)
+            state = try store.state(source: source, provider: providerName)
         }
         let doneUntil = state.usageDoneUntil ?? usageStart
-        var from = max(usageStart, min(doneUntil, lastWholeHourEnd - source.usageLookback))
+        var from = max(usageStart, min(doneUntil, lastWholeHourEnd - lookback))
         let step = provider.usageWindowHours * 3600
         while from < lastWholeHourEnd {
             let end = min(from + step, lastWholeHourEnd)
-            try readWindow(UsageWindow(start: from, end: end, cursor: nil))
+            try read(UsageWindow(start: from, end: end, cursor: nil))
             from = end
         }
     }
@@ -59,7 +76,7 @@ extension SourceSync {
     /// Reads a window's pages in order. Each page commits with the position after it in one
     /// transaction, on the store's commit queue while the next page is fetched; at most one
     /// page waits for its commit, and every way out of here waits for it.
-    func readWindow(_ window: UsageWindow) throws {
+    func read(_ window: UsageWindow) throws {
         var cursor = window.cursor
         var cursors = Set<String>()
         if let c = cursor { cursors.insert(c) }
@@ -68,11 +85,11 @@ extension SourceSync {
             guard let p = pending else { return }
             pending = nil
             try p.commit.wait()
-            report.usageHours += p.hours
+            context.report.usageHours += p.hours
         }
         defer { try? settle() }  // leaving on an error: the page before it still commits
         while true {
-            try checkStop()
+            try context.checkStop()
             let page = try provider.usagePage(start: window.start, end: window.end, cursor: cursor)
             if let next = page.next, !cursors.insert(next).inserted {
                 throw ProviderError.repeatingCursor(endpoint: provider.usageEndpoint, cursor: next)
@@ -83,7 +100,7 @@ extension SourceSync {
             try settle()
             pending = (
                 store.commitUsagePageLater(
-                    source: source.name, provider: providerName, hours: page.hours, position: position),
+                    source: context.source, provider: context.provider, hours: page.hours, position: position),
                 page.hours.count
             )
             guard let next = page.next else { break }
