@@ -46,7 +46,7 @@ let package = Package(
             "BillSyncSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "BillSyncTestSupport", path: "Tests/BillSyncTestSupport"),
+        .target(name: "BillSyncTestSupport", dependencies: ["BillSyncSimulator", "BillSyncCore"], path: "Tests/BillSyncTestSupport"),
         .testTarget(name: "BillSyncCoreTests", dependencies: ["BillSyncCore"]),
         .testTarget(name: "BillSyncHTTPTests", dependencies: ["BillSyncHTTP", "BillSyncCore", "BillSyncTestSupport"]),
         .testTarget(name: "BillSyncConfigTests", dependencies: ["BillSyncConfig", "BillSyncCore"]),
@@ -55,11 +55,12 @@ let package = Package(
         ]),
         .testTarget(name: "BillSyncEngineTests", dependencies: [
             "BillSyncEngine", "BillSyncStore", "BillSyncConfig", "BillSyncCore", "BillSyncSimulator", "CSQLite",
+            "BillSyncTestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BillSyncStoreTests", dependencies: ["BillSyncStore", "BillSyncCore"]),
         .testTarget(name: "BillSyncExportTests", dependencies: ["BillSyncExport", "BillSyncStore", "BillSyncCore", "BillSyncConfig"]),
-        .testTarget(name: "BillSyncSimulatorTests", dependencies: ["BillSyncSimulator"]),
+        .testTarget(name: "BillSyncSimulatorTests", dependencies: ["BillSyncSimulator", "BillSyncTestSupport"]),
         .testTarget(
             name: "BillSyncCLITests", dependencies: ["BillSyncSimulator", "BillSyncCore", "BillSyncStore", "BillSyncTestSupport"]),
     ]

@@ -4,10 +4,6 @@ import BillSyncTestSupport
 import Foundation
 import Testing
 
-/// The fixed "now" of these tests: syncs run up to the last whole hour before it.
-let testNow: Int64 = 1_793_493_000  // 2026-11-01T00:30:00Z
-let lastWholeHourEnd: Int64 = 1_793_491_200  // 2026-11-01T00:00:00Z
-
 /// Where the built executables are: beside the test bundle, or `BILLSYNC_BIN_DIR`.
 let binDir: String = {
     if let dir = ProcessInfo.processInfo.environment["BILLSYNC_BIN_DIR"] { return dir }
@@ -18,68 +14,6 @@ let binDir: String = {
     }
     return FileManager.default.currentDirectoryPath + "/.build/debug"
 }()
-
-/// A simulator on a loopback port, for one test.
-final class SimHarness: @unchecked Sendable {
-    let simulator: Simulator
-    let port: Int
-    let options: SimulatorOptions
-    var base: String { "http://127.0.0.1:\(port)" }
-
-    init(_ configure: (inout SimulatorOptions) -> Void = { _ in }) throws {
-        var options = SimulatorOptions()
-        options.seed = 42
-        options.now = testNow
-        options.historyDays = 40
-        options.teams = 2
-        options.typesenseInvoices = 60
-        options.usageflowInvoices = 8
-        configure(&options)
-        self.options = options
-        simulator = Simulator(options: options)
-        port = try simulator.start(host: "127.0.0.1", port: 0)
-    }
-
-    deinit { simulator.stop() }
-
-    func get(_ path: String) throws -> String {
-        let r = try runProcess("/usr/bin/curl", ["-sS", "--fail", base + path])
-        guard r.status == 0 else { throw TestFailure("GET \(path): \(r.stderr)") }
-        return r.stdout
-    }
-
-    func post(_ path: String) throws {
-        let r = try runProcess("/usr/bin/curl", ["-sS", "--fail", "-X", "POST", base + path])
-        guard r.status == 0 else { throw TestFailure("POST \(path): \(r.stderr) \(r.stdout)") }
-    }
-
-    func delete(_ path: String) throws {
-        let r = try runProcess("/usr/bin/curl", ["-sS", "--fail", "-X", "DELETE", base + path])
-        guard r.status == 0 else { throw TestFailure("DELETE \(path): \(r.stderr)") }
-    }
-
-    func json(_ path: String) throws -> JSONField { JSONField(try JSONValue.parse(try get(path))) }
-
-    /// Requests per endpoint since the last reset.
-    func endpointCounts() throws -> [String: Int] {
-        var out: [String: Int] = [:]
-        guard case .object(let m) = try json("/_sim/requests").require("endpoints").value else { return out }
-        for (k, v) in m { if case .number(let n) = v { out[k] = Int(n) } }
-        return out
-    }
-
-    func totalRequests() throws -> Int { Int(try json("/_sim/requests").require("total").int64()) }
-
-    func resetCounts() throws { try post("/_sim/requests/reset") }
-
-    /// `/_sim/faults` with the given query.
-    func fault(_ query: String) throws { try post("/_sim/faults?" + query) }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
 
 /// A temporary state/export directory with a config pointing at a simulator.
 final class Workspace: @unchecked Sendable {

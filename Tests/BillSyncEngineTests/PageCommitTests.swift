@@ -1,6 +1,7 @@
 import BillSyncConfig
 import BillSyncCore
 import BillSyncSimulator
+import BillSyncTestSupport
 import CSQLite
 import Foundation
 import Logging
@@ -78,21 +79,14 @@ final class StatementTrace: @unchecked Sendable {
     func tracedSync(_ sourceTOML: String, configure: (inout SimulatorOptions) -> Void = { _ in })
         throws -> (trace: StatementTrace, report: SyncReport, store: BillingStore)
     {
-        var options = SimulatorOptions()
-        options.seed = 42
-        options.now = 1_793_493_000
-        options.historyDays = 40
-        configure(&options)
-        let simulator = Simulator(options: options)
-        let port = try simulator.start()
-        defer { simulator.stop() }
+        let sim = try SimHarness(configure)
         let dir = FileManager.default.temporaryDirectory.path + "/billsync-engine-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let config = try ConfigLoader.parse(
             """
             state_dir = "\(dir)"
             [[sources]]
-            base_url = "http://127.0.0.1:\(port)"
+            base_url = "\(sim.base)"
             rate_limit = "none"
             \(sourceTOML)
             """, path: dir + "/billsync.toml")
@@ -102,7 +96,7 @@ final class StatementTrace: @unchecked Sendable {
         let sync = SourceSync(
             source: config.sources[0], config: config, store: store,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), stop: StopFlag(),
-            clock: SyncClock(fixed: options.now))
+            clock: SyncClock(fixed: sim.options.now))
         return (trace, sync.run(), store)
     }
 

@@ -82,15 +82,13 @@ import Testing
     }
 
     @Test func mutatedResponsesNeverCrashNorCommitPartially() throws {
-        var options = SimulatorOptions()
-        options.seed = 9
-        options.now = 1_793_493_000
-        options.hostileText = true
-        options.typesenseInvoices = 20
-        let sim = Simulator(options: options)
-        let port = try sim.start(host: "127.0.0.1", port: 0)
-        defer { sim.stop() }
-        let base = "http://127.0.0.1:\(port)"
+        let sim = try SimHarness {
+            $0.seed = 9
+            $0.hostileText = true
+            $0.typesenseInvoices = 20
+        }
+        let base = sim.base
+        let options = sim.options
         let dummy = ProviderClient(
             http: PacedHTTP(client: HTTPClient(), rateLimit: nil, retry: RetryPolicy(), stop: StopFlag()),
             baseURL: base, authHeader: ("x", "y"), secret: "unused-secret")

@@ -22,15 +22,10 @@ import Testing
     }
 
     static func samplePage() throws -> [UInt8] {
-        var options = SimulatorOptions()
-        options.seed = 11
-        options.now = 1_793_493_000
-        let sim = Simulator(options: options)
-        let port = try sim.start(host: "127.0.0.1", port: 0)
-        defer { sim.stop() }
+        let sim = try SimHarness { $0.seed = 11 }
         let response = try HTTPClient().get(
-            "http://127.0.0.1:\(port)/v1/teams/team-1/billing/usage?startTime=\(start)&endTime=\(end)&per_page=100",
-            headers: [("Authorization", "Bearer " + options.northflankKey)])
+            "\(sim.base)/v1/teams/team-1/billing/usage?startTime=\(start)&endTime=\(end)&per_page=100",
+            headers: [("Authorization", "Bearer " + sim.options.northflankKey)])
         #expect(response.status == 200)
         return response.body
     }

@@ -1,4 +1,5 @@
 import BillSyncSimulator
+import BillSyncTestSupport
 import Glibc
 import Testing
 

@@ -2,18 +2,16 @@ import Foundation
 import Glibc
 
 /// One HTTP response as it arrived on the wire.
-struct Reply {
-    let status: Int
+public struct Reply: Sendable {
+    public let status: Int
     /// Names lowercased.
-    let headers: [String: String]
-    let body: [UInt8]
+    public let headers: [String: String]
+    public let body: [UInt8]
 
-    var text: String { String(decoding: body, as: UTF8.self) }
-
-    func json() throws -> JSON { try JSON.parse(body) }
+    public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
-enum ClientError: Error, Equatable {
+public enum ClientError: Error, Equatable {
     case cannotConnect
     /// The server closed the connection without sending a response.
     case closedWithoutResponse
@@ -24,14 +22,14 @@ enum ClientError: Error, Equatable {
 
 /// A tiny HTTP/1.1 client over one keep-alive loopback connection, so that tests see
 /// exactly what the server put on the wire (and when it cut a response short).
-final class LoopbackClient {
-    let port: Int
+public final class LoopbackClient {
+    public let port: Int
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
     /// How many TCP connections this client opened.
-    private(set) var connections = 0
+    public private(set) var connections = 0
 
-    init(port: Int) {
+    public init(port: Int) {
         self.port = port
     }
 
@@ -39,19 +37,21 @@ final class LoopbackClient {
         disconnect()
     }
 
-    func get(_ target: String, _ headers: [String: String] = [:]) throws -> Reply {
+    public func get(_ target: String, _ headers: [String: String] = [:]) throws -> Reply {
         try send("GET", target, headers)
     }
 
-    func post(_ target: String) throws -> Reply {
+    public func post(_ target: String) throws -> Reply {
         try send("POST", target, [:])
     }
 
-    func delete(_ target: String) throws -> Reply {
+    public func delete(_ target: String) throws -> Reply {
         try send("DELETE", target, [:])
     }
 
-    func send(_ method: String, _ target: String, _ headers: [String: String], close: Bool = false) throws -> Reply {
+    public func send(_ method: String, _ target: String, _ headers: [String: String], close: Bool = false) throws
+        -> Reply
+    {
         if fd < 0 { try connect() }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
@@ -76,7 +76,7 @@ final class LoopbackClient {
     }
 
     /// Whether the server has closed this connection (reads EOF without blocking long).
-    func serverClosed() -> Bool {
+    public func serverClosed() -> Bool {
         guard fd >= 0 else { return true }
         var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&pollfd, 1, 2_000) > 0 else { return false }
@@ -84,7 +84,7 @@ final class LoopbackClient {
         return recv(fd, &byte, 1, Int32(MSG_PEEK)) <= 0
     }
 
-    func disconnect() {
+    public func disconnect() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
         buffer = []

@@ -1,4 +1,5 @@
 import BillSyncSimulator
+import BillSyncTestSupport
 import Foundation
 
 /// 2026-11-01T00:00:00Z, a Sunday.
@@ -74,4 +75,8 @@ func monotonicSeconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+extension Reply {
+    func json() throws -> JSON { try JSON.parse(body) }
 }
