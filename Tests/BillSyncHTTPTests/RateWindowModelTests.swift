@@ -5,63 +5,6 @@ import Testing
 
 @testable import BillSyncHTTP
 
-/// The server's own rule, written as plainly as possible: a sorted list of answer times, the
-/// requests still in flight, the newest `x-ratelimit-*` statement and the last 429's wait.
-/// A request counts for exactly `period` after its answer (no margin: the margin is the
-/// window's own slack, allowed on top of what this model requires).
-struct ReferenceWindow {
-    let requests: Int
-    let period: Double
-    var answers: [Double] = []
-    var inFlight: Set<Int> = []
-    var granted = 0
-    var pausedUntil = -Double.infinity
-    var statement: (grant: Int, remaining: Int, until: Double)?
-    var statedLimit: Int?
-
-    var limit: Int { min(requests, statedLimit ?? Int.max) }
-
-    /// Whether a request sent at `t` keeps every rule, if nothing is answered meanwhile.
-    func allows(_ t: Double) -> Bool {
-        if t < pausedUntil { return false }
-        if let s = statement, t < s.until, granted - s.grant - 1 >= s.remaining { return false }
-        return inFlight.count + answers.filter { $0 + period > t }.count < limit
-    }
-
-    /// The shortest wait after `t` that ``allows(_:)``; nil when only an answer can make room.
-    func shortestWait(at t: Double) -> Double? {
-        // The instants at which a rule lets go, as instants (not as waits) so that no rounding
-        // moves one just before its own limit.
-        var instants = [t, pausedUntil] + answers.map { $0 + period }
-        if let s = statement { instants.append(s.until) }
-        return instants.filter { $0 >= t }.sorted().first { allows($0) }.map { $0 - t }
-    }
-
-    /// What the 429 and the server's statement alone require at `t`.
-    func statedWait(at t: Double) -> Double {
-        var wait = pausedUntil - t
-        if let s = statement, granted - s.grant - 1 >= s.remaining { wait = max(wait, s.until - t) }
-        return wait
-    }
-
-    mutating func grant() -> Int {
-        granted += 1
-        inFlight.insert(granted - 1)
-        return granted - 1
-    }
-
-    mutating func answer(_ grant: Int, at t: Double, server: ServerWindow?, wait: Double?) {
-        inFlight.remove(grant)
-        // Time only goes forward: an answer that has left the window at `t` is out of every later one.
-        answers = (answers + [t]).filter { $0 + period > t }.sorted()
-        if let server, (statement?.grant ?? -1) < grant {
-            statement = (grant, server.remaining, t + server.reset)
-            if let l = server.limit { statedLimit = l }
-        }
-        if let wait { pausedUntil = max(pausedUntil, t + wait) }
-    }
-}
-
 @Suite struct RateWindowModelTests {
     /// `#expect` for the hot loops: records only what fails.
     func check(_ condition: Bool, _ message: @autoclosure () -> String) {
@@ -232,65 +175,5 @@ struct ReferenceWindow {
         #expect(epoch == ServerWindow(limit: nil, remaining: 0, reset: 30))
         #expect(ServerWindow(headers: ["x-ratelimit-remaining": "-1", "x-ratelimit-reset": "5"], unixNow: 0) == nil)
         #expect(ServerWindow(headers: ["x-ratelimit-limit": "1000"], unixNow: 0) == nil)
-    }
-}
-
-/// ``Pacing`` shared by connections on real threads, on the real clock.
-@Suite struct PacingTests {
-    final class Times: @unchecked Sendable {
-        let lock = NSLock()
-        var all: [Double] = []
-        func add(_ t: Double) { lock.withLock { all.append(t) } }
-        var last: Double { lock.withLock { all.last ?? .infinity } }
-    }
-
-    @Test func connectionsOnSeveralThreadsNeverOverfillTheWindowTogether() throws {
-        let limit = RateLimit(requests: 5, period: 0.3)
-        let pacing = Pacing(rateLimit: limit)
-        let stop = StopFlag()
-        let answers = Times()
-        let started = monotonicSeconds()
-        DispatchQueue.concurrentPerform(iterations: 4) { lane in
-            var dice = Dice(state: UInt64(lane + 1))
-            for _ in 0..<10 {
-                guard let ticket = try? pacing.acquire(stop: stop, willWait: { _, _ in }) else { return }
-                usleep(useconds_t(dice.fraction() * 20_000))
-                let t = monotonicSeconds()
-                answers.add(t)
-                if dice.chance(0.1) {
-                    pacing.rateLimited(ticket, at: t, wait: 0.05, server: nil)
-                } else {
-                    pacing.answered(ticket, at: t, server: nil)
-                }
-            }
-        }
-        let elapsed = monotonicSeconds() - started
-        let times = answers.all.sorted()
-        #expect(times.count == 40)
-        #expect(pacing.requestsMade == 40)
-        var first = 0
-        for (last, time) in times.enumerated() {
-            while times[first] + limit.period <= time { first += 1 }
-            #expect(last - first + 1 <= limit.requests)
-        }
-        // 40 requests at 5 per 0.3 s (+ margin and answer time) need about 7 periods; not twice that.
-        #expect(elapsed < 7 * (0.3 + 0.006 + 0.02) * 1.6, "took \(elapsed) s")
-    }
-
-    @Test func aStopEndsAWaitWithinASecond() throws {
-        let pacing = Pacing(rateLimit: RateLimit(requests: 1, period: 3600))
-        let stop = StopFlag()
-        let ticket = try pacing.acquire(stop: stop) { _, _ in }
-        pacing.answered(ticket, at: monotonicSeconds(), server: nil)
-        let stoppedAt = Times()
-        Thread.detachNewThread {
-            usleep(300_000)
-            stoppedAt.add(monotonicSeconds())
-            stop.set()
-        }
-        var waited: [RateWindow.WaitReason] = []
-        #expect(throws: HTTPFailure.self) { try pacing.acquire(stop: stop) { _, reason in waited.append(reason) } }
-        #expect(monotonicSeconds() - stoppedAt.last < 1)
-        #expect(waited == [.window])
     }
 }
