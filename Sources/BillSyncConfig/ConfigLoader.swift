@@ -12,7 +12,7 @@ public enum ConfigLoader {
         "retry_base_delay", "retry_max_delay", "max_response_bytes", "max_rate_limit_wait",
     ]
     static let accountingKeys: Set<String> = [
-        "payable_account", "expense_account", "payment_account", "prepaid_account",
+        "payable_account", "expense_account", "payment_account", "prepaid_account", "operating_currencies",
     ]
     static let sourceKeys: Set<String> = [
         "name", "provider", "api_key_file", "api_key_env", "api_key", "base_url", "team", "usage_start",
@@ -108,6 +108,14 @@ public enum ConfigLoader {
             if let v = try sub.account("expense_account") { config.accounting.expenseAccount = v }
             if let v = try sub.account("payment_account") { config.accounting.paymentAccount = v }
             if let v = try sub.account("prepaid_account") { config.accounting.prepaidAccount = v }
+            if let v = try sub.stringArray("operating_currencies") {
+                guard !v.isEmpty else { throw sub.bad("operating_currencies", "must name at least one currency") }
+                for code in v where !Self.isCurrencyCode(code) {
+                    throw sub.bad("operating_currencies", "\"\(code)\" is not a 3-letter currency code")
+                }
+                config.accounting.operatingCurrencies = v.map { $0.uppercased() }
+                config.accounting.operatingCurrenciesSet = true
+            }
         }
         guard let sources = try reader.tableArray("sources"), !sources.isEmpty else {
             throw ConfigError(file: path, key: "sources", problem: "no [[sources]] configured")
@@ -120,12 +128,21 @@ public enum ConfigLoader {
                 throw sub.bad("name", "duplicate source name \"\(parsed.name)\" (names must be unique)")
             }
             config.sources.append(parsed)
+            if !config.accounting.operatingCurrenciesSet,
+                !config.accounting.operatingCurrencies.contains(parsed.currency)
+            {
+                config.accounting.operatingCurrencies.append(parsed.currency)
+            }
             if case .inline = parsed.key {
                 config.warnings.append(
                     "source \(parsed.name): api_key is written inline in \(path); prefer api_key_file or api_key_env")
             }
         }
         return config
+    }
+
+    static func isCurrencyCode(_ text: String) -> Bool {
+        text.count == 3 && text.allSatisfy { $0.isASCII && $0.isLetter }
     }
 
     static func parseSource(_ r: TableReader, config: Config, environment: [String: String]) throws(ConfigError)
@@ -198,7 +215,7 @@ public enum ConfigLoader {
             source.moneyUnit = unit
         }
         if let v = try r.string("currency") {
-            guard v.count == 3, v.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+            guard Self.isCurrencyCode(v) else {
                 throw r.bad("currency", "\"\(v)\" is not a 3-letter currency code")
             }
             source.currency = v.uppercased()

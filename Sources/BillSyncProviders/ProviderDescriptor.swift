@@ -23,15 +23,18 @@ public struct ProviderDescriptor: Sendable {
     public let longestChain: Bool
     /// FOCUS `InvoiceIssuerName`, `ProviderName` and `PublisherName`.
     public let focusName: String
-    /// FOCUS `ServiceCategory` of a line type.
-    public let serviceCategory: @Sendable (_ lineType: String) -> String
+    /// FOCUS `ServiceName`, `ServiceCategory` and `ServiceSubcategory` of a line type.
+    public let focusService: @Sendable (_ lineType: String) -> FOCUSService
+    /// FOCUS `PricingUnit` of a line's unit (FOCUS's unit format: `Hours`, `GB`, `Node-Hours`).
+    public let focusPricingUnit: @Sendable (_ unit: String) -> String
     /// The provider for one source, talking over `http`.
     public let make: @Sendable (ProviderSettings, PacedHTTP) -> BillingProvider
 
     public init(
         kind: ProviderKind, vendor: String, defaultBaseURL: String?, documentedRateLimit: RateLimit,
         hasTeams: Bool = false, hasUsage: Bool = false, longestChain: Bool = false, focusName: String,
-        serviceCategory: @escaping @Sendable (String) -> String,
+        focusService: @escaping @Sendable (String) -> FOCUSService,
+        focusPricingUnit: @escaping @Sendable (String) -> String = { $0 },
         make: @escaping @Sendable (ProviderSettings, PacedHTTP) -> BillingProvider
     ) {
         self.kind = kind
@@ -42,7 +45,22 @@ public struct ProviderDescriptor: Sendable {
         self.hasUsage = hasUsage
         self.longestChain = longestChain
         self.focusName = focusName
-        self.serviceCategory = serviceCategory
+        self.focusService = focusService
+        self.focusPricingUnit = focusPricingUnit
         self.make = make
+    }
+}
+
+/// Where a provider's charges sit in FOCUS: each `name` has one `category`, and `subcategory`
+/// is from FOCUS 1.2's list, under that category.
+public struct FOCUSService: Sendable, Equatable {
+    public let name: String
+    public let category: String
+    public let subcategory: String
+
+    public init(_ name: String, _ category: String, _ subcategory: String) {
+        self.name = name
+        self.category = category
+        self.subcategory = subcategory
     }
 }

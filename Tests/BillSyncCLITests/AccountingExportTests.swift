@@ -116,13 +116,14 @@ import Testing
         "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd", "ChargeCategory", "ChargeClass",
         "ChargeDescription",
         "ChargeFrequency", "ChargePeriodStart", "ChargePeriodEnd", "InvoiceId", "InvoiceIssuerName", "ProviderName",
-        "PublisherName", "PricingQuantity", "PricingUnit", "ServiceCategory", "ServiceName", "ResourceId",
+        "PublisherName", "PricingQuantity", "PricingUnit", "ServiceCategory", "ServiceName", "ServiceSubcategory",
+        "ResourceId",
     ]
     static let focusNonNull = [
         "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingAccountId", "BillingAccountName",
         "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd", "ChargeCategory", "ChargeDescription",
         "ChargePeriodStart", "ChargePeriodEnd", "InvoiceIssuerName", "ProviderName", "PublisherName", "ServiceCategory",
-        "ServiceName",
+        "ServiceName", "ServiceSubcategory",
     ]
 
     @Test func focusFilesHaveTheColumnsFormatsAndTotals() throws {

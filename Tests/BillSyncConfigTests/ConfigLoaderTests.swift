@@ -84,6 +84,23 @@ import Testing
                 == "billsync.toml: max_rate_limit_wait: must be longer than 0s")
     }
 
+    @Test func operatingCurrenciesAreTheSourcesCurrenciesUnlessConfigured() throws {
+        let two =
+            Self.minimal
+            + "\ncurrency = \"eur\"\n[[sources]]\nname = \"ts\"\nprovider = \"typesense-cloud\"\napi_key_env = \"K\"\n"
+        #expect(try parse(two).accounting.operatingCurrencies == ["EUR", "USD"])
+        #expect(try parse(two).accounting.operatingCurrenciesSet == false)
+        let set = try parse(two + "\n[accounting]\noperating_currencies = [\"chf\"]\n")
+        #expect(set.accounting.operatingCurrencies == ["CHF"])
+        #expect(set.accounting.operatingCurrenciesSet)
+        #expect(
+            problem(Self.minimal + "\n[accounting]\noperating_currencies = [\"dollars\"]\n")
+                == "billsync.toml: accounting.operating_currencies: \"dollars\" is not a 3-letter currency code")
+        #expect(
+            problem(Self.minimal + "\n[accounting]\noperating_currencies = []\n")
+                == "billsync.toml: accounting.operating_currencies: must name at least one currency")
+    }
+
     @Test func unknownKeyIsAnError() {
         #expect(
             problem(Self.minimal + "\nbase_urll = \"https://x\"")

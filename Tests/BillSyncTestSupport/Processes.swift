@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// What a program printed and how it ended.
 public struct ProcessResult {
@@ -61,4 +62,41 @@ public func startProcess(_ path: String, _ args: [String], env: [String: String]
     process.standardInput = FileHandle.nullDevice
     try process.run()
     return RunningProcess(process: process, outPath: tmp + ".out", errPath: tmp + ".err")
+}
+
+/// The checkout these tests were built from.
+public let repositoryRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// A tool that `scripts/install-deps` puts in `.tools/bin` (the FOCUS validator, fava, the
+/// Python with openpyxl).
+public func installedTool(_ name: String) throws -> String {
+    let path = repositoryRoot + "/.tools/bin/" + name
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw ToolMissing(description: "\(path) is missing: run scripts/install-deps")
+    }
+    return path
+}
+
+public struct ToolMissing: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// A loopback TCP port that nothing listens on at the moment of asking.
+public func freeLoopbackPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length) == 0 ? getsockname(fd, pointer, &length) : -1
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -5,7 +5,9 @@ import BillSyncCore
 enum BeancountExport {
     static func write(_ model: LedgerModel, to file: StreamedFile) throws {
         var out = "; billsync ledger: generated from billsync.sqlite3 by `billsync export`; edits are overwritten.\n"
-        out += "option \"title\" \"billsync\"\n\n"
+        out += "option \"title\" \"billsync\"\n"
+        for currency in operatingCurrencies(model) { out += "option \"operating_currency\" \"\(currency)\"\n" }
+        out += "\n"
         let opened = model.firstDate.map { UTC.date($0) } ?? "1970-01-01"
         for currency in model.currencies { out += "\(opened) commodity \(currency)\n" }
         for account in model.accounts { out += "\(opened) open \(account)\n" }
@@ -23,6 +25,16 @@ enum BeancountExport {
             }
         }
         try file.write(Array(out.utf8))
+    }
+
+    /// The configured operating currencies; unless the config names them, every source's
+    /// currency and every currency of the ledger, in that order.
+    static func operatingCurrencies(_ model: LedgerModel) -> [String] {
+        var out = model.accounting.operatingCurrencies
+        if !model.accounting.operatingCurrenciesSet {
+            for currency in model.currencies where !out.contains(currency) { out.append(currency) }
+        }
+        return out
     }
 
     /// A beancount string: quotes and backslashes escaped, control characters and line

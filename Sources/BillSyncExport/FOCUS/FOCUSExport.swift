@@ -11,13 +11,13 @@ enum FOCUSExport {
         "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd", "ChargeCategory", "ChargeClass",
         "ChargeDescription", "ChargeFrequency", "ChargePeriodStart", "ChargePeriodEnd", "InvoiceId",
         "InvoiceIssuerName", "ProviderName", "PublisherName", "PricingQuantity", "PricingUnit", "ServiceCategory",
-        "ServiceName", "ResourceId",
+        "ServiceName", "ServiceSubcategory", "ResourceId",
         "x_Source", "x_Provider", "x_LineNumber", "x_LineType", "x_InvoiceStatus", "x_IssuedOn", "x_PaidOn",
         "x_Attributes",
     ]
 
-    static func issuer(_ provider: String) -> String {
-        ProviderRegistry.descriptor(for: ProviderKind(rawValue: provider))?.focusName ?? provider
+    static func descriptor(_ provider: String) -> ProviderDescriptor? {
+        ProviderRegistry.descriptor(for: ProviderKind(rawValue: provider))
     }
 
     static func category(_ c: LineCategory) -> String {
@@ -28,10 +28,6 @@ enum FOCUSExport {
         case .credit: "Credit"
         case .adjustment: "Adjustment"
         }
-    }
-
-    static func serviceCategory(provider: String, lineType: String) -> String {
-        ProviderRegistry.descriptor(for: ProviderKind(rawValue: provider))?.serviceCategory(lineType) ?? "Other"
     }
 
     static func frequency(category: String, lineType: String) -> String {
@@ -55,7 +51,10 @@ enum FOCUSExport {
                         month, try CSVExport.Stream(path: directory + "/focus/\(month).csv", header: columns, bom: bom)
                     )
                 }
-                let issuerName = issuer(inv.provider)
+                let provider = descriptor(inv.provider)
+                let issuerName = provider?.focusName ?? inv.provider
+                let service =
+                    provider?.focusService(line.lineType) ?? FOCUSService(issuerName, "Other", "Other (Other)")
                 let category = LineCategory(rawValue: line.category) ?? .usage
                 let cost = line.amount
                 var csv = current!.stream.csv
@@ -79,9 +78,10 @@ enum FOCUSExport {
                 csv.text(issuerName)
                 csv.text(issuerName)
                 csv.number(line.quantity ?? "")
-                csv.text(line.unit)
-                csv.number(serviceCategory(provider: inv.provider, lineType: line.lineType))
-                csv.text(issuerName)
+                csv.text(provider?.focusPricingUnit(line.unit) ?? line.unit)
+                csv.number(service.category)
+                csv.text(service.name)
+                csv.text(service.subcategory)
                 csv.text(line.resourceID)
                 csv.text(inv.source)
                 csv.text(inv.provider)

@@ -10,11 +10,12 @@ extension NorthflankProvider {
         kind: .northflank, vendor: "Northflank", defaultBaseURL: "https://api.northflank.com",
         documentedRateLimit: RateLimit(requests: 1000, period: 3600), hasTeams: true, hasUsage: true,
         focusName: "Northflank",
-        serviceCategory: { lineType in
+        focusService: { lineType in
             switch lineType {
-            case "storage": "Storage"
-            case "tax", "adjustment": "Other"
-            default: "Compute"
+            case "cpu", "memory", "gpu": FOCUSService("Northflank Compute", "Compute", "Containers")
+            case "storage": FOCUSService("Northflank Storage", "Storage", "Block Storage")
+            case let t where t.hasPrefix("byoc"): FOCUSService("Northflank BYOC", "Compute", "Containers")
+            default: FOCUSService("Northflank", "Other", "Other (Other)")  // tax, adjustments
             }
         },
         make: { settings, http in

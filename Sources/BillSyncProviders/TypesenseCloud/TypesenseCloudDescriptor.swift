@@ -10,11 +10,21 @@ extension TypesenseCloudProvider {
     public static let descriptor = ProviderDescriptor(
         kind: .typesenseCloud, vendor: "TypesenseCloud", defaultBaseURL: "https://cloud.typesense.org",
         documentedRateLimit: RateLimit(requests: 30, period: 60), longestChain: true, focusName: "Typesense Cloud",
-        serviceCategory: { lineType in
+        focusService: { lineType in
             switch lineType {
-            case "node": "Databases"
-            case "bandwidth": "Networking"
-            default: "Other"
+            case "node": FOCUSService("Typesense Cloud Clusters", "Analytics", "Search")
+            case "bandwidth": FOCUSService("Typesense Cloud Bandwidth", "Networking", "Network Connectivity")
+            case "support": FOCUSService("Typesense Cloud Support", "Management and Governance", "Support")
+            // Prepaid credits, adjustments, an invoice without line items.
+            default: FOCUSService("Typesense Cloud", "Other", "Other (Other)")
+            }
+        },
+        focusPricingUnit: { unit in
+            switch unit {
+            case "node-hour": "Node-Hours"
+            case "plan": "Plans"
+            case "credit": "Credits"
+            default: unit
             }
         },
         make: { settings, http in

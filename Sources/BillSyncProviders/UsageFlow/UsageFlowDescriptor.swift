@@ -10,7 +10,7 @@ extension UsageFlowProvider {
     public static let descriptor = ProviderDescriptor(
         kind: .usageflow, vendor: "UsageFlow", defaultBaseURL: nil,
         documentedRateLimit: RateLimit(requests: 60, period: 60), focusName: "UsageFlow",
-        serviceCategory: { _ in "Other" },
+        focusService: { _ in FOCUSService("UsageFlow", "Other", "Other (Other)") },
         make: { settings, http in
             UsageFlowProvider(
                 client: ProviderClient(
