@@ -25,7 +25,9 @@ let package = Package(
             "BillSyncCore", "BillSyncHTTP", "BillSyncProviders", "BillSyncStore", "BillSyncConfig",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "BillSyncExport", dependencies: ["BillSyncCore", "BillSyncStore", "BillSyncProviders"]),
+        .systemLibrary(
+            name: "CXLSXWriter", path: "Sources/CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
+        .target(name: "BillSyncExport", dependencies: ["BillSyncCore", "BillSyncStore", "BillSyncProviders", "CXLSXWriter"]),
         .target(name: "BillSyncDaemon", dependencies: [
             "BillSyncCore", "BillSyncConfig", "BillSyncEngine", "BillSyncExport", "BillSyncStore",
             .product(name: "Logging", package: "swift-log"),

@@ -123,6 +123,18 @@ public final class StreamedFile {
         return true
     }
 
+    /// ``finish()`` for a temporary file that another writer filled through its path (``temp``).
+    func finishWrittenElsewhere() throws(ExportError) -> Bool {
+        var info = stat()
+        guard stat(temp, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            abandon()
+            throw ExportError(path: path, reason: reason)
+        }
+        size = Int(info.st_size)
+        return try finish()
+    }
+
     static func sameContent(_ a: String, _ b: String) -> Bool {
         var sa = stat()
         var sb = stat()

@@ -35,6 +35,7 @@ public enum ExportFormats {
         LedgerFormat(),
         BeancountFormat(),
         FOCUSFormat(),
+        XLSXFormat(),
     ]
 
     /// What a config without `exports` writes.

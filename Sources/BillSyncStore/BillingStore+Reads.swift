@@ -235,3 +235,16 @@ extension BillingStore {
 
     /// A row as SQLite hands it over: the bytes are valid only during the call.
 }
+
+extension BillingStore {
+    /// Rows in the store, all sources together.
+    public func totals() throws -> (invoices: Int, lineItems: Int, usageHours: Int) {
+        try pool.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM invoices") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM line_items") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM usage_hours") ?? 0
+            )
+        }
+    }
+}
