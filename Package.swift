@@ -61,7 +61,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BillSyncStoreTests", dependencies: ["BillSyncStore", "BillSyncCore"]),
-        .testTarget(name: "BillSyncExportTests", dependencies: ["BillSyncExport", "BillSyncStore", "BillSyncCore", "BillSyncConfig"]),
+        .testTarget(name: "BillSyncExportTests", dependencies: [
+            "BillSyncExport", "BillSyncStore", "BillSyncCore", "BillSyncConfig", "BillSyncTestSupport",
+        ]),
         .testTarget(name: "BillSyncSimulatorTests", dependencies: ["BillSyncSimulator", "BillSyncTestSupport"]),
         .testTarget(
             name: "BillSyncCLITests", dependencies: ["BillSyncSimulator", "BillSyncCore", "BillSyncStore", "BillSyncTestSupport"]),

@@ -24,7 +24,7 @@ final class Workbook {
         guard let handle else { throw ExportError(path: path, reason: "libxlsxwriter cannot create the workbook") }
         var properties = lxw_doc_properties()
         let fields = [strdup(title), strdup("billsync"), strdup("generated from billsync.sqlite3 by billsync export")]
-        defer { fields.forEach { free($0) } }
+        defer { for field in fields { free(field) } }
         properties.title = fields[0]
         properties.author = fields[1]
         properties.comments = fields[2]
@@ -91,6 +91,10 @@ struct Sheet {
             value = String(value.utf16.prefix(Self.maxTextUnits - 1)).map { $0 + "…" } ?? String(value.prefix(1000))
         }
         if value.utf8.contains(0) { value = value.replacingOccurrences(of: "\0", with: " ") }
+        if value.contains("_x") {
+            // A literal `_xHHHH_` would read as OOXML's escape of a character: escape its `_`.
+            value = value.replacing(/_x([0-9A-Fa-f]{4})_/) { "_x005F_x\($0.output.1)_" }
+        }
         workbook.check(
             worksheet_write_string(handle, lxw_row_t(row), lxw_col_t(column), value, format), "\(name) row \(row + 1)")
     }
