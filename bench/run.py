@@ -262,6 +262,14 @@ def scenario_backfill(name, teams, days, ts_invoices, ts_period, ts_clusters, uf
     efloor = export_floor(d)
     record(name, csv_export_s=ewall, export_floor_s=efloor, export_over_floor=ewall / efloor, export_peak_rss_mib=erss)
     log(f"  full CSV export {ewall:.2f} s (peak RSS {erss:.1f} MiB), sqlite3 -csv floor {efloor:.2f} s → {ewall / efloor:.2f}x")
+    # The same rows as a typed workbook (libxlsxwriter, constant-memory mode).
+    xwall, xcpu, xrss, xerr = billsync(config, "export", "--format", "xlsx")
+    xsize = os.path.getsize(d + "/exports/billsync.xlsx") if os.path.exists(d + "/exports/billsync.xlsx") else 0
+    record(name, xlsx_export_s=xwall, xlsx_export_cpu_s=xcpu, xlsx_export_peak_rss_mib=xrss, xlsx_bytes=xsize)
+    log(f"  full XLSX export {xwall:.2f} s ({xcpu:.2f} s CPU, peak RSS {xrss:.1f} MiB, {xsize:,} bytes) "
+        f"against the full CSV export's {ewall:.2f} s and {erss:.1f} MiB")
+    target(f"{name}: XLSX export peak RSS within 8 MiB of the CSV export's", xrss <= erss + 8,
+           f"{xrss:.1f} MiB vs {erss:.1f} MiB")
     billsync(config, "export")  # the other formats back, for the steady state
     return sim, d, config, wall, peak, peak_anon
 
