@@ -86,14 +86,24 @@ struct Sheet {
     func text(_ row: Int, _ column: Int, _ value: String, _ format: UnsafeMutablePointer<lxw_format>? = nil) {
         guard !value.isEmpty else { return }
         var value = value
-        if value.utf16.count > Self.maxTextUnits {
-            // Excel refuses longer cells; the CSV keeps the whole text.
-            value = String(value.utf16.prefix(Self.maxTextUnits - 1)).map { $0 + "…" } ?? String(value.prefix(1000))
+        var hasNUL = false
+        var hasEscapeLookalike = false
+        var previous: UInt8 = 0
+        for byte in value.utf8 {
+            if byte == 0 { hasNUL = true }
+            if previous == UInt8(ascii: "_") && byte == UInt8(ascii: "x") { hasEscapeLookalike = true }
+            previous = byte
         }
-        if value.utf8.contains(0) { value = value.replacingOccurrences(of: "\0", with: " ") }
-        if value.contains("_x") {
+        if hasNUL { value = value.replacingOccurrences(of: "\0", with: "\u{FFFD}") }  // as in the CSV
+        if hasEscapeLookalike {
             // A literal `_xHHHH_` would read as OOXML's escape of a character: escape its `_`.
             value = value.replacing(/_x([0-9A-Fa-f]{4})_/) { "_x005F_x\($0.output.1)_" }
+        }
+        if value.utf8.count > Self.maxTextUnits && value.utf16.count > Self.maxTextUnits {
+            // Excel refuses longer cells; the CSV keeps the whole text.
+            var units = value.utf16.prefix(Self.maxTextUnits - 1)
+            if let last = units.last, UTF16.isLeadSurrogate(last) { units = units.dropLast() }
+            value = (String(units) ?? String(value.prefix(1000))) + "…"
         }
         workbook.check(
             worksheet_write_string(handle, lxw_row_t(row), lxw_col_t(column), value, format), "\(name) row \(row + 1)")

@@ -21,11 +21,12 @@ enum XLSXExport {
         func holds(_ unix: Int64) -> Bool { year.map { unix >= $0.start && unix < $0.end } ?? true }
     }
 
-    static func write(_ context: ExportContext) throws -> [ExportedFile] {
+    /// `maxRows`: a sheet's data rows at most (Excel's limit; smaller in tests).
+    static func write(_ context: ExportContext, maxRows: Int = Sheet.maxDataRows) throws -> [ExportedFile] {
         let store = context.store
         let totals = try store.totals()
         var parts: [Part] = []
-        if totals.invoices <= Sheet.maxDataRows && totals.lineItems <= Sheet.maxDataRows {
+        if totals.invoices <= maxRows && totals.lineItems <= maxRows {
             parts = [Part(path: "billsync.xlsx", year: nil)]
         } else {
             var years = Set<Int>()
@@ -45,7 +46,9 @@ enum XLSXExport {
         let model = try context.ledgerModel()
         var files: [ExportedFile] = []
         for part in parts {
-            files.append(try writeWorkbook(part, context: context, model: model, months: months, totals: totals))
+            files.append(
+                try writeWorkbook(
+                    part, context: context, model: model, months: months, oneUsageSheet: totals.usageHours <= maxRows))
         }
         // A workbook of the other layout, left from before the store grew past Excel's rows.
         if parts[0].year == nil {
@@ -57,8 +60,7 @@ enum XLSXExport {
     }
 
     static func writeWorkbook(
-        _ part: Part, context: ExportContext, model: LedgerModel, months: [String],
-        totals: (invoices: Int, lineItems: Int, usageHours: Int)
+        _ part: Part, context: ExportContext, model: LedgerModel, months: [String], oneUsageSheet: Bool
     ) throws -> ExportedFile {
         let file = try StreamedFile(path: context.directory + "/" + part.path)
         do {
@@ -68,7 +70,7 @@ enum XLSXExport {
             rows += try invoices(book.sheet("Invoices"), cells, store: context.store, part: part)
             rows += try lineItems(book.sheet("Line items"), cells, store: context.store, part: part)
             let inPart = months.filter { month in UTC.parse(month + "-01").map(part.holds) ?? false }
-            if totals.usageHours <= Sheet.maxDataRows {
+            if oneUsageSheet {
                 if !inPart.isEmpty {
                     rows += try usage(book.sheet("Usage"), cells, store: context.store, months: inPart)
                 }
