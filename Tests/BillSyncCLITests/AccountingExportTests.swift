@@ -19,7 +19,9 @@ import Testing
         try #require(Self.which(name), "\(name) is not installed (scripts/install-deps installs it)")
     }
 
-    func syncedWorkspace(hostile: Bool) throws -> (SimHarness, Workspace) {
+    func syncedWorkspace(hostile: Bool, exports: String = "\"csv\", \"ledger\", \"beancount\", \"focus\"") throws
+        -> (SimHarness, Workspace)
+    {
         let sim = try SimHarness {
             $0.hostileText = hostile
             $0.typesenseInvoices = 40
@@ -29,7 +31,7 @@ import Testing
         try ws.writeConfig()
         var text = try String(contentsOfFile: ws.configPath, encoding: .utf8)
         text = text.replacingOccurrences(
-            of: "exports = [\"csv\"]", with: "exports = [\"csv\", \"ledger\", \"beancount\", \"focus\"]")
+            of: "exports = [\"csv\"]", with: "exports = [\(exports)]")
         try text.write(toFile: ws.configPath, atomically: true, encoding: .utf8)
         let run = try ws.billsync(["sync"])
         #expect(run.status == 0, "\(run.stderr)")

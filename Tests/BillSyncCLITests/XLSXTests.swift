@@ -18,19 +18,7 @@ import Testing
     static let usageKinds: [Kind] = [.text, .text, .instant, .text] + Array(repeating: .amount, count: 11)
 
     func syncedWorkspace(hostile: Bool) throws -> (SimHarness, Workspace) {
-        let sim = try SimHarness {
-            $0.hostileText = hostile
-            $0.typesenseInvoices = 40
-            $0.historyDays = 100
-        }
-        let ws = try Workspace(sim: sim)
-        try ws.writeConfig()
-        var text = try String(contentsOfFile: ws.configPath, encoding: .utf8)
-        text = text.replacingOccurrences(of: "exports = [\"csv\"]", with: "exports = [\"csv\", \"ledger\", \"xlsx\"]")
-        try text.write(toFile: ws.configPath, atomically: true, encoding: .utf8)
-        let run = try ws.billsync(["sync"])
-        #expect(run.status == 0, "\(run.stderr)")
-        return (sim, ws)
+        try AccountingExportTests().syncedWorkspace(hostile: hostile, exports: "\"csv\", \"ledger\", \"xlsx\"")
     }
 
     /// The workbook as `Tests/Tools/xlsx_dump.py` prints it.
