@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
@@ -28,8 +29,12 @@ let package = Package(
         .systemLibrary(
             name: "CXLSXWriter", path: "Sources/CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
         .target(name: "BillSyncExport", dependencies: ["BillSyncCore", "BillSyncStore", "BillSyncProviders", "CXLSXWriter"]),
+        .target(name: "BillSyncMetrics", dependencies: [
+            "BillSyncCore", "BillSyncConfig", "BillSyncEngine", "BillSyncStore", "BillSyncExport",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .target(name: "BillSyncDaemon", dependencies: [
-            "BillSyncCore", "BillSyncConfig", "BillSyncEngine", "BillSyncExport", "BillSyncStore",
+            "BillSyncCore", "BillSyncConfig", "BillSyncEngine", "BillSyncExport", "BillSyncStore", "BillSyncMetrics",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "BillSyncSimulator"),

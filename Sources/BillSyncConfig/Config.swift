@@ -59,6 +59,8 @@ public struct Config: Sendable {
     public var logFormat: LogFormat = .logfmt
     public var logLevel: LogLevel = .info
     public var logFile: String?
+    /// Where the metrics go as a node_exporter textfile after each sync (`metrics_file`).
+    public var metricsFile: String?
     /// Names of export formats (`ExportFormats` in BillSyncExport), validated, in config order.
     public var exports: [String] = ExportFormats.defaults
     public var csvBOM = false

@@ -7,7 +7,8 @@ import TOMLKit
 /// Reads and validates `billsync.toml`. Every problem names the file and the key.
 public enum ConfigLoader {
     static let topKeys: Set<String> = [
-        "state_dir", "export_dir", "poll_interval", "log_format", "log_level", "log_file", "exports", "csv_bom",
+        "state_dir", "export_dir", "poll_interval", "log_format", "log_level", "log_file", "metrics_file", "exports",
+        "csv_bom",
         "accounting", "sources", "request_timeout", "connect_timeout", "retry_max_attempts",
         "retry_base_delay", "retry_max_delay", "max_response_bytes", "max_rate_limit_wait",
     ]
@@ -74,6 +75,14 @@ public enum ConfigLoader {
             config.logLevel = level
         }
         config.logFile = try reader.string("log_file")
+        if let v = try reader.string("metrics_file") {
+            guard v.hasPrefix("/"), !v.hasSuffix("/") else {
+                throw reader.bad(
+                    "metrics_file",
+                    "must be an absolute file path, like \"/var/lib/node_exporter/textfile/billsync.prom\"")
+            }
+            config.metricsFile = v
+        }
         if let list = try reader.stringArray("exports") {
             var formats: [String] = []
             for name in list {

@@ -1,6 +1,7 @@
 import BillSyncConfig
 import BillSyncCore
 import BillSyncEngine
+import BillSyncMetrics
 import BillSyncStore
 import Foundation
 import Logging
@@ -40,6 +41,8 @@ public final class Daemon: @unchecked Sendable {
     static let idleReleaseAfter: Double = 30
     var lastSyncAt: Int64?
     let exportLock = NSLock()
+    /// What the daemon counts for its metrics, across passes.
+    let metrics = BillSyncMetrics()
     var signalSources: [DispatchSourceSignal] = []
     let signalQueue = DispatchQueue(label: "billsync.signals")
 
@@ -164,17 +167,20 @@ public final class Daemon: @unchecked Sendable {
     func startSync(_ source: SourceConfig) {
         let config = self.config
         let thread = Thread { [self] in
-            let pass = SyncPass(config: config, store: store, logger: logger, stop: stop, clock: clock)
+            let pass = SyncPass(
+                config: config, store: store, logger: logger, stop: stop, clock: clock, metrics: metrics)
             let report = SourceSync(
                 source: source, config: config, store: store, logger: logger, stop: stop, clock: clock
             ).run()
+            metrics.record(report, source: source)
+            exportLock.lock()
             if report.succeeded && !stop.isSet {
-                exportLock.lock()
                 do { _ = try pass.export() } catch {
                     logger.error("export.failed", metadata: ["error": .string("\(error)")])
                 }
-                exportLock.unlock()
             }
+            pass.writeMetrics()
+            exportLock.unlock()
             finished(source, report: report)
         }
         thread.stackSize = 1 << 20

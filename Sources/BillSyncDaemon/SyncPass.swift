@@ -2,6 +2,7 @@ import BillSyncConfig
 import BillSyncCore
 import BillSyncEngine
 import BillSyncExport
+import BillSyncMetrics
 import BillSyncStore
 import Foundation
 import Logging
@@ -14,13 +15,19 @@ public struct SyncPass {
     public let logger: Logger
     public let stop: StopFlag
     public let clock: SyncClock
+    /// What the pass counts for `/metrics` and `metrics_file`.
+    public let metrics: BillSyncMetrics
 
-    public init(config: Config, store: BillingStore, logger: Logger, stop: StopFlag, clock: SyncClock) {
+    public init(
+        config: Config, store: BillingStore, logger: Logger, stop: StopFlag, clock: SyncClock,
+        metrics: BillSyncMetrics = BillSyncMetrics()
+    ) {
         self.config = config
         self.store = store
         self.logger = logger
         self.stop = stop
         self.clock = clock
+        self.metrics = metrics
     }
 
     public func sync(_ sources: [SourceConfig]) -> [SyncReport] {
@@ -38,11 +45,12 @@ public struct SyncPass {
         let next = NextIndex(order)
         for _ in 0..<min(order.count, SourceSync.concurrentSources) {
             group.enter()
-            let thread = Thread { [config, store, logger, stop, clock] in
+            let thread = Thread { [config, store, logger, stop, clock, metrics] in
                 while let index = next.take() {
                     let report = SourceSync(
                         source: sources[index], config: config, store: store, logger: logger, stop: stop, clock: clock
                     ).run()
+                    metrics.record(report, source: sources[index])
                     results.set(index, report)
                 }
                 group.leave()
@@ -69,13 +77,26 @@ public struct SyncPass {
                 "export.written",
                 metadata: ["path": .string(file.path), "bytes": "\(file.bytes)", "rows": "\(file.rows)"])
         }
+        let seconds = monotonicSeconds() - started
+        metrics.recordExport(at: clock.now(), seconds: seconds)
         logger.info(
             "export.finished",
             metadata: [
                 "files": "\(files.count)", "written": "\(files.filter(\.written).count)",
-                "duration_ms": "\(Int((monotonicSeconds() - started) * 1000))",
+                "duration_ms": "\(Int(seconds * 1000))",
             ])
         return files
+    }
+
+    /// Writes `metrics_file`, when the config has one; a failure is logged, not thrown (the
+    /// sync and the exports are done).
+    public func writeMetrics() {
+        guard let path = config.metricsFile else { return }
+        do {
+            try metrics.writeTextfile(path, config: config, store: store, now: clock.now())
+        } catch {
+            logger.error("metrics.failed", metadata: ["path": .string(path), "error": .string("\(error)")])
+        }
     }
 }
 

@@ -15,6 +15,10 @@ public struct SyncReport: Sendable {
     public var usageHours = 0
     public var requests = 0
     public var durationMs = 0
+    /// Responses by status class (`2xx`, `4xx`, `429`, `5xx`; `error` when none arrived).
+    public var responses: [String: Int] = [:]
+    public var retries = 0
+    public var rateLimitWaitSeconds = 0.0
     /// Nil on success; the message that was logged and stored otherwise.
     public var error: String?
 
@@ -27,6 +31,7 @@ public final class SourceSync {
     let source: SourceConfig
     let config: Config
     let context: SyncContext
+    let tally = HTTPTally()
 
     public init(
         source: SourceConfig, config: Config, store: BillingStore, logger: Logger, stop: StopFlag, clock: SyncClock
@@ -86,6 +91,7 @@ public final class SourceSync {
             failure = "\(error)"
         }
         var report = context.report
+        (report.responses, report.retries, report.rateLimitWaitSeconds) = tally.totals
         report.requests = http?.requestsMade ?? 0
         report.durationMs = Int((monotonicSeconds() - started) * 1000)
         report.error = failure ?? (stopped ? "stopped before finishing; the next sync resumes here" : nil)
@@ -126,7 +132,8 @@ public final class SourceSync {
         retry.unstatedRateLimitWait = source.documentedRatePeriod
         let http = PacedHTTP(
             client: HTTPClient(options: options, stop: stop), rateLimit: source.rateLimit, retry: retry, stop: stop)
-        http.onEvent = { [logger] event in
+        http.onEvent = { [logger, tally] event in
+            tally.count(event)
             switch event {
             case .retry(let attempt, let reason, let delay):
                 logger.warning(
@@ -149,4 +156,26 @@ public final class SourceSync {
         }
         return http
     }
+}
+
+/// The responses, retries and rate-limit waits of a source's connections (several threads).
+final class HTTPTally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var responses: [String: Int] = [:]
+    private var retries = 0
+    private var waited = 0.0
+
+    func count(_ event: HTTPEvent) {
+        lock.withLock {
+            switch event {
+            case .exchange(_, let status, _, _):
+                let key = status.map { $0 == 429 ? "429" : "\($0 / 100)xx" } ?? "error"
+                responses[key, default: 0] += 1
+            case .retry: retries += 1
+            case .rateLimitWait(let seconds, _): waited += seconds
+            }
+        }
+    }
+
+    var totals: ([String: Int], Int, Double) { lock.withLock { (responses, retries, waited) } }
 }

@@ -248,3 +248,14 @@ extension BillingStore {
         }
     }
 }
+
+extension BillingStore {
+    /// Each invoice not paid: its source, currency and total (decimal text).
+    public func openInvoiceTotals() throws -> [(source: String, currency: String, total: String)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT source, currency, total FROM invoices WHERE status <> 'paid'").map {
+                (source: $0[0], currency: $0[1], total: $0[2])
+            }
+        }
+    }
+}

@@ -30,8 +30,10 @@ struct SyncCommand: ParsableCommand {
         do { _ = try withExtendedLifetime(lock) { try pass.export() } } catch {
             runtime.logger.error("export.failed", metadata: ["error": .string("\(error)")])
             printError("\(error)")
+            pass.writeMetrics()
             throw Exit.sourceFailed
         }
+        withExtendedLifetime(lock) { pass.writeMetrics() }
         if reports.contains(where: { !$0.succeeded }) { throw Exit.sourceFailed }
     }
 }
