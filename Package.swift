@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
@@ -33,8 +35,14 @@ let package = Package(
             "BillSyncCore", "BillSyncConfig", "BillSyncEngine", "BillSyncStore", "BillSyncExport",
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        .target(name: "BillSyncServer", dependencies: [
+            "BillSyncCore", "BillSyncConfig", "BillSyncStore", "BillSyncMetrics",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .target(name: "BillSyncDaemon", dependencies: [
             "BillSyncCore", "BillSyncConfig", "BillSyncEngine", "BillSyncExport", "BillSyncStore", "BillSyncMetrics",
+            "BillSyncServer",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "BillSyncSimulator"),

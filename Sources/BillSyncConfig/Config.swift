@@ -61,6 +61,8 @@ public struct Config: Sendable {
     public var logFile: String?
     /// Where the metrics go as a node_exporter textfile after each sync (`metrics_file`).
     public var metricsFile: String?
+    /// `[http] listen`: where `billsync run` serves `/livez`, `/readyz` and `/metrics`; nil: no listener.
+    public var httpListen: (host: String, port: Int)?
     /// Names of export formats (`ExportFormats` in BillSyncExport), validated, in config order.
     public var exports: [String] = ExportFormats.defaults
     public var csvBOM = false

@@ -7,7 +7,8 @@ import TOMLKit
 /// Reads and validates `billsync.toml`. Every problem names the file and the key.
 public enum ConfigLoader {
     static let topKeys: Set<String> = [
-        "state_dir", "export_dir", "poll_interval", "log_format", "log_level", "log_file", "metrics_file", "exports",
+        "state_dir", "export_dir", "poll_interval", "log_format", "log_level", "log_file", "metrics_file", "http",
+        "exports",
         "csv_bom",
         "accounting", "sources", "request_timeout", "connect_timeout", "retry_max_attempts",
         "retry_base_delay", "retry_max_delay", "max_response_bytes", "max_rate_limit_wait",
@@ -110,6 +111,21 @@ public enum ConfigLoader {
             guard v >= 1024 else { throw reader.bad("max_response_bytes", "must be at least 1024") }
             config.maxResponseBytes = v
         }
+        if let http = try reader.table("http") {
+            let sub = TableReader(table: http, file: path, prefix: "http.")
+            try sub.rejectUnknown(["listen"])
+            if let v = try sub.string("listen") {
+                guard let address = Self.hostPort(v) else {
+                    throw sub.bad("listen", "\"\(v)\" is not host:port, like \"127.0.0.1:9464\" or \"[::1]:9464\"")
+                }
+                config.httpListen = address
+                if !URLCheck.isLoopback("http://" + v) {
+                    config.warnings.append(
+                        "http.listen = \"\(v)\" is not a loopback address: /metrics and /readyz are open to that network; "
+                            + "put a TLS reverse proxy in front or listen on 127.0.0.1")
+                }
+            }
+        }
         if let accounting = try reader.table("accounting") {
             let sub = TableReader(table: accounting, file: path, prefix: "accounting.")
             try sub.rejectUnknown(accountingKeys)
@@ -148,6 +164,17 @@ public enum ConfigLoader {
             }
         }
         return config
+    }
+
+    /// `host:port` or `[v6]:port`, the port 0–65535.
+    static func hostPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || ".-:".contains($0) }) else { return nil }
+        return (host, port)
     }
 
     static func isCurrencyCode(_ text: String) -> Bool {

@@ -2,6 +2,7 @@ import BillSyncConfig
 import BillSyncCore
 import BillSyncEngine
 import BillSyncMetrics
+import BillSyncServer
 import BillSyncStore
 import Foundation
 import Logging
@@ -43,6 +44,9 @@ public final class Daemon: @unchecked Sendable {
     let exportLock = NSLock()
     /// What the daemon counts for its metrics, across passes.
     let metrics = BillSyncMetrics()
+    /// The loop's heartbeat, for `/livez`.
+    lazy var health = DaemonHealth(startedAt: clock.now())
+    var listener: Listener?
     var signalSources: [DispatchSourceSignal] = []
     let signalQueue = DispatchQueue(label: "billsync.signals")
 
@@ -88,6 +92,19 @@ public final class Daemon: @unchecked Sendable {
     /// Runs until stopped; returns the process exit code.
     public func run() -> Int32 {
         installSignalHandlers()
+        if let address = config.httpListen {
+            let listener = Listener(host: address.host, port: address.port, logger: logger)
+            do {
+                try listener.start(
+                    config: { [self] in condition.withLock { config } }, store: store, metrics: metrics,
+                    health: health, clock: { [clock] in clock.now() })
+                self.listener = listener
+            } catch {
+                logger.error("http.failed", metadata: ["error": .string("\(error)")])
+                return 2
+            }
+        }
+        defer { listener?.stop() }
         let start = monotonicSeconds()
         for source in config.sources {
             schedules[source.name] = Schedule(nextDue: start + Double.random(in: 0...min(1, interval(source) * 0.1)))
@@ -112,6 +129,7 @@ public final class Daemon: @unchecked Sendable {
                 continue
             }
             let now = monotonicSeconds()
+            health.beat()
             for source in config.sources {
                 guard var schedule = schedules[source.name], !schedule.running, schedule.nextDue <= now else {
                     continue
