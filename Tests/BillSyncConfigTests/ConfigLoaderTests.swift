@@ -101,6 +101,22 @@ import Testing
                 == "billsync.toml: accounting.operating_currencies: must name at least one currency")
     }
 
+    @Test func httpListenIsHostAndPortAndWarnsWhenNotLoopback() throws {
+        let loopback = try parse(Self.minimal + "\n[http]\nlisten = \"127.0.0.1:9464\"\n")
+        #expect(loopback.httpListen?.host == "127.0.0.1" && loopback.httpListen?.port == 9464)
+        #expect(loopback.warnings.isEmpty)
+        let v6 = try parse(Self.minimal + "\n[http]\nlisten = \"[::1]:9100\"\n")
+        #expect(v6.httpListen?.host == "::1" && v6.httpListen?.port == 9100)
+        let open = try parse(Self.minimal + "\n[http]\nlisten = \"0.0.0.0:9464\"\n")
+        #expect(open.warnings.contains { $0.hasPrefix("http.listen = \"0.0.0.0:9464\" is not a loopback address") })
+        #expect(
+            problem(Self.minimal + "\n[http]\nlisten = \"9464\"\n")
+                == "billsync.toml: http.listen: \"9464\" is not host:port, like \"127.0.0.1:9464\" or \"[::1]:9464\"")
+        #expect(
+            problem(Self.minimal + "\n[http]\nport = 1\n").hasPrefix("billsync.toml: http.port: unknown key"))
+        #expect(try parse(Self.minimal).httpListen == nil)
+    }
+
     @Test func unknownKeyIsAnError() {
         #expect(
             problem(Self.minimal + "\nbase_urll = \"https://x\"")
