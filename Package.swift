@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
@@ -36,9 +38,11 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "BillSyncServer", dependencies: [
-            "BillSyncCore", "BillSyncConfig", "BillSyncStore", "BillSyncMetrics",
+            "BillSyncCore", "BillSyncConfig", "BillSyncStore", "BillSyncMetrics", "BillSyncProviders",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .target(name: "BillSyncDaemon", dependencies: [
             "BillSyncCore", "BillSyncConfig", "BillSyncEngine", "BillSyncExport", "BillSyncStore", "BillSyncMetrics",
@@ -79,6 +83,10 @@ let package = Package(
         ]),
         .testTarget(name: "BillSyncSimulatorTests", dependencies: ["BillSyncSimulator", "BillSyncTestSupport"]),
         .testTarget(
-            name: "BillSyncCLITests", dependencies: ["BillSyncSimulator", "BillSyncCore", "BillSyncStore", "BillSyncTestSupport"]),
+            name: "BillSyncCLITests",
+            dependencies: [
+                "BillSyncSimulator", "BillSyncCore", "BillSyncStore", "BillSyncTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
     ]
 )

@@ -37,6 +37,16 @@ public struct SourceConfig: Sendable {
     /// waits, and `max_rate_limit_wait` unless the config sets it.
     public var documentedRatePeriod: Double { descriptor.documentedRateLimit.period }
     public var vendor: String
+    /// Where the secret of the provider's webhooks is (`webhook_secret_file`/`_env`); nil: no
+    /// webhook route for this source.
+    public var webhookSecret: KeyReference?
+    /// The secret before a rotation, accepted too (`webhook_secret_previous_file`).
+    public var webhookSecretPrevious: KeyReference?
+    /// The header that carries a shared secret (`webhook_secret_header`), for providers that send one.
+    public var webhookSecretHeader: String?
+    /// Webhooks start a sync of this source at most this often (`webhook_min_interval`); those
+    /// that come sooner ride along with the next one.
+    public var webhookMinInterval: Double = 5
 
     /// A source with its provider's defaults: its vendor name and documented rate limit.
     public init(name: String, descriptor: ProviderDescriptor, key: KeyReference, baseURL: String) {

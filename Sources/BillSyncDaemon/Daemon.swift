@@ -21,6 +21,12 @@ public final class Daemon: @unchecked Sendable {
         var nextDue: Double
         var failures = 0
         var running = false
+        /// A webhook asked for a sync: the next one is due now, and says so in its log lines.
+        var webhook = false
+        /// A webhook came while this source was syncing: one more sync when it ends.
+        var webhookDuringSync = false
+        /// When the last sync a webhook asked for started.
+        var lastWebhookSync: Double?
         var lastFinished: Double?
         var lastOK: Bool?
     }
@@ -97,7 +103,8 @@ public final class Daemon: @unchecked Sendable {
             do {
                 try listener.start(
                     config: { [self] in condition.withLock { config } }, store: store, metrics: metrics,
-                    health: health, clock: { [clock] in clock.now() })
+                    health: health, clock: { [clock] in clock.now() },
+                    onWebhook: { [weak self] name in self?.requestSync(name) })
                 self.listener = listener
             } catch {
                 logger.error("http.failed", metadata: ["error": .string("\(error)")])
@@ -135,8 +142,11 @@ public final class Daemon: @unchecked Sendable {
                     continue
                 }
                 schedule.running = true
+                let trigger = schedule.webhook ? "webhook" : "schedule"
+                if schedule.webhook { schedule.lastWebhookSync = now }
+                schedule.webhook = false
                 schedules[source.name] = schedule
-                startSync(source)
+                startSync(source, trigger: trigger)
             }
             if let due = nextWatchdog, due <= now {
                 notifier.notify("WATCHDOG=1")
@@ -182,9 +192,11 @@ public final class Daemon: @unchecked Sendable {
         return 0
     }
 
-    func startSync(_ source: SourceConfig) {
+    func startSync(_ source: SourceConfig, trigger: String = "schedule") {
         let config = self.config
-        let thread = Thread { [self] in
+        var logger = self.logger
+        logger[metadataKey: "trigger"] = .string(trigger)
+        let thread = Thread { [self, logger] in
             let pass = SyncPass(
                 config: config, store: store, logger: logger, stop: stop, clock: clock, metrics: metrics)
             let report = SourceSync(
@@ -205,6 +217,29 @@ public final class Daemon: @unchecked Sendable {
         thread.start()
     }
 
+    /// A verified webhook for `name`: its sync is due now, or, if one is running, once more after
+    /// it. Any number of webhooks meanwhile make no more than that one.
+    func requestSync(_ name: String) {
+        condition.lock()
+        defer {
+            condition.broadcast()
+            condition.unlock()
+        }
+        guard var schedule = schedules[name], let source = config.source(named: name) else { return }
+        if schedule.running {
+            schedule.webhookDuringSync = true
+        } else if !schedule.webhook {
+            schedule.webhook = true
+            schedule.nextDue = min(schedule.nextDue, webhookDue(schedule, source))
+        }  // else already queued: this one rides along
+        schedules[name] = schedule
+    }
+
+    /// Now, or `webhook_min_interval` after the last sync a webhook started, whichever is later.
+    func webhookDue(_ schedule: Schedule, _ source: SourceConfig) -> Double {
+        max(monotonicSeconds(), (schedule.lastWebhookSync ?? -.infinity) + source.webhookMinInterval)
+    }
+
     func finished(_ source: SourceConfig, report: SyncReport) {
         condition.lock()
         defer {
@@ -218,7 +253,13 @@ public final class Daemon: @unchecked Sendable {
         schedule.lastFinished = now
         schedule.lastOK = report.succeeded
         let every = interval(config.source(named: source.name) ?? source)
-        if report.succeeded {
+        if schedule.webhookDuringSync && !stop.isSet {
+            // However many webhooks came meanwhile: one more sync, now.
+            schedule.webhookDuringSync = false
+            schedule.webhook = true
+            schedule.nextDue = webhookDue(schedule, config.source(named: source.name) ?? source)
+            if report.succeeded { schedule.failures = 0 }
+        } else if report.succeeded {
             schedule.failures = 0
             schedule.nextDue = now + every + Self.jitter(every)
         } else if !stop.isSet {

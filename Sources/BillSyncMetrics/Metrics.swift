@@ -75,6 +75,16 @@ public final class BillSyncMetrics: @unchecked Sendable {
         ).increment(by: report.rateLimitWaitSeconds)
     }
 
+    /// Counts a webhook by what became of it (`accepted`, `duplicate`, `rejected`, …).
+    public func recordWebhook(source: String, outcome: String) {
+        counted.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "billsync", metricName: "webhooks", unitName: "total",
+                helpText: "Webhooks received, by source and outcome."),
+            labels: [("source", source), ("outcome", outcome)]
+        ).increment()
+    }
+
     /// Counts an export pass that finished.
     public func recordExport(at unix: Int64, seconds: Double) {
         lock.withLock { lastExport = (unix, seconds) }

@@ -27,6 +27,8 @@ public struct ProviderDescriptor: Sendable {
     public let focusService: @Sendable (_ lineType: String) -> FOCUSService
     /// FOCUS `PricingUnit` of a line's unit (FOCUS's unit format: `Hours`, `GB`, `Node-Hours`).
     public let focusPricingUnit: @Sendable (_ unit: String) -> String
+    /// How the provider signs the webhooks it sends, if it sends any.
+    public let webhooks: WebhookScheme?
     /// The provider for one source, talking over `http`.
     public let make: @Sendable (ProviderSettings, PacedHTTP) -> BillingProvider
 
@@ -34,7 +36,7 @@ public struct ProviderDescriptor: Sendable {
         kind: ProviderKind, vendor: String, defaultBaseURL: String?, documentedRateLimit: RateLimit,
         hasTeams: Bool = false, hasUsage: Bool = false, longestChain: Bool = false, focusName: String,
         focusService: @escaping @Sendable (String) -> FOCUSService,
-        focusPricingUnit: @escaping @Sendable (String) -> String = { $0 },
+        focusPricingUnit: @escaping @Sendable (String) -> String = { $0 }, webhooks: WebhookScheme? = nil,
         make: @escaping @Sendable (ProviderSettings, PacedHTTP) -> BillingProvider
     ) {
         self.kind = kind
@@ -47,6 +49,7 @@ public struct ProviderDescriptor: Sendable {
         self.focusName = focusName
         self.focusService = focusService
         self.focusPricingUnit = focusPricingUnit
+        self.webhooks = webhooks
         self.make = make
     }
 }
@@ -63,4 +66,13 @@ public struct FOCUSService: Sendable, Equatable {
         self.category = category
         self.subcategory = subcategory
     }
+}
+
+/// How a provider's webhooks prove that they come from it.
+public enum WebhookScheme: Sendable, Equatable {
+    /// UsageFlow: `X-UsageFlow-Signature`, the hex HMAC-SHA256 of the body (legacy), or
+    /// `v1=<hex HMAC-SHA256 of "<X-UsageFlow-Timestamp>.<body>">`.
+    case usageFlowHMAC
+    /// The shared secret itself in a request header (Northflank; the header is configurable).
+    case secretHeader(defaultHeader: String)
 }

@@ -47,9 +47,15 @@ public final class Listener: @unchecked Sendable {
     /// Starts serving; returns once the socket is bound, or throws why it could not be.
     public func start(
         config: @escaping @Sendable () -> Config, store: BillingStore, metrics: BillSyncMetrics,
-        health: DaemonHealth, clock: @escaping @Sendable () -> Int64
+        health: DaemonHealth, clock: @escaping @Sendable () -> Int64,
+        onWebhook: @escaping @Sendable (_ source: String) -> Void = { _ in }
     ) throws {
         let router = Router()
+        let webhooks = WebhookRoute(
+            config: config, metrics: metrics, clock: clock, logger: logger, onWebhook: onWebhook)
+        router.post("/webhooks/:source") { request, context -> Response in
+            try await webhooks.handle(request, source: context.parameters.get("source") ?? "")
+        }
         router.get("/livez") { _, _ -> Response in
             health.loopAlive
                 ? Self.text(.ok, "ok\n") : Self.text(.serviceUnavailable, "the daemon loop has stopped\n")

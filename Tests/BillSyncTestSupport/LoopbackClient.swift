@@ -49,19 +49,30 @@ public final class LoopbackClient {
         try send("DELETE", target, [:])
     }
 
-    public func send(_ method: String, _ target: String, _ headers: [String: String], close: Bool = false) throws
-        -> Reply
-    {
+    public func send(
+        _ method: String, _ target: String, _ headers: [String: String], close: Bool = false, body: [UInt8]? = nil
+    ) throws -> Reply {
         if fd < 0 { try connect() }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
             head += "\(name): \(value)\r\n"
         }
+        if let body { head += "Content-Length: \(body.count)\r\n" }
         if close { head += "Connection: close\r\n" }
         head += "\r\n"
-        let bytes = Array(head.utf8)
-        let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        guard sent == bytes.count else {
+        let bytes = Array(head.utf8) + (body ?? [])
+        // All of it, in as many sends as it takes; a server that answers early (413) and stops
+        // reading still gets its answer read.
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL))
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            sent += n
+        }
+        guard sent > 0 else {
             disconnect()
             throw ClientError.closedWithoutResponse
         }

@@ -18,6 +18,7 @@ extension NorthflankProvider {
             default: FOCUSService("Northflank", "Other", "Other (Other)")  // tax, adjustments
             }
         },
+        webhooks: .secretHeader(defaultHeader: "X-Northflank-Webhook-Secret"),
         make: { settings, http in
             let client = ProviderClient(
                 http: http, baseURL: settings.baseURL,

@@ -11,6 +11,7 @@ extension UsageFlowProvider {
         kind: .usageflow, vendor: "UsageFlow", defaultBaseURL: nil,
         documentedRateLimit: RateLimit(requests: 60, period: 60), focusName: "UsageFlow",
         focusService: { _ in FOCUSService("UsageFlow", "Other", "Other (Other)") },
+        webhooks: .usageFlowHMAC,
         make: { settings, http in
             UsageFlowProvider(
                 client: ProviderClient(
