@@ -117,10 +117,40 @@ import Testing
         #expect(try parse(Self.minimal).httpListen == nil)
     }
 
+    @Test func webhookSecretsOnlyWhereTheProviderSendsWebhooks() throws {
+        let nf = try parse(Self.minimal + "\nwebhook_secret_file = \"nf-hook\"\n")
+        #expect(nf.sources[0].webhookSecret == .file("nf-hook"))
+        #expect(nf.sources[0].webhookSecretHeader == "X-Northflank-Webhook-Secret")
+        #expect(nf.sources[0].webhookMinInterval == 5)
+        let custom = try parse(
+            Self.minimal
+                + "\nwebhook_secret_env = \"H\"\nwebhook_secret_header = \"X-Hook\"\nwebhook_min_interval = \"30s\"\n")
+        #expect(custom.sources[0].webhookSecretHeader == "X-Hook" && custom.sources[0].webhookMinInterval == 30)
+        let typesense = Self.minimal.replacingOccurrences(
+            of: "provider = \"northflank\"", with: "provider = \"typesense-cloud\"")
+        #expect(
+            problem(typesense + "\nwebhook_secret_file = \"x\"\n")
+                == "billsync.toml: sources[0].webhook_secret_file: typesense-cloud sends no webhooks billsync can verify"
+        )
+        #expect(
+            problem(Self.minimal + "\nwebhook_secret_file = \"x\"\nwebhook_secret_env = \"Y\"\n")
+                == "billsync.toml: sources[0].webhook_secret_file: set one of webhook_secret_file and webhook_secret_env, not both"
+        )
+        #expect(
+            problem(Self.minimal + "\nwebhook_secret_header = \"X-Hook\"\n")
+                == "billsync.toml: sources[0].webhook_secret_file: required with webhook_secret_header")
+        let usageflow = Self.minimal.replacingOccurrences(
+            of: "provider = \"northflank\"", with: "provider = \"usageflow\"\nbase_url = \"https://uf.example\"")
+        #expect(
+            problem(usageflow + "\nwebhook_secret_file = \"x\"\nwebhook_secret_header = \"X-Hook\"\n")
+                == "billsync.toml: sources[0].webhook_secret_header: usageflow signs its webhooks; it sends no secret header"
+        )
+    }
+
     @Test func unknownKeyIsAnError() {
         #expect(
             problem(Self.minimal + "\nbase_urll = \"https://x\"")
-                == "billsync.toml: sources[0].base_urll: unknown key (allowed: api_key, api_key_env, api_key_file, base_url, currency, money_unit, name, poll_interval, provider, rate_limit, team, usage_lookback, usage_start, vendor)"
+                == "billsync.toml: sources[0].base_urll: unknown key (allowed: api_key, api_key_env, api_key_file, base_url, currency, money_unit, name, poll_interval, provider, rate_limit, team, usage_lookback, usage_start, vendor, webhook_min_interval, webhook_secret_env, webhook_secret_file, webhook_secret_header, webhook_secret_previous_file)"
         )
         #expect(problem("statedir = \"/x\"\n" + Self.minimal).hasPrefix("billsync.toml: statedir: unknown key"))
     }
