@@ -25,10 +25,10 @@ public final class DaemonHealth: @unchecked Sendable {
 }
 
 /// billsync's HTTP listener (`[http] listen`), on Hummingbird 2 over SwiftNIO: `/livez`,
-/// `/readyz` and `/metrics`. One event-loop thread, at most 64 connections at once, idle
-/// connections closed after 30 s; no route reads a request body.
+/// `/readyz`, `/metrics` and the webhooks. One event-loop thread; at most 1,024 connections at
+/// once; a request head must arrive within 10 s, and idle connections close after 30 s.
 public final class Listener: @unchecked Sendable {
-    public static let maxConnections = 64
+    public static let maxConnections = 1024
     let host: String
     let port: Int
     let logger: Logger
@@ -84,7 +84,9 @@ public final class Listener: @unchecked Sendable {
         quiet.logLevel = .warning
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [RequestHeadDeadline(timeout: .seconds(10))], idleTimeout: .seconds(30))),
             configuration: ApplicationConfiguration(
                 address: .hostname(host, port: port), serverName: "billsync",
                 availableConnectionsDelegate: .maximum(Self.maxConnections, logger: quiet)),

@@ -196,6 +196,40 @@ import Testing
     }
 }
 
+extension WebhookTests {
+    @Test func fiveHundredTricklingConnectionsDoNotStopAValidWebhook() throws {
+        let r = try Running()
+        // 500 connections that each send part of a request head and then nothing.
+        var sockets: [Int32] = []
+        defer { for fd in sockets { close(fd) } }
+        for _ in 0..<500 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(r.port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else {
+                close(fd)
+                continue
+            }
+            let partial = Array("POST /webhooks/usageflow HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".utf8)
+            _ = partial.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            sockets.append(fd)
+        }
+        #expect(sockets.count == 500)
+        let body = Self.event("through_the_crowd")
+        let started = Date()
+        #expect(try r.post("usageflow", body, Self.v1(body)) == (202, "accepted\n"))
+        #expect(Date().timeIntervalSince(started) < 2)
+        #expect(Self.within(2) { r.webhookSyncs == 1 })
+    }
+}
+
 final class StatusBox: @unchecked Sendable {
     private let lock = NSLock()
     private var values: [Int] = []
