@@ -134,6 +134,8 @@ public final class BillSyncMetrics: @unchecked Sendable {
                 owed[invoice.currency, default: (0, .zero)].count += 1
                 owed[invoice.currency, default: (0, .zero)].amount += amount
             }
+            // Prometheus sample values are float64 by the text format: the amounts go out as the
+            // nearest doubles, for dashboards; the exports keep the exact decimals.
             for (currency, o) in owed.sorted(by: { $0.key < $1.key }) {
                 gauge(
                     "open_invoices", "", "Invoices not paid, by currency.", labels + [("currency", currency)],
