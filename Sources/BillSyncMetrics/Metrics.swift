@@ -101,7 +101,16 @@ public final class BillSyncMetrics: @unchecked Sendable {
             ).set(to: value)
         }
         let open = try store.openInvoiceTotals()
+        // The month's usage cost per source and currency, in one pass over the month's hours.
         let month = UTC.monthContaining(now)
+        var usageCost: [String: [String: ExactDecimal]] = [:]
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
+        defer { buffer.deallocate() }
+        try store.forEachRawUsageRow(from: month.start, to: month.end) { r in
+            let text = String(decoding: r.amount(.total, buffer), as: UTF8.self)
+            usageCost[r.string(.source), default: [:]][r.string(.currency), default: .zero] +=
+                (try? ExactDecimal(parsing: text)) ?? .zero
+        }
         for source in config.sources {
             let labels = Self.labels(source)
             let s = try store.state(source: source.name, provider: source.provider.rawValue)
@@ -145,15 +154,7 @@ public final class BillSyncMetrics: @unchecked Sendable {
                     labels + [("currency", currency)], Double(o.amount.description) ?? 0)
             }
             if source.descriptor.hasUsage {
-                var cost: [String: ExactDecimal] = [:]
-                let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
-                defer { buffer.deallocate() }
-                try store.forEachRawUsageRow(from: month.start, to: month.end) { r in
-                    guard r.string(.source) == source.name else { return }
-                    let text = String(decoding: r.amount(.total, buffer), as: UTF8.self)
-                    cost[r.string(.currency), default: .zero] += (try? ExactDecimal(parsing: text)) ?? .zero
-                }
-                for (currency, amount) in cost.sorted(by: { $0.key < $1.key }) {
+                for (currency, amount) in (usageCost[source.name] ?? [:]).sorted(by: { $0.key < $1.key }) {
                     gauge(
                         "usage_month_to_date_cost", "", "Hourly usage cost of the current UTC month so far.",
                         labels + [("currency", currency)], Double(amount.description) ?? 0)
