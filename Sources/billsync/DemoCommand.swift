@@ -75,8 +75,7 @@ struct DemoCommand: ParsableCommand {
         let runtime = try Runtime.load(option)
         let (lock, store) = try runtime.openLocked()
         let pass = SyncPass(
-            config: runtime.config, store: store, logger: runtime.logger.triggered("manual"), stop: StopFlag(),
-            clock: runtime.clock)
+            config: runtime.config, store: store, logger: runtime.logger, stop: StopFlag(), clock: runtime.clock)
         let reports = withExtendedLifetime(lock) { pass.sync(runtime.config.sources) }
         let files = try withExtendedLifetime(lock) { try pass.export() }
         print("")

@@ -115,12 +115,3 @@ struct Runtime {
         }
     }
 }
-
-extension Logger {
-    /// This logger with `trigger=` on every line: what started a sync (`manual`, `schedule`, `webhook`).
-    func triggered(_ trigger: String) -> Logger {
-        var logger = self
-        logger[metadataKey: "trigger"] = .string(trigger)
-        return logger
-    }
-}

@@ -20,8 +20,7 @@ struct SyncCommand: ParsableCommand {
         let stop = StopFlag()
         let signals = StopSignals(stop)
         let pass = SyncPass(
-            config: runtime.config, store: store, logger: runtime.logger.triggered("manual"), stop: stop,
-            clock: runtime.clock)
+            config: runtime.config, store: store, logger: runtime.logger, stop: stop, clock: runtime.clock)
         let reports = withExtendedLifetime((lock, signals)) { pass.sync(selected) }
         if stop.isSet {
             // Stopped by SIGTERM/SIGINT: every finished page is committed; the next sync resumes.
