@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "BillSyncCLITests",
             dependencies: [
-                "BillSyncSimulator", "BillSyncCore", "BillSyncStore", "BillSyncTestSupport",
+                "BillSyncSimulator", "BillSyncCore", "BillSyncDaemon", "BillSyncStore", "BillSyncTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
     ]

@@ -44,8 +44,17 @@ public final class Daemon: @unchecked Sendable {
     var reloadRequested = false
     /// Set once memory has been handed back after the last sync (see ``ProcessMemory``).
     var idleMemoryReleased = false
+    /// When (monotonic seconds) memory was last handed back, and last handed back because the
+    /// listener went quiet.
+    var lastIdleRelease = -Double.infinity
+    var lastQuietRelease = -Double.infinity
     /// Memory is handed back only when the next poll is at least this far away.
     static let idleReleaseAfter: Double = 30
+    /// Memory is handed back again once the listener has answered nothing for this long, at
+    /// most once per `quietReleaseEvery`: a scraper that comes back every 15 s keeps using the
+    /// pages it faults back, and handing them back each time would cost more CPU than it saves.
+    static let listenerQuietAfter: Double = 10
+    static let quietReleaseEvery: Double = 300
     var lastSyncAt: Int64?
     let exportLock = NSLock()
     /// What the daemon counts for its metrics, across passes.
@@ -146,6 +155,10 @@ public final class Daemon: @unchecked Sendable {
                 if schedule.webhook { schedule.lastWebhookSync = now }
                 schedule.webhook = false
                 schedules[source.name] = schedule
+                if idleMemoryReleased {
+                    idleMemoryReleased = false
+                    ProcessMemory.resume()
+                }
                 startSync(source, trigger: trigger)
             }
             if let due = nextWatchdog, due <= now {
@@ -154,17 +167,26 @@ public final class Daemon: @unchecked Sendable {
             }
             var nextDue = Double.infinity
             for schedule in schedules.values where !schedule.running { nextDue = min(nextDue, schedule.nextDue) }
-            if !idleMemoryReleased && !schedules.values.contains(where: \.running)
+            let listenerWentQuiet =
+                idleMemoryReleased && now - lastQuietRelease >= Self.quietReleaseEvery
+                && health.lastServed.map { $0 > lastIdleRelease && now - $0 >= Self.listenerQuietAfter } == true
+            if (!idleMemoryReleased || listenerWentQuiet) && !schedules.values.contains(where: \.running)
                 && nextDue - now >= Self.idleReleaseAfter
             {
-                // Nothing runs until the next poll: give memory back while waiting.
+                // Nothing runs until the next poll: give memory back while waiting; again once
+                // the listener has been quiet for a while after serving requests.
                 idleMemoryReleased = true
+                lastIdleRelease = now
+                if listenerWentQuiet { lastQuietRelease = now }
                 condition.unlock()
                 store.releaseMemory()
                 let mappings = ProcessMemory.release()
                 logger.debug(
                     "daemon.idle",
-                    metadata: ["mappings_released": "\(mappings)", "next_poll_in_s": "\(Int(nextDue - now))"])
+                    metadata: [
+                        "mappings_released": "\(mappings)", "next_poll_in_s": "\(Int(nextDue - now))",
+                        "after": .string(listenerWentQuiet ? "requests" : "syncs"),
+                    ])
                 condition.lock()
                 continue
             }

@@ -1,7 +1,9 @@
 import Foundation
 
-/// `M_ARENA_MAX` and `MADV_PAGEOUT`, which Glibc does not export to Swift.
+/// `M_ARENA_MAX` and the `MADV_` advice, which Glibc does not all export to Swift.
 private let mallocArenaMax: Int32 = -8
+private let madviseNormal: Int32 = 0
+private let madviseRandom: Int32 = 1
 private let madvisePageout: Int32 = 21
 
 #if canImport(Glibc)
@@ -23,12 +25,34 @@ public enum ProcessMemory {
     /// program and libraries, which the kernel may reclaim (`MADV_PAGEOUT` on each file
     /// mapping; pages other processes share are left alone). Nothing changes for the program:
     /// the next poll faults back the pages it touches, from the page cache when they are still
-    /// there. Returns how many mappings were advised.
+    /// there. Until `resume()`, those mappings are also marked `MADV_RANDOM`: what runs while
+    /// idle (a scrape of `/metrics`, a webhook) brings back the pages it touches, not the
+    /// neighbours that readahead would add. Returns how many mappings were advised.
     @discardableResult
     public static func release() -> Int {
         #if os(Linux)
             _ = mallocTrim(0)
-            guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return 0 }
+            return forEachFileMapping { address, length in
+                guard madvise(address, length, madvisePageout) == 0 else { return false }
+                _ = madvise(address, length, madviseRandom)
+                return true
+            }
+        #else
+            return 0
+        #endif
+    }
+
+    /// Back to work after `release()`: readahead as usual for the sync that starts.
+    public static func resume() {
+        #if os(Linux)
+            _ = forEachFileMapping { address, length in madvise(address, length, madviseNormal) == 0 }
+        #endif
+    }
+
+    #if os(Linux)
+        /// Calls `body` with each file mapping of the process; returns how many it accepted.
+        private static func forEachFileMapping(_ body: (UnsafeMutableRawPointer, Int) -> Bool) -> Int {
+            guard let maps = readProcFile("/proc/self/maps") else { return 0 }
             var advised = 0
             for line in maps.split(separator: "\n") {
                 // start-end perms offset dev inode path
@@ -39,16 +63,32 @@ public enum ProcessMemory {
                     end > start,
                     let address = UnsafeMutableRawPointer(bitPattern: start)
                 else { continue }
-                if madvise(address, Int(end - start), madvisePageout) == 0 { advised += 1 }
+                if body(address, Int(end - start)) { advised += 1 }
             }
             return advised
-        #else
-            return 0
-        #endif
-    }
+        }
+    #endif
 }
 
 #if os(Linux)
+    /// The whole of a `/proc` file, read to its end: such files report size 0, and a reader
+    /// that trusts the size gets only the first page (a quarter of the mappings, here).
+    private func readProcFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { return nil }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// glibc's `malloc_trim` and `mallopt` (declared in `<malloc.h>`, which the Glibc module leaves out).
     @_silgen_name("malloc_trim")
     private func mallocTrim(_ pad: Int) -> Int32

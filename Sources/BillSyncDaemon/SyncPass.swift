@@ -30,7 +30,10 @@ public struct SyncPass {
         self.metrics = metrics
     }
 
-    public func sync(_ sources: [SourceConfig]) -> [SyncReport] {
+    /// Syncs `sources`; each sync's lines carry `trigger=` (`manual` for `sync` and `demo`).
+    public func sync(_ sources: [SourceConfig], trigger: String = "manual") -> [SyncReport] {
+        var logger = self.logger
+        logger[metadataKey: "trigger"] = .string(trigger)
         let results = ReportBox(count: sources.count)
         let group = DispatchGroup()
         // Sources with the longest chain of requests first (Typesense Cloud's invoice details under

@@ -9,11 +9,13 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// What the daemon tells the listener: its loop's heartbeat (the loop that feeds systemd's
-/// watchdog beats at least once a second) and when it started.
+/// What the daemon and the listener tell each other: the daemon loop's heartbeat (the loop
+/// that feeds systemd's watchdog beats at least once a second), when it started, and when
+/// the listener last served a request.
 public final class DaemonHealth: @unchecked Sendable {
     private let lock = NSLock()
     private var lastBeat = monotonicSeconds()
+    private var _lastServed: Double?
     public let startedAt: Int64
 
     public init(startedAt: Int64) { self.startedAt = startedAt }
@@ -22,6 +24,25 @@ public final class DaemonHealth: @unchecked Sendable {
 
     /// Whether the loop beat within the last five seconds.
     public var loopAlive: Bool { lock.withLock { monotonicSeconds() - lastBeat < 5 } }
+
+    /// Called as each request is answered.
+    public func served() { lock.withLock { _lastServed = monotonicSeconds() } }
+
+    /// When (monotonic seconds) the listener last answered a request, if ever.
+    public var lastServed: Double? { lock.withLock { _lastServed } }
+}
+
+/// Tells `DaemonHealth` about every request answered, so that the daemon knows when the
+/// listener has gone quiet.
+struct ActivityMiddleware<Context: RequestContext>: RouterMiddleware {
+    let health: DaemonHealth
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        defer { health.served() }
+        return try await next(request, context)
+    }
 }
 
 /// billsync's HTTP listener (`[http] listen`), on Hummingbird 2 over SwiftNIO: `/livez`,
@@ -51,6 +72,7 @@ public final class Listener: @unchecked Sendable {
         onWebhook: @escaping @Sendable (_ source: String) -> Void = { _ in }
     ) throws {
         let router = Router()
+        router.add(middleware: ActivityMiddleware(health: health))
         let webhooks = WebhookRoute(
             config: config, metrics: metrics, clock: clock, logger: logger, onWebhook: onWebhook)
         router.post("/webhooks/:source") { request, context -> Response in

@@ -114,6 +114,13 @@ import Testing
         #expect(!run.stderr.contains("event=export.written"))
         // Nothing changed, so no file was even generated again.
         #expect(run.stderr.contains(" files=0 written=0"), "\(run.stderr)")
+        // Each source's sync says what started it; the export lines are the pass's own.
+        let syncLines = run.stderr.split(separator: "\n").filter {
+            $0.contains("event=sync.started") || $0.contains("event=sync.finished")
+        }
+        #expect(syncLines.count == 8)  // four sources, started and finished
+        #expect(syncLines.allSatisfy { $0.contains(" trigger=manual") }, "\(syncLines)")
+        #expect(!run.stderr.split(separator: "\n").contains { $0.contains("event=export") && $0.contains("trigger=") })
     }
 
     @Test func syncsRegenerateOnlyWhatChangedOrIsMissing() throws {
