@@ -331,13 +331,20 @@ def idle_daemon(config, listen=None):
     p = subprocess.Popen([os.path.join(STATIC, "billsync"), "--config", config, "run"], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, env={**os.environ, "BILLSYNC_NOW": str(NOW_UNIX)})
     time.sleep(8)   # the first sync of every source, then idle
-    if listen:      # served once, as a scraper would
-        urllib.request.urlopen(f"http://{listen}/metrics").read()
+    if listen:      # served once, as a scraper would; then the 10 s after which a quiet listener
+        urllib.request.urlopen(f"http://{listen}/metrics").read()   # has the daemon hand memory back
         urllib.request.urlopen(f"http://{listen}/readyz").read()
+        time.sleep(12)
     def sample():
-        with open(f"/proc/{p.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        ticks = int(fields[11]) + int(fields[12])
+        # CPU in nanoseconds, summed over the threads alive (schedstat; clock ticks are 10 ms,
+        # a third of what the target allows over 20 s)
+        ticks = 0
+        for task in os.listdir(f"/proc/{p.pid}/task"):
+            try:
+                with open(f"/proc/{p.pid}/task/{task}/schedstat") as f:
+                    ticks += int(f.read().split()[0])
+            except FileNotFoundError:
+                pass
         with open(f"/proc/{p.pid}/status") as f:
             status = f.read()
         rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
@@ -347,7 +354,7 @@ def idle_daemon(config, listen=None):
     start = time.monotonic()
     time.sleep(20)
     t1, rss, anon = sample()
-    cpu = (t1 - t0) / os.sysconf("SC_CLK_TCK") / (time.monotonic() - start) * 100
+    cpu = (t1 - t0) / 1e9 / (time.monotonic() - start) * 100
     p.send_signal(signal.SIGTERM)
     p.wait()
     record(name, rss_mib=rss, private_rss_mib=anon, cpu_percent=cpu)

@@ -179,6 +179,7 @@ public final class Daemon: @unchecked Sendable {
                 lastIdleRelease = now
                 if listenerWentQuiet { lastQuietRelease = now }
                 condition.unlock()
+                let cpu = ProcessMemory.cpuSeconds()
                 store.releaseMemory()
                 let mappings = ProcessMemory.release()
                 logger.debug(
@@ -186,6 +187,7 @@ public final class Daemon: @unchecked Sendable {
                     metadata: [
                         "mappings_released": "\(mappings)", "next_poll_in_s": "\(Int(nextDue - now))",
                         "after": .string(listenerWentQuiet ? "requests" : "syncs"),
+                        "cpu_ms": "\(Int((ProcessMemory.cpuSeconds() - cpu) * 1000))",
                     ])
                 condition.lock()
                 continue

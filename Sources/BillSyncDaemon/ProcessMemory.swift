@@ -42,6 +42,14 @@ public enum ProcessMemory {
         #endif
     }
 
+    /// The process's CPU time so far (user and system), in seconds.
+    public static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        return user + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
     /// Back to work after `release()`: readahead as usual for the sync that starts.
     public static func resume() {
         #if os(Linux)
