@@ -47,6 +47,8 @@ public struct SourceConfig: Sendable {
     /// Webhooks start a sync of this source at most this often (`webhook_min_interval`); those
     /// that come sooner ride along with the next one.
     public var webhookMinInterval: Double = 5
+    /// The difference `billsync reconcile` accepts between usage and invoice (`reconcile_tolerance`).
+    public var reconcileTolerance: ExactDecimal = .zero
 
     /// A source with its provider's defaults: its vendor name and documented rate limit.
     public init(name: String, descriptor: ProviderDescriptor, key: KeyReference, baseURL: String) {
@@ -92,6 +94,13 @@ public struct Config: Sendable {
     public var databasePath: String { stateDir + "/billsync.sqlite3" }
 
     public func source(named name: String) -> SourceConfig? { sources.first { $0.name == name } }
+
+    /// `reconcile_tolerance` per source, for the sources that set one.
+    public var reconcileTolerances: [String: ExactDecimal] {
+        Dictionary(
+            sources.filter { !$0.reconcileTolerance.isZero }.map { ($0.name, $0.reconcileTolerance) },
+            uniquingKeysWith: { a, _ in a })
+    }
 }
 
 enum URLCheck {

@@ -14,12 +14,14 @@ public enum ConfigLoader {
         "retry_base_delay", "retry_max_delay", "max_response_bytes", "max_rate_limit_wait",
     ]
     static let accountingKeys: Set<String> = [
-        "payable_account", "expense_account", "payment_account", "prepaid_account", "operating_currencies",
+        "payable_account", "expense_account", "payment_account", "prepaid_account", "accrued_account",
+        "operating_currencies",
     ]
     static let sourceKeys: Set<String> = [
         "name", "provider", "api_key_file", "api_key_env", "api_key", "base_url", "team", "usage_start",
         "usage_lookback", "money_unit", "currency", "poll_interval", "rate_limit", "vendor", "webhook_secret_file",
         "webhook_secret_env", "webhook_secret_previous_file", "webhook_secret_header", "webhook_min_interval",
+        "reconcile_tolerance",
     ]
 
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
@@ -134,6 +136,7 @@ public enum ConfigLoader {
             if let v = try sub.account("expense_account") { config.accounting.expenseAccount = v }
             if let v = try sub.account("payment_account") { config.accounting.paymentAccount = v }
             if let v = try sub.account("prepaid_account") { config.accounting.prepaidAccount = v }
+            if let v = try sub.account("accrued_account") { config.accounting.accruedAccount = v }
             if let v = try sub.stringArray("operating_currencies") {
                 guard !v.isEmpty else { throw sub.bad("operating_currencies", "must name at least one currency") }
                 for code in v where !Self.isCurrencyCode(code) {
@@ -259,6 +262,7 @@ public enum ConfigLoader {
         }
         source.pollInterval = try r.duration("poll_interval")
         try parseWebhook(r, into: &source)
+        try parseMonthEnd(r, into: &source)
         if let v = try r.string("vendor") {
             guard let first = v.first, first.isASCII, first.isUppercase,
                 v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })

@@ -72,7 +72,7 @@ public struct SyncPass {
         let vendors = Dictionary(config.sources.map { ($0.name, $0.vendor) }, uniquingKeysWith: { a, _ in a })
         let exporter = Exporter(
             store: store, directory: config.exportDir, bom: config.csvBOM, accounting: config.accounting,
-            vendors: vendors)
+            vendors: vendors, tolerances: config.reconcileTolerances)
         let started = monotonicSeconds()
         let files = try exporter.run(formats: wanted, onlyChanged: onlyChanged)
         for file in files where file.written {

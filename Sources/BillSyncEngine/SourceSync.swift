@@ -82,6 +82,8 @@ public final class SourceSync {
                     context: context, provider: provider, usageStart: source.usageStart,
                     lookback: source.usageLookback
                 ).run()
+                // Both the invoices and the usage are in: the months used but not invoiced.
+                try store.noteUnbilledMonths(source: source.name, at: clock.now())
             }
         } catch ProviderError.stopped {
             stopped = true

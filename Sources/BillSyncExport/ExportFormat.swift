@@ -1,3 +1,4 @@
+import BillSyncCore
 import BillSyncStore
 import Foundation
 
@@ -63,16 +64,20 @@ public final class ExportContext {
     public let accounting: AccountingConfig
     /// Journal vendor segment per source name; sources not listed use their provider's.
     public let vendors: [String: String]
+    /// `reconcile_tolerance` per source name.
+    public let tolerances: [String: ExactDecimal]
     /// Everything is generated again (`billsync export`, or changed export settings).
     public let full: Bool
     /// What the store marked as changed since the last export: `invoices`, `usage:YYYY-MM`.
     public let marks: [String: Int64]
     private var model: LedgerModel?
+    private var accrualList: [Accrual]?
 
     init(
         store: BillingStore, directory: String, bom: Bool, accounting: AccountingConfig, vendors: [String: String],
-        full: Bool, marks: [String: Int64]
+        tolerances: [String: ExactDecimal], full: Bool, marks: [String: Int64]
     ) {
+        self.tolerances = tolerances
         self.store = store
         self.directory = directory
         self.bom = bom
@@ -98,10 +103,26 @@ public final class ExportContext {
         full || marks["usage:" + month] != nil || missing(file)
     }
 
+    /// Whether files holding the accruals must be generated again: as ``invoicesStale(_:)``,
+    /// or the usage of a noted month changed.
+    public func accrualsStale(_ files: [String]) throws -> Bool {
+        if invoicesStale(files) { return true }
+        let months = Set(try accruals().map(\.month))
+        return marks.keys.contains { $0.hasPrefix("usage:") && months.contains(String($0.dropFirst(6))) }
+    }
+
+    /// The accruals, read once per pass for every format that asks.
+    func accruals() throws -> [Accrual] {
+        if let accrualList { return accrualList }
+        let list = try Accrual.all(store: store)
+        accrualList = list
+        return list
+    }
+
     /// The journals' transactions, built once per pass for every format that asks.
     func ledgerModel() throws -> LedgerModel {
         if let model { return model }
-        let built = try LedgerModel(store: store, accounting: accounting, vendors: vendors)
+        let built = try LedgerModel(store: store, accounting: accounting, vendors: vendors, accruals: try accruals())
         model = built
         return built
     }

@@ -19,15 +19,19 @@ public struct Exporter {
     public let accounting: AccountingConfig
     /// Journal vendor segment per source name; sources not listed use their provider's default.
     public let vendors: [String: String]
+    /// `reconcile_tolerance` per source name (zero when not listed).
+    public let tolerances: [String: ExactDecimal]
 
     public init(
-        store: BillingStore, directory: String, bom: Bool, accounting: AccountingConfig, vendors: [String: String]
+        store: BillingStore, directory: String, bom: Bool, accounting: AccountingConfig, vendors: [String: String],
+        tolerances: [String: ExactDecimal] = [:]
     ) {
         self.store = store
         self.directory = directory
         self.bom = bom
         self.accounting = accounting
         self.vendors = vendors
+        self.tolerances = tolerances
     }
 
     /// Writes the exports named in `formats` (names of ``ExportFormats/all``). With
@@ -43,7 +47,7 @@ public struct Exporter {
         let full = !onlyChanged || stored != fingerprint
         let context = ExportContext(
             store: store, directory: directory, bom: bom, accounting: accounting, vendors: vendors,
-            full: full, marks: marks)
+            tolerances: tolerances, full: full, marks: marks)
         var files: [ExportedFile] = []
         for name in names {
             guard let format = ExportFormats.named(name) else { throw UnknownExportFormat(name: name) }
@@ -58,7 +62,9 @@ public struct Exporter {
     func fingerprint(_ names: [String]) -> String {
         let a = accounting
         return "v1;" + names.sorted().joined(separator: ",") + ";bom=\(bom);"
-            + [a.payableAccount, a.expenseAccount, a.paymentAccount, a.prepaidAccount].joined(separator: ",") + ";"
-            + vendors.keys.sorted().map { "\($0)=\(vendors[$0]!)" }.joined(separator: ",")
+            + [a.payableAccount, a.expenseAccount, a.paymentAccount, a.prepaidAccount, a.accruedAccount].joined(
+                separator: ",") + ";"
+            + vendors.keys.sorted().map { "\($0)=\(vendors[$0]!)" }.joined(separator: ",") + ";"
+            + tolerances.keys.sorted().map { "\($0)=\(tolerances[$0]!)" }.joined(separator: ",")
     }
 }

@@ -72,13 +72,15 @@ enum GroundTruth {
         return json
     }
 
-    /// Northflank usage of `account` for the hour starts in `hours`.
+    /// Northflank usage of `account` for the hour starts in `hours` (whole hours), as served:
+    /// missing hours left out.
     static func usage(_ northflank: NorthflankAPI, account: NorthflankAPI.Account, hours: Range<Int64>) -> JSONText {
         let count = max(
             0, (hours.upperBound - hours.lowerBound + UTCCalendar.secondsPerHour - 1) / UTCCalendar.secondsPerHour)
         var json = JSONText(capacity: 64 + Int(min(count, 100_000)) * 300)
         json.beginArray()
-        for hour in stride(from: hours.lowerBound, to: hours.upperBound, by: Int(UTCCalendar.secondsPerHour)) {
+        var hour = northflank.servedHour(account, atOrAfter: hours.lowerBound)
+        while hour < hours.upperBound {
             let usage = northflank.usage(account, hour: hour)
             let major = { (units: Int64) in WireAmount(units, scale: NorthflankAPI.usageScale).majorUnits }
             json.beginObject()
@@ -95,6 +97,7 @@ enum GroundTruth {
             json.moneyString("byoc_gpu_memory", major(usage.byoc.gpuMemory))
             json.moneyString("byoc_cluster", major(usage.byoc.cluster))
             json.endObject()
+            hour = northflank.servedHour(account, atOrAfter: hour + UTCCalendar.secondsPerHour)
         }
         json.endArray()
         return json

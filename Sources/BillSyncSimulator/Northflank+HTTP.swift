@@ -126,6 +126,7 @@ extension NorthflankAPI {
             }
             hour = max(from, UTCCalendar.ceil(cursorHour, to: UTCCalendar.secondsPerHour))
         }
+        hour = servedHour(account, atOrAfter: hour)
         let first = hour
         var json = JSONText(capacity: 1_024 + perPage * 400)
         json.beginObject()
@@ -136,7 +137,7 @@ extension NorthflankAPI {
         var count = 0
         while hour < end, count < perPage {
             write(usage(account, hour: hour), to: &json, wrongType: count == 0 && context.mutation == .wrongType)
-            hour += UTCCalendar.secondsPerHour
+            hour = servedHour(account, atOrAfter: hour + UTCCalendar.secondsPerHour)
             count += 1
         }
         json.endArray()
@@ -180,7 +181,7 @@ extension NorthflankAPI {
     }
 
     private func write(_ invoice: Invoice, to json: inout JSONText, wrongType: Bool) {
-        let scale = Self.invoiceScale
+        let scale = invoice.scale
         json.beginObject()
         json.field("id", invoice.id)
         json.key("period")

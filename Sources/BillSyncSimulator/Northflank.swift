@@ -5,6 +5,12 @@ import Foundation
 /// money in cents with fractional digits (or major units with `MoneyUnit.decimal`).
 struct NorthflankAPI: ProviderAPI {
     let options: SimulatorOptions
+    let monthEnd: MonthEnd
+
+    init(options: SimulatorOptions) {
+        self.options = options
+        monthEnd = MonthEnd(options)
+    }
 
     var kind: SimulatedProvider { .northflank }
     var apiKey: String { options.northflankKey }
@@ -53,13 +59,14 @@ struct NorthflankAPI: ProviderAPI {
         var total: Int64 { vcpu + memory + gpuMemory + cluster }
     }
 
-    /// Amounts in units of 10^-4 cent.
+    /// Amounts in units of 10^-`scale` cent: `invoiceScale`, or `usageScale` when billed from usage.
     struct Invoice: Sendable {
         let id: String
         let periodStart: Int64
         let periodEnd: Int64
         let paas: PaaSPrice
         let byoc: BYOCPrice
+        let scale: Int
         let tax: Int64
         let paid: Bool
 
@@ -82,6 +89,8 @@ struct NorthflankAPI: ProviderAPI {
         /// The newest month that ended before `now`; later ones were added by the control API.
         let newestGenerated: Int64
         let newest: Int64
+        /// `usageHours(now:)`: the hours an invoice billed from usage may add up.
+        let usageHours: Range<Int64>
     }
 
     func invoiceMonths(_ account: Account, now: Int64, changes: InvoiceChanges.Snapshot) -> InvoiceMonths {
@@ -89,7 +98,8 @@ struct NorthflankAPI: ProviderAPI {
         return InvoiceMonths(
             oldest: UTCCalendar.monthIndex(containing: now - Int64(options.historyDays) * UTCCalendar.secondsPerDay),
             newestGenerated: generated,
-            newest: generated + Int64(changes.added(.northflank, account: account.name)))
+            newest: generated + Int64(changes.added(.northflank, account: account.name)),
+            usageHours: usageHours(now: now))
     }
 
     static func invoiceID(_ account: Account, month: Int64) -> String {
@@ -97,6 +107,25 @@ struct NorthflankAPI: ProviderAPI {
     }
 
     func invoice(_ account: Account, month: Int64, months: InvoiceMonths, changes: InvoiceChanges.Snapshot) -> Invoice {
+        let id = Self.invoiceID(account, month: month)
+        let period = UTCCalendar.start(ofMonth: month)..<UTCCalendar.start(ofMonth: month + 1)
+        var charges =
+            options.invoicesFromUsage
+            ? billedUsage(account, period: period, available: months.usageHours)
+            : generatedCharges(account, month: month)
+        charges.paas.cpu += monthEnd.offsets[id] ?? 0
+        let subTotal = charges.paas.total + charges.byoc.total
+        let paid = changes.status(.northflank, id: id).map { $0 == "paid" } ?? (month < months.newestGenerated)
+        return Invoice(
+            id: id, periodStart: period.lowerBound, periodEnd: period.upperBound,
+            paas: charges.paas, byoc: charges.byoc, scale: charges.scale,
+            // 20%, half up at the smallest unit (nearest below zero too: a fifth is never a half).
+            tax: account.isTaxed ? UTCCalendar.floorDiv(2 * subTotal + 5, 10) : 0,
+            paid: paid)
+    }
+
+    /// The components of an invoice not billed from usage, at `invoiceScale`.
+    func generatedCharges(_ account: Account, month: Int64) -> Charges {
         var rng = SeededRandom(seed: options.seed, .northflankInvoice, Int64(account.index), month)
         let size = magnitude(account)
         let scale = Self.invoiceScale
@@ -112,15 +141,7 @@ struct NorthflankAPI: ProviderAPI {
             byoc.gpuMemory = rng.oneIn(6) ? Self.amount(&rng, belowCents: 80_000, scale: scale) : 0
             byoc.cluster = rng.int(in: 1...3) * 15_000 * 10_000
         }
-        let subTotal = paas.total + byoc.total
-        let id = Self.invoiceID(account, month: month)
-        let paid = changes.status(.northflank, id: id).map { $0 == "paid" } ?? (month < months.newestGenerated)
-        return Invoice(
-            id: id,
-            periodStart: UTCCalendar.start(ofMonth: month), periodEnd: UTCCalendar.start(ofMonth: month + 1),
-            paas: paas, byoc: byoc,
-            tax: account.isTaxed ? (2 * subTotal + 5) / 10 : 0,  // 20%, half up, at 10^-4 cent
-            paid: paid)
+        return Charges(paas: paas, byoc: byoc, scale: scale)
     }
 
     /// Hour starts from the day `historyDays` before `now` up to the last whole hour.
@@ -131,7 +152,8 @@ struct NorthflankAPI: ProviderAPI {
         return first..<UTCCalendar.floor(now, to: UTCCalendar.secondsPerHour)
     }
 
-    func usage(_ account: Account, hour: Int64) -> UsageHour {
+    /// The usage model's hour before spikes; `usage(_:hour:)` is what is metered.
+    func generatedUsage(_ account: Account, hour: Int64) -> UsageHour {
         var rng = SeededRandom(
             seed: options.seed, .northflankUsage, Int64(account.index),
             UTCCalendar.floorDiv(hour, UTCCalendar.secondsPerHour))
@@ -200,7 +222,7 @@ struct NorthflankAPI: ProviderAPI {
         guard months.oldest <= months.newest else { return [] }
         return stride(from: months.newest, through: months.oldest, by: -1).prefix(limit).map { month in
             let invoice = invoice(account, month: month, months: months, changes: changes)
-            let major = { (units: Int64) in WireAmount(units, scale: Self.invoiceScale).majorUnits }
+            let major = { (units: Int64) in WireAmount(units, scale: invoice.scale).majorUnits }
             let components: [(String, Int64)] = [
                 ("cpu", invoice.paas.cpu), ("memory", invoice.paas.memory), ("storage", invoice.paas.storage),
                 ("gpu", invoice.paas.gpu), ("byoc-vcpu", invoice.byoc.vcpu), ("byoc-memory", invoice.byoc.memory),

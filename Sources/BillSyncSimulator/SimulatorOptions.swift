@@ -31,6 +31,20 @@ public struct SimulatorOptions: Sendable {
     public var numericIDs: Bool = false
     public var northflankKey = "nf-sim-key", typesenseKey = "ts-sim-key", usageflowKey = "uf-sim-key"
     public var northflankMoney: MoneyUnit = .cents
+    /// Every Northflank invoice bills exactly its account's usage hours within its period (the
+    /// hours of `usageHours` in it, missing ones included, spikes multiplied), per component, at
+    /// usage precision (6 fractional cent digits); the current month's bills the hours so far.
+    public var invoicesFromUsage: Bool = false
+    /// Northflank invoice id (`nfinv_org_202609`) → a decimal number of cents (`12.5`, `-0.01`)
+    /// added to its PaaS cpu, and so to its subtotal, tax and total: at most 4 fractional
+    /// digits, 6 with `invoicesFromUsage`.
+    public var invoiceOffsets: [String: String] = [:]
+    /// Northflank usage hours the usage endpoint and `/_sim/truth/usage` never serve; invoices
+    /// still bill them.
+    public var missingHours: [NorthflankMissingHours] = []
+    /// Northflank usage hours with every component multiplied, as served, in the ground truth
+    /// and in invoices billed from usage.
+    public var spikes: [NorthflankSpike] = []
     /// Typesense line-item descriptions cycle through text that breaks naive CSV and journals.
     public var hostileText: Bool = false
     /// Enforce the providers' documented limits (Northflank 1000/h, Typesense 30/min per key).

@@ -181,6 +181,19 @@ enum Schema {
             // comma-separated; empty for a complete invoice.
             try db.execute(sql: "ALTER TABLE invoices ADD COLUMN fallbacks TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("v8-accrual-months") { db in
+            // The UTC months a sync found used but not yet invoiced (see `noteUnbilledMonths`): a
+            // month stays listed once its invoice arrives, and its accrual then shows reversed.
+            try db.execute(
+                sql: """
+                    CREATE TABLE accrual_months (
+                        source TEXT NOT NULL,
+                        month_start INTEGER NOT NULL,
+                        noted_at INTEGER NOT NULL,
+                        PRIMARY KEY (source, month_start)
+                    ) WITHOUT ROWID
+                    """)
+        }
         return migrator
     }
 }

@@ -58,6 +58,33 @@ struct BillSyncSim: ParsableCommand {
             valueName: "cents|decimal"))
     var northflankMoney = "cents"
 
+    @Flag(
+        help: ArgumentHelp(
+            "Bill every Northflank invoice as exactly the sum of its period's usage hours, at usage precision.",
+            discussion: "Missing hours are billed too, spikes multiplied; the current month bills the hours so far."))
+    var northflankInvoicesFromUsage = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Add CENTS (a decimal such as 12.5 or -0.01) to Northflank invoice ID's PaaS cpu, subtotal and total.",
+            discussion: "Repeatable. At most 4 fractional digits, 6 with --northflank-invoices-from-usage.",
+            valueName: "ID=CENTS"))
+    var northflankInvoiceOffset: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Never serve COUNT usage hours of ACCOUNT from the whole hour START (unix seconds or ISO-8601).",
+            discussion: "Repeatable. Left out of /_sim/truth/usage too; invoices still bill them.",
+            valueName: "ACCOUNT:START:COUNT"))
+    var northflankMissingHours: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Multiply every usage component of ACCOUNT's whole hour HOUR by FACTOR, a positive integer.",
+            discussion: "Repeatable. An hour whose usage is all zero stays zero: spike one with usage.",
+            valueName: "ACCOUNT:HOUR:FACTOR"))
+    var northflankSpike: [String] = []
+
     @Flag(help: "Fill Typesense line-item descriptions with text that breaks naive CSV and journals.")
     var hostileText = false
 
@@ -101,9 +128,30 @@ struct BillSyncSim: ParsableCommand {
         guard typesensePeriodDays >= 1 else { throw ValidationError("--typesense-period-days must be at least 1.") }
         guard rateScale > 0 else { throw ValidationError("--rate-scale must be greater than 0.") }
         guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate is a fraction between 0 and 1.") }
+        _ = try options()
     }
 
     func run() throws {
+        let options = try options()
+
+        // Block the stop signals before any server thread exists, so only sigwait sees them.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+
+        let simulator = Simulator(options: options)
+        let boundPort = try simulator.start(host: host, port: port)
+        print("billsync-sim listening on http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)")
+        fflush(nil)
+        var received: Int32 = 0
+        sigwait(&stopSignals, &received)
+        simulator.stop()
+    }
+
+    /// The options the flags ask for; throws on a value the simulator cannot serve.
+    private func options() throws -> SimulatorOptions {
         var options = SimulatorOptions()
         options.seed = seed
         options.now = now.flatMap(SimulatorOptions.parseInstant)
@@ -123,21 +171,32 @@ struct BillSyncSim: ParsableCommand {
         options.rateScale = rateScale
         options.latencyMs = latencyMs
         options.errorRate = errorRate
-
-        // Block the stop signals before any server thread exists, so only sigwait sees them.
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        sigaddset(&stopSignals, SIGINT)
-        sigaddset(&stopSignals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
-
-        let simulator = Simulator(options: options)
-        let boundPort = try simulator.start(host: host, port: port)
-        print("billsync-sim listening on http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)")
-        fflush(nil)
-        var received: Int32 = 0
-        sigwait(&stopSignals, &received)
-        simulator.stop()
+        options.invoicesFromUsage = northflankInvoicesFromUsage
+        for text in northflankInvoiceOffset {
+            guard let separator = text.firstIndex(of: "="), separator != text.startIndex else {
+                throw ValidationError(
+                    "--northflank-invoice-offset takes ID=CENTS, such as nfinv_org_202609=12.5, not '\(text)'.")
+            }
+            let id = String(text[..<separator])
+            guard options.invoiceOffsets[id] == nil else {
+                throw ValidationError("--northflank-invoice-offset names \(id) twice.")
+            }
+            options.invoiceOffsets[id] = String(text[text.index(after: separator)...])
+        }
+        do throws(SimulatorOptionError) {
+            options.missingHours = try northflankMissingHours.map(NorthflankMissingHours.init(parsing:))
+        } catch {
+            throw ValidationError("--northflank-missing-hours: \(error.message).")
+        }
+        do throws(SimulatorOptionError) {
+            options.spikes = try northflankSpike.map(NorthflankSpike.init(parsing:))
+        } catch {
+            throw ValidationError("--northflank-spike: \(error.message).")
+        }
+        if let problem = options.problem {
+            throw ValidationError(problem + ".")
+        }
+        return options
     }
 }
 

@@ -15,7 +15,7 @@ struct BillSync: ParsableCommand {
             """,
         subcommands: [
             RunCommand.self, SyncCommand.self, ExportCommand.self, StatusCommand.self, CheckCommand.self,
-            ResetCommand.self, DemoCommand.self,
+            ResetCommand.self, ReconcileCommand.self, DemoCommand.self,
         ])
 
     static func main() {

@@ -15,7 +15,11 @@ enum BeancountExport {
             let link = "^" + LedgerText.token(t.source + "." + t.invoiceID)
             out += "\n\(UTC.date(t.date)) \(t.cleared ? "*" : "!") \(quoted(t.vendor)) \(quoted(t.narration)) \(link)\n"
             out += "  source: \(quoted(t.source))\n"
-            out += "  invoice: \(quoted(t.invoiceID))\n"
+            if let month = t.accrualMonth {
+                out += "  accrual: \(quoted(month))\n"
+            } else {
+                out += "  invoice: \(quoted(t.invoiceID))\n"
+            }
             for (account, amount) in t.postings {
                 out += "  " + account + "  " + amount.description + " " + t.currency + "\n"
             }

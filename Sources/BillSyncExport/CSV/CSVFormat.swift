@@ -1,4 +1,4 @@
-/// `invoices.csv`, `line_items.csv` and `usage/YYYY-MM.csv`.
+/// `invoices.csv`, `line_items.csv`, `accruals.csv`, `reconciliation.csv` and `usage/YYYY-MM.csv`.
 struct CSVFormat: ExportFormat {
     let name = "csv"
     var directories: [String] { ["usage"] }
@@ -11,6 +11,14 @@ struct CSVFormat: ExportFormat {
                 try CSVExport.invoices(store: context.store, bom: context.bom, path: directory + "/invoices.csv"))
             files.append(
                 try CSVExport.lineItems(store: context.store, bom: context.bom, path: directory + "/line_items.csv"))
+        }
+        if try context.accrualsStale(["accruals.csv", "reconciliation.csv"]) {
+            files.append(
+                try AccrualsCSV.write(try context.accruals(), bom: context.bom, path: directory + "/accruals.csv"))
+            files.append(
+                try Reconciliation.writeCSV(
+                    try Reconciliation.run(store: context.store, tolerances: context.tolerances), bom: context.bom,
+                    path: directory + "/reconciliation.csv"))
         }
         for month in try context.store.usageMonths() where context.usageStale(month, file: "usage/\(month).csv") {
             files.append(

@@ -4,6 +4,8 @@ public struct AccountingConfig: Sendable, Equatable {
     public var expenseAccount = "Expenses:Cloud"
     public var paymentAccount = "Assets:Bank:Checking"
     public var prepaidAccount = "Assets:Prepaid"
+    /// Where usage not yet invoiced is booked at month end (`accrued_account`).
+    public var accruedAccount = "Liabilities:Accrued"
     /// beancount's `operating_currency` options (what fava reports in): `operating_currencies`
     /// if the config sets it, else every source's currency; the ledger's own currencies are
     /// added at export.

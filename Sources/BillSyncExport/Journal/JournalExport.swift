@@ -11,12 +11,16 @@ enum JournalExport {
         for account in model.accounts { out += "account \(account)\n" }
         out += "\n"
         for vendor in model.vendors { out += "payee \(vendor)\n" }
-        out += "\ntag source\ntag invoice\n"
+        out += "\ntag source\ntag invoice\ntag accrual\n"
         try model.forEachTransaction { t in
             let id = LedgerText.token(t.invoiceID)
             out += "\n\(UTC.date(t.date)) \(t.cleared ? "*" : "!") (\(id)) \(t.vendor)\n"
             out += "    ; source: \(t.source)\n"
-            out += "    ; invoice: \(id)\n"
+            if let month = t.accrualMonth {
+                out += "    ; accrual: \(month)\n"
+            } else {
+                out += "    ; invoice: \(id)\n"
+            }
             out += "    ; \(t.narration)\n"
             let width = max(40, (t.postings.map(\.account.count).max() ?? 0) + 2)
             for (account, amount) in t.postings {

@@ -3,7 +3,7 @@ struct LedgerFormat: ExportFormat {
     let name = "ledger"
 
     func write(_ context: ExportContext) throws -> [ExportedFile] {
-        guard context.invoicesStale(["billsync.journal"]) else { return [] }
+        guard try context.accrualsStale(["billsync.journal"]) else { return [] }
         let model = try context.ledgerModel()
         return [try context.stream("billsync.journal", rows: model.count) { try JournalExport.write(model, to: $0) }]
     }

@@ -2,8 +2,9 @@ import BillSyncCore
 import BillSyncProviders
 import BillSyncStore
 
-/// One transaction of the journals: an invoice on its issue date, or its payment on its
-/// payment date.
+/// One transaction of the journals: an invoice on its issue date, its payment on its
+/// payment date, or a month's accrual (on its last day) and the accrual's reversal (on the next
+/// month's first).
 ///
 /// Invariant, checked by construction: every transaction's postings sum to zero per currency.
 struct LedgerTransaction {
@@ -15,16 +16,20 @@ struct LedgerTransaction {
     var narration: String
     var postings: [(account: String, amount: ExactDecimal)]
     var currency: String
+    /// `2026-11` for an accrual or its reversal (then `invoiceID` is `accrual-2026-11`).
+    var accrualMonth: String? = nil
 }
 
 /// The double-entry view of the store that the journal and beancount writers share, streamed
 /// in date order: one transaction per invoice on its issue date, one per payment on its
-/// payment date. Memory stays flat whatever the history: a first pass collects what the files
-/// declare up front (accounts, commodities, payees), a second one writes.
+/// payment date, two per accrual. Memory stays flat whatever the history: a first pass
+/// collects what the files declare up front (accounts, commodities, payees), a second one writes.
 struct LedgerModel {
     let store: BillingStore
     let accounting: AccountingConfig
     let vendorOf: [String: String]
+    /// The accruals' transactions, in date order (a few per source).
+    let accrualTransactions: [LedgerTransaction]
     /// Every account used, sorted.
     private(set) var accounts: [String] = []
     private(set) var currencies: [String] = []
@@ -32,10 +37,13 @@ struct LedgerModel {
     private(set) var count = 0
     private(set) var firstDate: Int64?
 
-    init(store: BillingStore, accounting: AccountingConfig, vendors vendorOf: [String: String]) throws {
+    init(
+        store: BillingStore, accounting: AccountingConfig, vendors vendorOf: [String: String], accruals: [Accrual] = []
+    ) throws {
         self.store = store
         self.accounting = accounting
         self.vendorOf = vendorOf
+        accrualTransactions = Self.transactions(accruals, accounting: accounting, vendorOf: vendorOf)
         var accounts = Set<String>()
         var currencies = Set<String>()
         var vendors = Set<String>()
@@ -55,11 +63,62 @@ struct LedgerModel {
         firstDate = first
     }
 
+    static func vendor(_ source: String, provider: String, _ vendorOf: [String: String]) -> String {
+        vendorOf[source] ?? ProviderRegistry.descriptor(for: ProviderKind(rawValue: provider))?.vendor ?? "Vendor"
+    }
+
+    /// Each accrual booked on its month's last day, and reversed on the next month's first.
+    /// Pending (`!`) while the month waits for its invoice, cleared once the invoice is in.
+    static func transactions(_ accruals: [Accrual], accounting: AccountingConfig, vendorOf: [String: String])
+        -> [LedgerTransaction]
+    {
+        var out: [LedgerTransaction] = []
+        for accrual in accruals where !accrual.lines.isEmpty {
+            let vendor = vendor(accrual.source, provider: accrual.provider, vendorOf)
+            let accrued = accounting.accruedAccount + ":" + vendor
+            var postings = accrual.lines.map {
+                (
+                    account: accounting.expenseAccount + ":" + vendor + ":" + LedgerText.accountSegment($0.lineType),
+                    amount: $0.amount
+                )
+            }
+            postings.append((accrued, -accrual.usage.total))
+            let upTo =
+                accrual.complete
+                ? "" : ", up to the hour of \(accrual.usage.lastHour.map(UTC.iso8601) ?? "-")"
+            let period = "\(UTC.date(accrual.monthStart)) to \(UTC.date(accrual.accrualDate))"
+            let cleared = accrual.status == .reversed
+            let id = "accrual-" + accrual.month
+            out.append(
+                LedgerTransaction(
+                    date: accrual.accrualDate, cleared: cleared, source: accrual.source, invoiceID: id,
+                    vendor: vendor, narration: "Accrued usage for \(period) (\(accrual.usage.hours) hours\(upTo))",
+                    postings: postings, currency: accrual.currency, accrualMonth: accrual.month))
+            out.append(
+                LedgerTransaction(
+                    date: accrual.monthEnd, cleared: cleared, source: accrual.source, invoiceID: id, vendor: vendor,
+                    narration: "Reversal of the usage accrued for \(period)",
+                    postings: postings.map { ($0.account, -$0.amount) }, currency: accrual.currency,
+                    accrualMonth: accrual.month))
+        }
+        return out.sorted { ($0.date, $0.source) < ($1.date, $1.source) }
+    }
+
     func forEachTransaction(_ body: (LedgerTransaction) throws -> Void) throws {
+        var pending = accrualTransactions[...]
+        try forEachInvoiceTransaction { t in
+            while let next = pending.first, next.date <= t.date {
+                try body(next)
+                pending = pending.dropFirst()
+            }
+            try body(t)
+        }
+        for t in pending { try body(t) }
+    }
+
+    func forEachInvoiceTransaction(_ body: (LedgerTransaction) throws -> Void) throws {
         try store.forEachLedgerEntry { payment, h, lines in
-            let vendor =
-                vendorOf[h.source] ?? ProviderRegistry.descriptor(for: ProviderKind(rawValue: h.provider))?.vendor
-                ?? "Vendor"
+            let vendor = Self.vendor(h.source, provider: h.provider, vendorOf)
             let payable = accounting.payableAccount + ":" + vendor
             let prepaid = accounting.prepaidAccount + ":" + vendor
             let total = try ExactDecimal(parsing: h.total)

@@ -1,0 +1,172 @@
+import BillSyncCore
+import BillSyncProviders
+import BillSyncStore
+
+/// One check of one invoice (`billsync reconcile`, `reconciliation.csv`).
+public struct ReconcileFinding: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        case ok, mismatch, incomplete
+    }
+
+    public var source: String
+    public var provider: String
+    public var invoiceID: String
+    public var periodStart: Int64
+    public var periodEnd: Int64
+    public var currency: String
+    /// `lines`, `usage:<line type>` or `focus`.
+    public var check: String
+    public var expected: ExactDecimal
+    public var actual: ExactDecimal
+    public var status: Status
+    /// For `incomplete` usage checks: the hours of the period missing from the store, and where
+    /// the source's usage has been read up to when that is before the period's end.
+    public var missingHours: [Int64] = []
+    public var readUntil: Int64?
+
+    public var difference: ExactDecimal { actual - expected }
+}
+
+/// The checks that the invoices and the usage agree:
+/// - `lines`: the provider's lines add up to the total; always true by construction, and the
+///   difference is the size of the `adjustment` line billsync added (zero when none);
+/// - `usage:<component>` (sources with hourly usage): the stored usage hours inside the
+///   invoice's period, added up per price component, against the invoice's price for that
+///   component; `incomplete` when hours of the period are missing from the store (they are
+///   listed), `mismatch` when the difference passes the source's `reconcile_tolerance`.
+///   Invoices whose period starts before the source's `usage_start` are not checked;
+/// - `focus`: FOCUS's `BilledCost` summed per `InvoiceId` (one row per line item) against the
+///   invoice total.
+public enum Reconciliation {
+    public static let columns = [
+        "source", "provider", "invoice_id", "period_start_utc", "period_end_utc", "currency", "check", "expected",
+        "actual", "difference", "status",
+    ]
+
+    /// What an invoice contributes, kept small (the large store holds tens of thousands).
+    struct InvoiceSums {
+        var header: BillingStore.InvoiceRow
+        var provided = ExactDecimal.zero
+        var all = ExactDecimal.zero
+        var byType: [String: ExactDecimal] = [:]
+    }
+
+    /// Every check, by source, period and invoice; `month` (`YYYY-MM`) keeps the invoices whose
+    /// period starts in it, `source` one source's.
+    public static func run(
+        store: BillingStore, tolerances: [String: ExactDecimal] = [:], month: String? = nil, source: String? = nil
+    ) throws -> [ReconcileFinding] {
+        var invoices: [InvoiceSums] = []
+        try store.forEachLedgerEntry { payment, header, lines in
+            guard !payment, source == nil || header.source == source,
+                month == nil || UTC.month(header.periodStart) == month
+            else { return }
+            let hasUsage = ProviderRegistry.descriptor(for: ProviderKind(rawValue: header.provider))?.hasUsage ?? false
+            var sums = InvoiceSums(header: header)
+            for line in lines {
+                let amount = try ExactDecimal(parsing: line.amount)
+                sums.all += amount
+                if line.lineType != "adjustment" { sums.provided += amount }
+                if hasUsage { sums.byType[line.lineType, default: .zero] += amount }
+            }
+            invoices.append(sums)
+        }
+        invoices.sort { a, b in
+            (a.header.source, a.header.periodStart, a.header.id) < (b.header.source, b.header.periodStart, b.header.id)
+        }
+        var states: [String: SourceState] = [:]
+        var out: [ReconcileFinding] = []
+        for sums in invoices {
+            let h = sums.header
+            let total = try ExactDecimal(parsing: h.total)
+            func finding(
+                _ check: String, _ expected: ExactDecimal, _ actual: ExactDecimal, _ status: ReconcileFinding.Status
+            )
+                -> ReconcileFinding
+            {
+                ReconcileFinding(
+                    source: h.source, provider: h.provider, invoiceID: h.id, periodStart: h.periodStart,
+                    periodEnd: h.periodEnd, currency: h.currency, check: check, expected: expected, actual: actual,
+                    status: status)
+            }
+            out.append(finding("lines", total, sums.provided, .ok))
+            if ProviderRegistry.descriptor(for: ProviderKind(rawValue: h.provider))?.hasUsage == true {
+                if states[h.source] == nil {
+                    states[h.source] = try store.state(source: h.source, provider: h.provider)
+                }
+                if let state = states[h.source], let start = state.usageStart, h.periodStart >= start {
+                    out += try usageChecks(
+                        store, sums, readUntil: state.usageDoneUntil ?? start, tolerance: tolerances[h.source] ?? .zero,
+                        finding)
+                }
+            }
+            out.append(finding("focus", total, sums.all, sums.all == total ? .ok : .mismatch))
+        }
+        return out
+    }
+
+    /// The usage checks of one invoice; `readUntil` is where the source's usage has been read
+    /// up to (every hour before it at least once): a period past it is `incomplete` too.
+    static func usageChecks(
+        _ store: BillingStore, _ sums: InvoiceSums, readUntil: Int64, tolerance: ExactDecimal,
+        _ finding: (String, ExactDecimal, ExactDecimal, ReconcileFinding.Status) -> ReconcileFinding
+    ) throws -> [ReconcileFinding] {
+        let h = sums.header
+        let usage = try store.usageSummary(source: h.source, from: h.periodStart, to: h.periodEnd)
+        let readEnd = min(h.periodEnd, max(h.periodStart, readUntil))
+        let missing =
+            usage.hours < Int((readEnd - h.periodStart) / 3_600)
+            ? try store.missingUsageHours(source: h.source, from: h.periodStart, to: readEnd) : []
+        let unread = readEnd < h.periodEnd
+        var out: [ReconcileFinding] = []
+        for (i, component) in UsageComponents.all.enumerated() {
+            let expected = sums.byType[component.lineType] ?? .zero
+            let actual = usage.amounts[i]
+            let difference = actual - expected
+            let within = !(tolerance < difference) && !(difference < .zero - tolerance)
+            var f = finding(
+                "usage:" + component.lineType, expected, actual,
+                !missing.isEmpty || unread ? .incomplete : within ? .ok : .mismatch)
+            f.missingHours = missing
+            if unread { f.readUntil = readEnd }
+            out.append(f)
+        }
+        return out
+    }
+
+    /// `2026-09-10T00:00Z+5h, 2026-09-20T13:00Z`: hours as runs, for people.
+    public static func describe(hours: [Int64]) -> String {
+        var runs: [(start: Int64, count: Int)] = []
+        for hour in hours {
+            if let last = runs.last, last.start + Int64(last.count) * 3_600 == hour {
+                runs[runs.count - 1].count += 1
+            } else {
+                runs.append((hour, 1))
+            }
+        }
+        return runs.map { run in
+            let start = String(UTC.iso8601(run.start).dropLast(4)) + "Z"
+            return run.count == 1 ? start : "\(start)+\(run.count)h"
+        }.joined(separator: ", ")
+    }
+
+    /// `reconciliation.csv`.
+    static func writeCSV(_ findings: [ReconcileFinding], bom: Bool, path: String) throws -> ExportedFile {
+        try CSVExport.streaming(path, header: columns, bom: bom) { out in
+            for f in findings {
+                out.csv.text(f.source)
+                out.csv.text(f.provider)
+                out.csv.text(f.invoiceID)
+                out.csv.number(UTC.dateTime(f.periodStart))
+                out.csv.number(UTC.dateTime(f.periodEnd))
+                out.csv.text(f.currency)
+                out.csv.text(f.check)
+                out.csv.number(f.expected.formatted(minimumDecimals: 2))
+                out.csv.number(f.actual.formatted(minimumDecimals: 2))
+                out.csv.number(f.difference.formatted(minimumDecimals: 2))
+                out.csv.text(f.status.rawValue)
+                try out.endRow()
+            }
+        }
+    }
+}
