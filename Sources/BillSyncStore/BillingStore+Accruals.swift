@@ -165,7 +165,8 @@ extension BillingStore {
         try pool.read { db in
             let stored = Set(
                 try Row.fetchAll(
-                    db, sql: "SELECT hour_start FROM usage_hours WHERE source = ? AND hour_start >= ? AND hour_start < ?",
+                    db,
+                    sql: "SELECT hour_start FROM usage_hours WHERE source = ? AND hour_start >= ? AND hour_start < ?",
                     arguments: [source, from, to]
                 ).map { $0[0] as Int64 })
             return stride(from: UTC.startOfHour(from + 3_599), to: to, by: 3_600).filter { !stored.contains($0) }

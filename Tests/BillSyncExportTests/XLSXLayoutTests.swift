@@ -62,7 +62,8 @@ import Testing
 
     func context(_ store: BillingStore, _ dir: String) -> ExportContext {
         ExportContext(
-            store: store, directory: dir + "/exports", bom: false, accounting: AccountingConfig(), vendors: [:], tolerances: [:],
+            store: store, directory: dir + "/exports", bom: false, accounting: AccountingConfig(), vendors: [:],
+            tolerances: [:],
             full: true, marks: [:])
     }
 
