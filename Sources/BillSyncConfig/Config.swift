@@ -49,6 +49,10 @@ public struct SourceConfig: Sendable {
     public var webhookMinInterval: Double = 5
     /// The difference `billsync reconcile` accepts between usage and invoice (`reconcile_tolerance`).
     public var reconcileTolerance: ExactDecimal = .zero
+    /// An hour of usage is a spike above `spikeFactor` × the median of the 168 before it
+    /// (`spike_factor`), if it is at least `spikeMin` (`spike_min`).
+    public var spikeFactor = ExactDecimal(3)
+    public var spikeMin = ExactDecimal(significand: 100, scale: 2)
 
     /// A source with its provider's defaults: its vendor name and documented rate limit.
     public init(name: String, descriptor: ProviderDescriptor, key: KeyReference, baseURL: String) {
@@ -88,6 +92,8 @@ public struct Config: Sendable {
     /// `max_rate_limit_wait`; nil: each source's documented period.
     public var maxRateLimitWait: Double?
     public var sources: [SourceConfig] = []
+    /// `[[budgets]]`.
+    public var budgets: [BudgetConfig] = []
     /// Warnings worth logging (inline keys, loose file permissions).
     public var warnings: [String] = []
 
@@ -101,6 +107,18 @@ public struct Config: Sendable {
             sources.filter { !$0.reconcileTolerance.isZero }.map { ($0.name, $0.reconcileTolerance) },
             uniquingKeysWith: { a, _ in a })
     }
+}
+
+/// A monthly budget (`[[budgets]]`): the month-to-date cost of some sources in one currency,
+/// with thresholds (fractions of `monthly`) each reported once per month when crossed.
+public struct BudgetConfig: Sendable, Equatable {
+    public var name: String
+    /// The sources it covers: those named in `sources`, or those of `vendor`.
+    public var sources: [String]
+    public var vendor: String?
+    public var monthly: ExactDecimal
+    public var currency: String
+    public var thresholds: [ExactDecimal]
 }
 
 enum URLCheck {

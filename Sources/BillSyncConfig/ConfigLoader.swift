@@ -8,7 +8,7 @@ import TOMLKit
 public enum ConfigLoader {
     static let topKeys: Set<String> = [
         "state_dir", "export_dir", "poll_interval", "log_format", "log_level", "log_file", "metrics_file", "http",
-        "exports",
+        "exports", "budgets",
         "csv_bom",
         "accounting", "sources", "request_timeout", "connect_timeout", "retry_max_attempts",
         "retry_base_delay", "retry_max_delay", "max_response_bytes", "max_rate_limit_wait",
@@ -21,7 +21,7 @@ public enum ConfigLoader {
         "name", "provider", "api_key_file", "api_key_env", "api_key", "base_url", "team", "usage_start",
         "usage_lookback", "money_unit", "currency", "poll_interval", "rate_limit", "vendor", "webhook_secret_file",
         "webhook_secret_env", "webhook_secret_previous_file", "webhook_secret_header", "webhook_min_interval",
-        "reconcile_tolerance",
+        "reconcile_tolerance", "spike_factor", "spike_min",
     ]
 
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
@@ -167,6 +167,7 @@ public enum ConfigLoader {
                     "source \(parsed.name): api_key is written inline in \(path); prefer api_key_file or api_key_env")
             }
         }
+        try parseBudgets(reader, into: &config, path: path)
         return config
     }
 

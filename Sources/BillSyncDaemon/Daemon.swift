@@ -227,6 +227,9 @@ public final class Daemon: @unchecked Sendable {
                 source: source, config: config, store: store, logger: logger, stop: stop, clock: clock
             ).run()
             metrics.record(report, source: source)
+            if report.succeeded {
+                MonthEndWatch(config: config, store: store, logger: logger).afterSync([source], now: clock.now())
+            }
             exportLock.lock()
             if report.succeeded && !stop.isSet {
                 do { _ = try pass.export() } catch {

@@ -62,7 +62,10 @@ public struct SyncPass {
             thread.start()
         }
         group.wait()
-        return results.all()
+        let reports = results.all()
+        let synced = zip(sources, reports).filter { $0.1.succeeded }.map(\.0)
+        MonthEndWatch(config: config, store: store, logger: logger).afterSync(synced, now: clock.now())
+        return reports
     }
 
     /// Rewrites the configured exports (with `onlyChanged`, those whose data changed); logs

@@ -194,6 +194,29 @@ enum Schema {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v9-budgets-and-spikes") { db in
+            // What has been reported, so that it is reported once: each budget threshold once
+            // per month, each usage spike once per hour; across restarts.
+            try db.execute(
+                sql: """
+                    CREATE TABLE budget_thresholds (
+                        budget TEXT NOT NULL,
+                        month_start INTEGER NOT NULL,
+                        threshold TEXT NOT NULL,
+                        crossed_at INTEGER NOT NULL,
+                        month_to_date TEXT NOT NULL,
+                        PRIMARY KEY (budget, month_start, threshold)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE usage_spikes (
+                        source TEXT NOT NULL,
+                        hour_start INTEGER NOT NULL,
+                        total TEXT NOT NULL,
+                        baseline TEXT NOT NULL,
+                        found_at INTEGER NOT NULL,
+                        PRIMARY KEY (source, hour_start)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BillSyncCore
+import BillSyncDaemon
 import BillSyncStore
 import Foundation
 
@@ -25,7 +26,22 @@ struct StatusCommand: ParsableCommand {
             let state = try store.state(source: source.name, provider: source.provider.rawValue)
             entries.append((state, try store.counts(source: source.name)))
         }
-        if json { print(Self.json(entries)) } else { print(Self.text(entries)) }
+        let budgets = try runtime.config.budgets.map {
+            try MonthEndWatch.standing($0, config: runtime.config, store: store, now: runtime.clock.now())
+        }
+        if json {
+            print(Self.json(entries, budgets: budgets))
+        } else {
+            print(Self.text(entries) + Self.text(budgets))
+        }
+    }
+
+    /// `budget cloud (2026-11): 4021.50 of 5000.00 USD month to date (80.4 %), forecast 8311.10`
+    static func text(_ budgets: [BudgetStanding]) -> String {
+        budgets.map { b in
+            "\nbudget \(b.name) (\(b.month)): \(b.monthToDate) of \(b.monthly) \(b.currency) month to date "
+                + "(\(b.monthToDate.percent(of: b.monthly).formatted(minimumDecimals: 1)) %), forecast \(b.forecast)"
+        }.joined()
     }
 
     static func time(_ t: Int64?) -> String { t.map(UTC.iso8601) ?? "never" }
@@ -59,7 +75,7 @@ struct StatusCommand: ParsableCommand {
         return out.joined(separator: "\n")
     }
 
-    static func json(_ entries: [(SourceState, BillingStore.Counts)]) -> String {
+    static func json(_ entries: [(SourceState, BillingStore.Counts)], budgets: [BudgetStanding] = []) -> String {
         func q(_ s: String?) -> String {
             guard let s else { return "null" }
             var out = ""
@@ -80,6 +96,12 @@ struct StatusCommand: ParsableCommand {
                 "requests":{"last_sync":\(s.lastSyncRequests),"total":\(s.requestsTotal)}}
                 """
         }
-        return "{\"sources\":[" + items.joined(separator: ",") + "]}"
+        let budgetItems = budgets.map { b in
+            "{\"name\":\(q(b.name)),\"month\":\(q(b.month)),\"currency\":\(q(b.currency)),"
+                + "\"monthly\":\(q(b.monthly.description)),\"month_to_date\":\(q(b.monthToDate.description)),"
+                + "\"forecast\":\(q(b.forecast.description))}"
+        }
+        return "{\"sources\":[" + items.joined(separator: ",") + "],\"budgets\":[" + budgetItems.joined(separator: ",")
+            + "]}"
     }
 }

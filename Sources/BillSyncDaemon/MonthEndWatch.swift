@@ -1,0 +1,115 @@
+import BillSyncConfig
+import BillSyncCore
+import BillSyncStore
+import Foundation
+import Logging
+
+/// A budget's month so far (`status`, the `budget.threshold` lines).
+public struct BudgetStanding: Sendable, Equatable {
+    public let name: String
+    public let month: String
+    public let currency: String
+    public let monthly: ExactDecimal
+    /// Invoiced lines whose period starts in the month, plus the usage of sources whose month is
+    /// not invoiced yet (the accrual).
+    public let monthToDate: ExactDecimal
+    /// The month-to-date rate carried over the whole month.
+    public let forecast: ExactDecimal
+}
+
+/// After each sync: the budgets' thresholds crossed and the usage spikes, each reported once
+/// (the store remembers them across restarts).
+public struct MonthEndWatch {
+    public let config: Config
+    public let store: BillingStore
+    public let logger: Logger
+
+    public init(config: Config, store: BillingStore, logger: Logger) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Spikes of `sources`, then every budget that covers one of them.
+    public func afterSync(_ sources: [SourceConfig], now: Int64) {
+        do {
+            for source in sources where source.descriptor.hasUsage { try spikes(source, now: now) }
+            let names = Set(sources.map(\.name))
+            for budget in config.budgets where budget.sources.contains(where: names.contains) {
+                try thresholds(budget, now: now)
+            }
+        } catch {
+            logger.error("store.failed", metadata: ["error": .string("\(error)")])
+        }
+    }
+
+    /// Where `budget` stands in the UTC month of `now`.
+    public static func standing(_ budget: BudgetConfig, config: Config, store: BillingStore, now: Int64) throws
+        -> BudgetStanding
+    {
+        let month = UTC.monthContaining(now)
+        var total = ExactDecimal.zero
+        for name in budget.sources {
+            guard let source = config.source(named: name) else { continue }
+            total += try store.invoicedAmount(
+                source: name, currency: budget.currency, from: month.start, to: month.end)
+            if source.descriptor.hasUsage, !(try store.invoicesCover(source: name, from: month.start, to: month.end)) {
+                let usage = try store.usageSummary(source: name, from: month.start, to: month.end)
+                if usage.currency == budget.currency { total += usage.total }
+            }
+        }
+        let elapsed = max(1, (min(now, month.end) - month.start) / 3_600)
+        let hours = (month.end - month.start) / 3_600
+        return BudgetStanding(
+            name: budget.name, month: UTC.month(month.start), currency: budget.currency, monthly: budget.monthly,
+            monthToDate: total, forecast: total.scaled(by: hours, over: elapsed, decimals: 2))
+    }
+
+    func thresholds(_ budget: BudgetConfig, now: Int64) throws {
+        let standing = try Self.standing(budget, config: config, store: store, now: now)
+        for threshold in budget.thresholds where !(standing.monthToDate < budget.monthly.multiplied(by: threshold)) {
+            guard
+                try store.recordThreshold(
+                    budget: budget.name, month: UTC.monthContaining(now).start, threshold: threshold,
+                    monthToDate: standing.monthToDate, at: now)
+            else { continue }
+            logger.warning(
+                "budget.threshold",
+                metadata: [
+                    "budget": .string(budget.name), "threshold": .string(threshold.description),
+                    "month": .string(standing.month), "month_to_date": .string(standing.monthToDate.description),
+                    "forecast": .string(standing.forecast.description), "monthly": .string(budget.monthly.description),
+                    "currency": .string(budget.currency),
+                ])
+        }
+    }
+
+    /// Hours of the last week whose total passes `spike_factor` × the median of the 168 hours
+    /// before (at least 24 of them stored) and `spike_min`. Older hours a backfill brings are
+    /// history, not news: they are not reported.
+    func spikes(_ source: SourceConfig, now: Int64) throws {
+        let week: Int64 = 168 * 3_600
+        let hours = try store.hourTotals(source: source.name, from: now - 2 * week, to: now)
+        var start = 0
+        for (i, hour) in hours.enumerated() where hour.hour >= now - week {
+            while hours[start].hour < hour.hour - week { start += 1 }
+            let before = hours[start..<i].map(\.total).sorted()
+            guard before.count >= 24, !(hour.total < source.spikeMin) else { continue }
+            let mid = before.count / 2
+            let median =
+                before.count % 2 == 1
+                ? before[mid] : (before[mid - 1] + before[mid]).scaled(by: 1, over: 2, decimals: 10)
+            guard median.multiplied(by: source.spikeFactor) < hour.total,
+                try store.recordSpike(
+                    source: source.name, hour: hour.hour, total: hour.total, baseline: median, at: now)
+            else { continue }
+            logger.warning(
+                "usage.spike",
+                metadata: [
+                    "source": .string(source.name), "hour": .string(UTC.iso8601(hour.hour)),
+                    "amount": .string(hour.total.description), "baseline": .string(median.description),
+                    "factor": .string(source.spikeFactor.description),
+                ])
+        }
+    }
+}
