@@ -77,6 +77,8 @@ public struct Config: Sendable {
     public var logFile: String?
     /// Where the metrics go as a node_exporter textfile after each sync (`metrics_file`).
     public var metricsFile: String?
+    /// `alert_webhook_url_file`: where the chat webhook's URL (a secret) is kept.
+    public var alertWebhookURLFile: String?
     /// `[http] listen`: where `billsync run` serves `/livez`, `/readyz` and `/metrics`; nil: no listener.
     public var httpListen: (host: String, port: Int)?
     /// Names of export formats (`ExportFormats` in BillSyncExport), validated, in config order.
@@ -100,6 +102,9 @@ public struct Config: Sendable {
     public var databasePath: String { stateDir + "/billsync.sqlite3" }
 
     public func source(named name: String) -> SourceConfig? { sources.first { $0.name == name } }
+
+    /// Whether a URL's host is a loopback one (127.0.0.0/8, localhost, ::1).
+    public static func isLoopbackURL(_ url: String) -> Bool { URLCheck.isLoopback(url) }
 
     /// `reconcile_tolerance` per source, for the sources that set one.
     public var reconcileTolerances: [String: ExactDecimal] {

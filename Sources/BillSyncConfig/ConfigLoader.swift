@@ -8,7 +8,7 @@ import TOMLKit
 public enum ConfigLoader {
     static let topKeys: Set<String> = [
         "state_dir", "export_dir", "poll_interval", "log_format", "log_level", "log_file", "metrics_file", "http",
-        "exports", "budgets",
+        "exports", "budgets", "alert_webhook_url_file",
         "csv_bom",
         "accounting", "sources", "request_timeout", "connect_timeout", "retry_max_attempts",
         "retry_base_delay", "retry_max_delay", "max_response_bytes", "max_rate_limit_wait",
@@ -79,6 +79,7 @@ public enum ConfigLoader {
             config.logLevel = level
         }
         config.logFile = try reader.string("log_file")
+        config.alertWebhookURLFile = try reader.string("alert_webhook_url_file")
         if let v = try reader.string("metrics_file") {
             guard v.hasPrefix("/"), !v.hasSuffix("/") else {
                 throw reader.bad(

@@ -6,37 +6,38 @@ public enum KeyReader {
         _ ref: KeyReference, source: String, file: String,
         environment: [String: String] = ProcessInfo.processInfo.environment, keyName: String = "api_key"
     ) throws(ConfigError) -> String {
-        let prefix = "source \(source)"
+        // `source nf.api_key_file`, or a top-level key's own name when `source` is empty
+        let prefix = source.isEmpty ? "" : "source \(source)."
         switch ref {
         case .inline(let key):
-            guard !key.isEmpty else { throw ConfigError(file: file, key: "\(prefix).\(keyName)", problem: "is empty") }
+            guard !key.isEmpty else { throw ConfigError(file: file, key: "\(prefix)\(keyName)", problem: "is empty") }
             return key
         case .env(let name):
             guard let value = environment[name] else {
                 throw ConfigError(
-                    file: file, key: "\(prefix).\(keyName)_env", problem: "environment variable \(name) is not set")
+                    file: file, key: "\(prefix)\(keyName)_env", problem: "environment variable \(name) is not set")
             }
             let key = value.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !key.isEmpty else {
                 throw ConfigError(
-                    file: file, key: "\(prefix).\(keyName)_env", problem: "environment variable \(name) is empty")
+                    file: file, key: "\(prefix)\(keyName)_env", problem: "environment variable \(name) is empty")
             }
             return key
         case .file(let path):
             let resolved = resolve(path, environment: environment)
             guard FileManager.default.fileExists(atPath: resolved) else {
                 throw ConfigError(
-                    file: file, key: "\(prefix).\(keyName)_file", problem: "key file \(resolved) does not exist")
+                    file: file, key: "\(prefix)\(keyName)_file", problem: "key file \(resolved) does not exist")
             }
             guard let data = FileManager.default.contents(atPath: resolved) else {
                 throw ConfigError(
-                    file: file, key: "\(prefix).\(keyName)_file",
+                    file: file, key: "\(prefix)\(keyName)_file",
                     problem: "key file \(resolved) cannot be read (permissions?)")
             }
             let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !key.isEmpty else {
                 throw ConfigError(
-                    file: file, key: "\(prefix).\(keyName)_file", problem: "key file \(resolved) is empty")
+                    file: file, key: "\(prefix)\(keyName)_file", problem: "key file \(resolved) is empty")
             }
             return key
         }

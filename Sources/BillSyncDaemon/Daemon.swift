@@ -29,6 +29,9 @@ public final class Daemon: @unchecked Sendable {
         var lastWebhookSync: Double?
         var lastFinished: Double?
         var lastOK: Bool?
+        /// When the source's syncs began failing (monotonic seconds), and whether that was alerted.
+        var failingSince: Double?
+        var failingAlerted = false
     }
 
     let configPath: String
@@ -62,6 +65,8 @@ public final class Daemon: @unchecked Sendable {
     /// The loop's heartbeat, for `/livez`.
     lazy var health = DaemonHealth(startedAt: clock.now())
     var listener: Listener?
+    /// `alert_webhook_url_file`'s sender, read at start.
+    var alerts: AlertSender?
     var signalSources: [DispatchSourceSignal] = []
     let signalQueue = DispatchQueue(label: "billsync.signals")
 
@@ -107,6 +112,11 @@ public final class Daemon: @unchecked Sendable {
     /// Runs until stopped; returns the process exit code.
     public func run() -> Int32 {
         installSignalHandlers()
+        do { alerts = try AlertSender.make(config, logger: logger) } catch {
+            logger.error("config.invalid", metadata: ["error": .string(error.description)])
+            return 2
+        }
+        defer { alerts?.finish(timeout: 2) }
         if let address = config.httpListen {
             let listener = Listener(host: address.host, port: address.port, logger: logger)
             do {
@@ -228,7 +238,8 @@ public final class Daemon: @unchecked Sendable {
             ).run()
             metrics.record(report, source: source)
             if report.succeeded {
-                MonthEndWatch(config: config, store: store, logger: logger).afterSync([source], now: clock.now())
+                MonthEndWatch(config: config, store: store, logger: logger, alerts: alerts).afterSync(
+                    [source], now: clock.now())
             }
             exportLock.lock()
             if report.succeeded && !stop.isSet {
@@ -285,11 +296,26 @@ public final class Daemon: @unchecked Sendable {
             schedule.webhookDuringSync = false
             schedule.webhook = true
             schedule.nextDue = webhookDue(schedule, config.source(named: source.name) ?? source)
-            if report.succeeded { schedule.failures = 0 }
+            if report.succeeded {
+                (schedule.failures, schedule.failingSince, schedule.failingAlerted) = (0, nil, false)
+            }
         } else if report.succeeded {
             schedule.failures = 0
+            (schedule.failingSince, schedule.failingAlerted) = (nil, false)
             schedule.nextDue = now + every + Self.jitter(every)
         } else if !stop.isSet {
+            if schedule.failingSince == nil { schedule.failingSince = now }
+            if let since = schedule.failingSince, now - since > 3 * every, !schedule.failingAlerted {
+                schedule.failingAlerted = true
+                alerts?.send(
+                    "source.failing",
+                    text: "billsync: source \(source.name) has been failing for \(Int(now - since)) s "
+                        + "(more than 3 × its \(Int(every)) s interval): \(report.error ?? "unknown error")",
+                    fields: [
+                        ("source", source.name), ("failing_for_s", "\(Int(now - since))"),
+                        ("error", report.error ?? ""),
+                    ])
+            }
             schedule.failures += 1
             let wait = Self.backoff(failures: schedule.failures, interval: every)
             schedule.nextDue = now + wait

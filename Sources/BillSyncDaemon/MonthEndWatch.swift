@@ -23,11 +23,14 @@ public struct MonthEndWatch {
     public let config: Config
     public let store: BillingStore
     public let logger: Logger
+    /// Where `budget.threshold` and `usage.spike` also go, when `alert_webhook_url_file` is set.
+    public let alerts: AlertSender?
 
-    public init(config: Config, store: BillingStore, logger: Logger) {
+    public init(config: Config, store: BillingStore, logger: Logger, alerts: AlertSender? = nil) {
         self.config = config
         self.store = store
         self.logger = logger
+        self.alerts = alerts
     }
 
     /// Spikes of `sources`, then every budget that covers one of them.
@@ -73,14 +76,18 @@ public struct MonthEndWatch {
                     budget: budget.name, month: UTC.monthContaining(now).start, threshold: threshold,
                     monthToDate: standing.monthToDate, at: now)
             else { continue }
-            logger.warning(
+            let fields = [
+                ("budget", budget.name), ("threshold", threshold.description), ("month", standing.month),
+                ("month_to_date", standing.monthToDate.description), ("forecast", standing.forecast.description),
+                ("monthly", budget.monthly.description), ("currency", budget.currency),
+            ]
+            logger.warning("budget.threshold", metadata: Logger.Metadata(fields.map { ($0, .string($1)) }) { $1 })
+            alerts?.send(
                 "budget.threshold",
-                metadata: [
-                    "budget": .string(budget.name), "threshold": .string(threshold.description),
-                    "month": .string(standing.month), "month_to_date": .string(standing.monthToDate.description),
-                    "forecast": .string(standing.forecast.description), "monthly": .string(budget.monthly.description),
-                    "currency": .string(budget.currency),
-                ])
+                text:
+                    "billsync: budget \(budget.name) passed \(threshold.percent(of: ExactDecimal(1)).formatted(minimumDecimals: 1)) % in \(standing.month): "
+                    + "\(standing.monthToDate) of \(budget.monthly) \(budget.currency) so far, forecast \(standing.forecast)",
+                fields: fields)
         }
     }
 
@@ -103,13 +110,16 @@ public struct MonthEndWatch {
                 try store.recordSpike(
                     source: source.name, hour: hour.hour, total: hour.total, baseline: median, at: now)
             else { continue }
-            logger.warning(
+            let fields = [
+                ("source", source.name), ("hour", UTC.iso8601(hour.hour)), ("amount", hour.total.description),
+                ("baseline", median.description), ("factor", source.spikeFactor.description),
+            ]
+            logger.warning("usage.spike", metadata: Logger.Metadata(fields.map { ($0, .string($1)) }) { $1 })
+            alerts?.send(
                 "usage.spike",
-                metadata: [
-                    "source": .string(source.name), "hour": .string(UTC.iso8601(hour.hour)),
-                    "amount": .string(hour.total.description), "baseline": .string(median.description),
-                    "factor": .string(source.spikeFactor.description),
-                ])
+                text: "billsync: usage spike on \(source.name) at \(UTC.iso8601(hour.hour)): \(hour.total) "
+                    + "against a median of \(median) over the week before",
+                fields: fields)
         }
     }
 }

@@ -17,6 +17,8 @@ public struct SyncPass {
     public let clock: SyncClock
     /// What the pass counts for `/metrics` and `metrics_file`.
     public let metrics: BillSyncMetrics
+    /// Where budget and spike alerts go (`alert_webhook_url_file`).
+    public var alerts: AlertSender?
 
     public init(
         config: Config, store: BillingStore, logger: Logger, stop: StopFlag, clock: SyncClock,
@@ -64,7 +66,7 @@ public struct SyncPass {
         group.wait()
         let reports = results.all()
         let synced = zip(sources, reports).filter { $0.1.succeeded }.map(\.0)
-        MonthEndWatch(config: config, store: store, logger: logger).afterSync(synced, now: clock.now())
+        MonthEndWatch(config: config, store: store, logger: logger, alerts: alerts).afterSync(synced, now: clock.now())
         return reports
     }
 

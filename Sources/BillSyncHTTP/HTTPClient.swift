@@ -149,6 +149,20 @@ public final class HTTPClient {
     /// Performs a GET and returns whatever HTTP status came back; only transport
     /// failures throw.
     public func get(_ url: String, headers: [(String, String)]) throws(TransportError) -> HTTPResponse {
+        try perform(url, headers: headers, body: nil)
+    }
+
+    /// Performs a POST of `body` (sent as it is, with the headers given) and returns whatever
+    /// HTTP status came back; only transport failures throw.
+    public func post(_ url: String, headers: [(String, String)], body: [UInt8]) throws(TransportError)
+        -> HTTPResponse
+    {
+        try perform(url, headers: headers, body: body)
+    }
+
+    private func perform(_ url: String, headers: [(String, String)], body: [UInt8]?) throws(TransportError)
+        -> HTTPResponse
+    {
         let sink = ResponseSink(maxBody: options.maxBodyBytes)
         let user = Unmanaged.passUnretained(sink).toOpaque()
         var list: UnsafeMutablePointer<curl_slist>? = nil
@@ -156,12 +170,22 @@ public final class HTTPClient {
         list = curl_slist_append(list, "Accept: application/json")
         defer { curl_slist_free_all(list) }
         _ = bs_curl_setopt_string(handle, CURLOPT_URL, url)
-        _ = bs_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
         _ = bs_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
         _ = bs_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, user)
         _ = bs_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
-        let code = withExtendedLifetime(sink) { curl_easy_perform(handle) }
+        var payload = body ?? []
+        let code = payload.withUnsafeMutableBytes { bytes in
+            if body != nil {
+                _ = bs_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bytes.count)
+                _ = bs_curl_setopt_pointer(
+                    handle, CURLOPT_POSTFIELDS, bytes.baseAddress ?? UnsafeMutableRawPointer(user))
+            } else {
+                _ = bs_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+            }
+            return withExtendedLifetime(sink) { curl_easy_perform(handle) }
+        }
         _ = bs_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
+        if body != nil { _ = bs_curl_setopt_long(handle, CURLOPT_HTTPGET, 1) }
         if code != CURLE_OK {
             if sink.overflowed {
                 throw TransportError(

@@ -2,6 +2,7 @@
 /// request counts and the ground truth. No authentication; never counted as requests.
 struct ControlAPI: Sendable {
     let gateway: ProviderGateway
+    let alerts = AlertInbox()
 
     func respond(to request: HTTPRequest) -> HTTPResponse {
         let segments = Array(request.pathSegments.dropFirst())
@@ -14,6 +15,7 @@ struct ControlAPI: Sendable {
             case (_, "requests"): return try requests(request, Array(segments.dropFirst()))
             case ("GET", "truth") where segments == ["truth", "invoices"]: return try truthInvoices(request)
             case ("GET", "truth") where segments == ["truth", "usage"]: return try truthUsage(request)
+            case (_, "alerts"): return try alerts.respond(to: request, Array(segments.dropFirst()))
             case ("GET", "health") where segments.count == 1: return .json(200, .object { $0.field("ok", true) })
             default:
                 throw RequestRejection(status: 404, message: "no simulator endpoint \(request.method) \(request.path)")

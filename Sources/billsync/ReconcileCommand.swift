@@ -37,6 +37,8 @@ struct ReconcileCommand: ParsableCommand {
         let findings = try Reconciliation.run(
             store: store, tolerances: runtime.config.reconcileTolerances, month: month, source: source)
         let failing = findings.filter { $0.status != .ok }
+        let alerts = try runtime.alertSender()
+        defer { alerts?.finish(timeout: 5) }
         for f in failing {
             var metadata: [String: String] = [
                 "source": f.source, "invoice": f.invoiceID, "check": f.check, "status": f.status.rawValue,
@@ -49,6 +51,11 @@ struct ReconcileCommand: ParsableCommand {
             }
             if let until = f.readUntil { metadata["usage_read_until"] = UTC.iso8601(until) }
             runtime.logger.warning("reconcile.mismatch", metadata: metadata.mapValues { .string($0) })
+            alerts?.send(
+                "reconcile.mismatch",
+                text: "billsync: \(f.source) invoice \(f.invoiceID) \(f.check) is \(f.status.rawValue): expected "
+                    + "\(f.expected), actual \(f.actual) \(f.currency)",
+                fields: metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             var line =
                 "\(f.status.rawValue.uppercased()) \(f.source) \(f.invoiceID) (\(UTC.date(f.periodStart)) to "
                 + "\(UTC.date(f.periodEnd))) \(f.check): expected \(f.expected) \(f.currency), actual \(f.actual), "

@@ -41,6 +41,15 @@ struct Runtime {
         return output
     }()
 
+    /// The alert sender `alert_webhook_url_file` asks for (its URL file read now), or nil;
+    /// exits 2 when the file is missing, empty or holds no https URL.
+    func alertSender() throws -> AlertSender? {
+        do { return try AlertSender.make(config, logger: logger) } catch {
+            printError(error.description)
+            throw Exit.configError
+        }
+    }
+
     /// Loads the config or exits 2 with the precise message.
     static func load(_ option: ConfigOption) throws -> Runtime {
         let output = bootstrap

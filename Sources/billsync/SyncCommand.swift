@@ -19,8 +19,11 @@ struct SyncCommand: ParsableCommand {
         let (lock, store) = try runtime.openLocked()
         let stop = StopFlag()
         let signals = StopSignals(stop)
-        let pass = SyncPass(
+        var pass = SyncPass(
             config: runtime.config, store: store, logger: runtime.logger, stop: stop, clock: runtime.clock)
+        pass.alerts = try runtime.alertSender()
+        // Alerts go out on their own thread; what is still queued gets a few seconds at exit.
+        defer { pass.alerts?.finish(timeout: 5) }
         let reports = withExtendedLifetime((lock, signals)) { pass.sync(selected) }
         if stop.isSet {
             // Stopped by SIGTERM/SIGINT: every finished page is committed; the next sync resumes.

@@ -1,0 +1,94 @@
+import BillSyncCore
+import BillSyncSimulator
+import BillSyncTestSupport
+import Foundation
+import Testing
+
+/// Alerts out, to the simulator's chat-webhook receiver (`/_sim/alerts`) over loopback HTTP.
+@Suite struct AlertTests {
+    static let now: Int64 = 1_794_749_400  // 2026-11-15T13:30:00Z
+    static let spikeHour: Int64 = 1_794_650_400  // 2026-11-14T10:00:00Z
+
+    func workspace() throws -> (SimHarness, Workspace) {
+        let sim = try SimHarness {
+            $0.now = Self.now
+            $0.historyDays = 60
+            $0.invoicesFromUsage = true
+            $0.spikes = [NorthflankSpike(account: "org", hour: Self.spikeHour, factor: 10)]
+        }
+        let ws = try Workspace(sim: sim)
+        try (sim.base + "/_sim/alerts\n").write(toFile: ws.root + "/keys/alerts", atomically: true, encoding: .utf8)
+        try ws.writeConfig(
+            sources: """
+                [[sources]]
+                name = "nf-org"
+                provider = "northflank"
+                api_key_file = "\(ws.root)/keys/nf"
+                base_url = "\(sim.base)"
+                usage_start = "2026-10-01"
+                rate_limit = "none"
+
+                [[budgets]]
+                name = "northflank"
+                sources = ["nf-org"]
+                monthly = "500.00"
+                currency = "USD"
+                thresholds = [0.8, 1.0]
+                """)
+        var text = try String(contentsOfFile: ws.configPath, encoding: .utf8)
+        text = "alert_webhook_url_file = \"\(ws.root)/keys/alerts\"\n" + text
+        try text.write(toFile: ws.configPath, atomically: true, encoding: .utf8)
+        return (sim, ws)
+    }
+
+    func received(_ sim: SimHarness) throws -> [JSONField] {
+        try sim.get("/_sim/alerts").split(separator: "\n").map { JSONField(try JSONValue.parse(String($0))) }
+    }
+
+    @Test func theReceiverGetsExactlyTheThresholdsAndTheSpikeOnce() throws {
+        let (sim, ws) = try workspace()
+        let env = ["BILLSYNC_NOW": String(Self.now)]
+        let first = try ws.billsync(["sync"], env: env)
+        #expect(first.status == 0, "\(first.stderr)")
+        let alerts = try received(sim)
+        #expect(
+            try alerts.map { try $0.require("event").text() } == [
+                "usage.spike", "budget.threshold", "budget.threshold",
+            ])
+        #expect(try alerts[0].require("hour").text() == "2026-11-14T10:00:00Z")
+        #expect(try alerts.dropFirst().map { try $0.require("threshold").text() } == ["0.80", "1.00"])
+        #expect(
+            try alerts[1].require("text").text().hasPrefix("billsync: budget northflank passed 80.0 % in 2026-11: "))
+        // Nothing secret in what went out, nor the alert URL in the log.
+        let bodies = try sim.get("/_sim/alerts")
+        #expect(!bodies.contains(sim.options.northflankKey))
+        #expect(!first.stderr.contains("/_sim/alerts"))
+        // The next sync (another process) sends nothing again.
+        let second = try ws.billsync(["sync"], env: env)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(try received(sim).count == 3)
+        // reconcile sends its findings: here the month in progress has no invoice, so none.
+        #expect(try ws.billsync(["reconcile"], env: env).status == 0)
+        #expect(try received(sim).count == 3)
+    }
+
+    @Test func aReceiverAnswering500DelaysNeitherTheSyncNorTheExports() throws {
+        let (sim, ws) = try workspace()
+        try sim.post("/_sim/alerts/status?code=500")
+        let started = Date()
+        let run = try ws.billsync(["sync"], env: ["BILLSYNC_NOW": String(Self.now)])
+        let seconds = Date().timeIntervalSince(started)
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stderr.split(separator: "\n")
+        let exported = try #require(lines.firstIndex { $0.contains("event=export.finished") })
+        let failed = lines.indices.filter { lines[$0].contains("event=alert.failed") }
+        // Three alerts, none delivered, each logged once, after the exports were written.
+        #expect(failed.count == 3, "\(run.stderr)")
+        #expect(failed.allSatisfy { $0 > exported })
+        #expect(try received(sim).isEmpty)
+        #expect(Int(try sim.json("/_sim/alerts/attempts").require("attempts").int64()) >= 2)
+        // The exports are all there; the process waited at most its 5 s for the alerts.
+        #expect(FileManager.default.fileExists(atPath: ws.exportDir + "/accruals.csv"))
+        #expect(seconds < 9, "\(seconds) s")
+    }
+}
