@@ -103,6 +103,9 @@ public final class ExportContext {
         full || marks["usage:" + month] != nil || missing(file)
     }
 
+    /// Whether any usage month changed since the last export.
+    public var usageChanged: Bool { full || marks.keys.contains { $0.hasPrefix("usage:") } }
+
     /// Whether files holding the accruals must be generated again: as ``invoicesStale(_:)``,
     /// or the usage of a noted month changed.
     public func accrualsStale(_ files: [String]) throws -> Bool {

@@ -161,6 +161,17 @@ public final class BillSyncMetrics: @unchecked Sendable {
                 }
             }
         }
+        for budget in config.budgets {
+            let standing = try BudgetStanding.of(budget, config: config, store: store, now: now)
+            let labels = [("budget", budget.name), ("currency", budget.currency)]
+            gauge("budget_amount", "", "A budget's monthly amount.", labels, Double(budget.monthly.description) ?? 0)
+            gauge(
+                "budget_month_to_date", "", "A budget's cost in the current UTC month so far (invoiced and accrued).",
+                labels, Double(standing.monthToDate.description) ?? 0)
+            gauge(
+                "budget_forecast", "", "A budget's month-to-date rate carried over the whole month.", labels,
+                Double(standing.forecast.description) ?? 0)
+        }
         if let export = lock.withLock({ lastExport }) {
             gauge(
                 "export_last_success", "timestamp_seconds", "When the last export pass finished.", [], Double(export.at)

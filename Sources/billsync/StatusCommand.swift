@@ -1,6 +1,7 @@
 import ArgumentParser
 import BillSyncCore
 import BillSyncDaemon
+import BillSyncEngine
 import BillSyncStore
 import Foundation
 
@@ -27,7 +28,7 @@ struct StatusCommand: ParsableCommand {
             entries.append((state, try store.counts(source: source.name)))
         }
         let budgets = try runtime.config.budgets.map {
-            try MonthEndWatch.standing($0, config: runtime.config, store: store, now: runtime.clock.now())
+            try BudgetStanding.of($0, config: runtime.config, store: store, now: runtime.clock.now())
         }
         if json {
             print(Self.json(entries, budgets: budgets))

@@ -33,7 +33,7 @@ import Testing
                 monthly = "500.00"
                 currency = "USD"
                 thresholds = [0.8, 1.0, 5]
-                """)
+                """, extra: "metrics_file = \"\(ws.root)/billsync.prom\"")
         let env = ["BILLSYNC_NOW": String(Self.now)]
         let first = try ws.billsync(["sync"], env: env)
         #expect(first.status == 0, "\(first.stderr)")
@@ -74,6 +74,20 @@ import Testing
                 "budget northflank (2026-11): \(monthToDate) of 500.00 USD month to date "
                     + "(\(monthToDate.percent(of: decimal("500.00")).formatted(minimumDecimals: 1)) %), forecast \(forecast)"
             ), "\(status.stdout)")
+        // The same figures as metrics (metrics_file), which promtool accepts.
+        let prom = try String(contentsOfFile: ws.root + "/billsync.prom", encoding: .utf8)
+        let labels = "{budget=\"northflank\",currency=\"USD\"}"
+        #expect(prom.contains("billsync_budget_amount\(labels) 500.0\n"), "\(prom)")
+        #expect(prom.contains("billsync_budget_month_to_date\(labels) \(Double(monthToDate.description)!)\n"))
+        #expect(prom.contains("billsync_budget_forecast\(labels) \(Double(forecast.description)!)\n"))
+        let promtool = try runProcess(
+            "/bin/sh",
+            [
+                "-c", "\"$0\" check metrics < \"$1\"",
+                try #require(AccountingExportTests.which("promtool"), "promtool is not installed"),
+                ws.root + "/billsync.prom",
+            ])
+        #expect(promtool.status == 0, "\(promtool.stdout)\(promtool.stderr)")
         let json = try ws.billsync(["status", "--json"], env: env)
         #expect(
             json.stdout.contains(

@@ -9,7 +9,9 @@ import Testing
 @Suite struct ReconcileCommandTests {
     static let october10: Int64 = 1_791_590_400  // 2026-10-10T00:00:00Z
 
-    func synced(_ configure: @escaping (inout SimulatorOptions) -> Void) throws -> (SimHarness, Workspace) {
+    func synced(sync: Bool = true, _ configure: @escaping (inout SimulatorOptions) -> Void) throws
+        -> (SimHarness, Workspace)
+    {
         let sim = try SimHarness {
             $0.historyDays = 100
             $0.invoicesFromUsage = true
@@ -30,8 +32,10 @@ import Testing
                 """
         }
         try ws.writeConfig(sources: sources)
-        let run = try ws.billsync(["sync"])
-        #expect(run.status == 0, "\(run.stderr)")
+        if sync {
+            let run = try ws.billsync(["sync"])
+            #expect(run.status == 0, "\(run.stderr)")
+        }
         return (sim, ws)
     }
 
@@ -95,6 +99,20 @@ import Testing
         // Usage errors exit 2.
         #expect(try ws.billsync(["reconcile", "--month", "2026-9"]).status == 2)
         #expect(try ws.billsync(["reconcile", "--source", "nope"]).status == 2)
+    }
+
+    /// A sync that stops halfway through the usage leaves periods incomplete; the next one
+    /// completes them, and `reconciliation.csv` follows although no invoice changed.
+    @Test func theReportFollowsUsageThatArrivesLater() throws {
+        let (sim, ws) = try synced(sync: false) { _ in }
+        // Every attempt (retry_max_attempts = 4) at one usage page fails: the source stops there.
+        try sim.fault("path=/v1/teams/team-1/billing/usage&kind=status&code=500&count=4&after=10")
+        let failed = try ws.billsync(["sync"])
+        #expect(failed.status == 1, "\(failed.stderr)")
+        #expect(try ws.csv("reconciliation.csv").contains { $0["status"] == "incomplete" })
+        let run = try ws.billsync(["sync"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try ws.csv("reconciliation.csv").allSatisfy { $0["status"] == "ok" })
     }
 
     @Test func aStoreWhereEverythingMatchesReconcilesCleanly() throws {

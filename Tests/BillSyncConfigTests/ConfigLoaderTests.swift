@@ -150,7 +150,7 @@ import Testing
     @Test func unknownKeyIsAnError() {
         #expect(
             problem(Self.minimal + "\nbase_urll = \"https://x\"")
-                == "billsync.toml: sources[0].base_urll: unknown key (allowed: api_key, api_key_env, api_key_file, base_url, currency, money_unit, name, poll_interval, provider, rate_limit, team, usage_lookback, usage_start, vendor, webhook_min_interval, webhook_secret_env, webhook_secret_file, webhook_secret_header, webhook_secret_previous_file)"
+                == "billsync.toml: sources[0].base_urll: unknown key (allowed: api_key, api_key_env, api_key_file, base_url, currency, money_unit, name, poll_interval, provider, rate_limit, reconcile_tolerance, spike_factor, spike_min, team, usage_lookback, usage_start, vendor, webhook_min_interval, webhook_secret_env, webhook_secret_file, webhook_secret_header, webhook_secret_previous_file)"
         )
         #expect(problem("statedir = \"/x\"\n" + Self.minimal).hasPrefix("billsync.toml: statedir: unknown key"))
     }

@@ -81,7 +81,7 @@ import Testing
             store: store, directory: dir + "/exports", bom: false, accounting: AccountingConfig(),
             vendors: ["ts": "TypesenseCloud"])
         let files = try exporter.run(formats: ["csv", "ledger", "beancount", "focus"])
-        #expect(files.count == 6)
+        #expect(files.count == 8)
         let journal = dir + "/exports/billsync.journal"
         let text = try String(contentsOfFile: journal, encoding: .utf8)
         #expect(text.contains("account Expenses:Cloud:TypesenseCloud:HYPERLINKHttpX\n"))

@@ -54,6 +54,7 @@ import Testing
             applied == [
                 "v1-sources-invoices-usage", "v2-export-dirty", "v3-usage-total", "v4-line-items-by-rowid",
                 "v5-usage-amounts-as-integers", "v6-no-random-secondary-indexes", "v7-invoice-fallbacks",
+                "v8-accrual-months", "v9-budgets-and-spikes",
             ])
         let columns = try store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT name FROM pragma_table_info('line_items')").map { $0[0] as String }

@@ -12,9 +12,12 @@ struct CSVFormat: ExportFormat {
             files.append(
                 try CSVExport.lineItems(store: context.store, bom: context.bom, path: directory + "/line_items.csv"))
         }
-        if try context.accrualsStale(["accruals.csv", "reconciliation.csv"]) {
+        if try context.accrualsStale(["accruals.csv"]) {
             files.append(
                 try AccrualsCSV.write(try context.accruals(), bom: context.bom, path: directory + "/accruals.csv"))
+        }
+        // The usage checks read every invoiced month's hours: any usage change counts.
+        if context.invoicesStale(["reconciliation.csv"]) || context.usageChanged {
             files.append(
                 try Reconciliation.writeCSV(
                     try Reconciliation.run(store: context.store, tolerances: context.tolerances), bom: context.bom,
