@@ -53,6 +53,10 @@ public final class InvoiceWalk {
         while true {
             try context.checkStop()
             let page = try provider.invoicePage(cursor: cursor)
+            if cursor == start, let total = page.listTotal {
+                // What the list says it holds, for `reconcile` (read again by every walk).
+                try store.setListTotal(source: context.source, total)
+            }
             if let next = page.next, !cursors.insert(next).inserted {
                 throw ProviderError.repeatingCursor(endpoint: provider.invoiceEndpoint, cursor: next)
             }

@@ -5,10 +5,13 @@ public struct InvoicePage: Sendable {
     public var invoices: [Invoice]
     /// Where the next page starts; nil on the last page.
     public var next: String?
+    /// How many invoices the list says it holds, when it says (Typesense Cloud's `total`).
+    public var listTotal: Int64?
 
-    public init(invoices: [Invoice], next: String?) {
+    public init(invoices: [Invoice], next: String?, listTotal: Int64? = nil) {
         self.invoices = invoices
         self.next = next
+        self.listTotal = listTotal
     }
 }
 

@@ -38,6 +38,34 @@ extension BillingStore {
         }
     }
 
+    /// What a source's invoice list last said it holds (Typesense Cloud's `total`); kept only
+    /// when it changed.
+    public func setListTotal(source: String, _ total: Int64) throws {
+        if try meta("list_total:" + source) != String(total) { try setMeta("list_total:" + source, String(total)) }
+    }
+
+    /// Each source whose list says how many invoices it holds: that count, the invoices
+    /// stored for it, and the span of their periods; by source.
+    public func listTotals() throws -> [(
+        source: String, provider: String, listed: Int64, stored: Int64, from: Int64, to: Int64
+    )] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT substr(m.key, 12), COALESCE(s.provider, ''), m.value,
+                        (SELECT COUNT(*) FROM invoices i WHERE i.source = substr(m.key, 12)),
+                        (SELECT COALESCE(MIN(period_start), 0) FROM invoices i WHERE i.source = substr(m.key, 12)),
+                        (SELECT COALESCE(MAX(period_end), 0) FROM invoices i WHERE i.source = substr(m.key, 12))
+                    FROM meta m LEFT JOIN source_state s ON s.source = substr(m.key, 12)
+                    WHERE m.key LIKE 'list\\_total:%' ESCAPE '\\' ORDER BY 1
+                    """
+            ).map { row in
+                (row[0], row[1], Int64(row[2] as String) ?? 0, row[3], row[4], row[5])
+            }
+        }
+    }
+
     /// Remembers that `budget` crossed `threshold` in the month starting at `month`; false when
     /// that was already known.
     public func recordThreshold(

@@ -42,8 +42,8 @@ struct ReconcileCommand: ParsableCommand {
         for f in failing {
             var metadata: [String: String] = [
                 "source": f.source, "invoice": f.invoiceID, "check": f.check, "status": f.status.rawValue,
-                "expected": f.expected.description, "actual": f.actual.description,
-                "difference": f.difference.description, "currency": f.currency,
+                "expected": f.text(f.expected), "actual": f.text(f.actual), "difference": f.text(f.difference),
+                "currency": f.currency,
             ]
             if !f.missingHours.isEmpty {
                 metadata["missing_hours"] = "\(f.missingHours.count)"
@@ -54,19 +54,21 @@ struct ReconcileCommand: ParsableCommand {
             alerts?.send(
                 "reconcile.mismatch",
                 text: "billsync: \(f.source) invoice \(f.invoiceID) \(f.check) is \(f.status.rawValue): expected "
-                    + "\(f.expected), actual \(f.actual) \(f.currency)",
+                    + "\(f.text(f.expected)), actual \(f.text(f.actual)) \(f.currency)",
                 fields: metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             var line =
-                "\(f.status.rawValue.uppercased()) \(f.source) \(f.invoiceID) (\(UTC.date(f.periodStart)) to "
-                + "\(UTC.date(f.periodEnd))) \(f.check): expected \(f.expected) \(f.currency), actual \(f.actual), "
-                + "difference \(f.difference)"
+                "\(f.status.rawValue.uppercased()) \(f.source) \(f.invoiceID.isEmpty ? "invoice list" : f.invoiceID) "
+                + "(\(UTC.date(f.periodStart)) to "
+                + "\(UTC.date(f.periodEnd))) \(f.check): expected \(f.text(f.expected))"
+                + (f.currency.isEmpty ? "" : " \(f.currency)")
+                + ", actual \(f.text(f.actual)), difference \(f.text(f.difference))"
             if !f.missingHours.isEmpty {
                 line += "; \(f.missingHours.count) hours missing: " + Reconciliation.describe(hours: f.missingHours)
             }
             if let until = f.readUntil { line += "; usage read only up to \(UTC.iso8601(until))" }
             print(line)
         }
-        let invoices = Set(findings.map { $0.source + "/" + $0.invoiceID }).count
+        let invoices = Set(findings.filter { !$0.invoiceID.isEmpty }.map { $0.source + "/" + $0.invoiceID }).count
         let counts = Dictionary(grouping: findings, by: \.status).mapValues(\.count)
         print(
             "\(findings.count) checks of \(invoices) invoices: \(counts[.ok] ?? 0) ok, \(counts[.mismatch] ?? 0) mismatch, "

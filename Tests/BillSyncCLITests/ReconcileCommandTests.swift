@@ -115,6 +115,33 @@ import Testing
         #expect(try ws.csv("reconciliation.csv").allSatisfy { $0["status"] == "ok" })
     }
 
+    /// Typesense Cloud's list says how many invoices it holds; a store that lost one says so.
+    @Test func theTypesenseListTotalIsCheckedAgainstTheInvoicesStored() throws {
+        let sim = try SimHarness()
+        let ws = try Workspace(sim: sim)
+        try ws.writeConfig()
+        #expect(try ws.billsync(["sync"]).status == 0)
+        let truth = try sim.json("/_sim/truth/invoices?provider=typesense").array()
+        let row = try #require(try ws.csv("reconciliation.csv").first { $0["check"] == "list-total" })
+        #expect(row["source"] == "typesense")
+        #expect(row["expected"] == "\(truth.count)")
+        #expect(row["actual"] == "\(truth.count)")
+        #expect(row["status"] == "ok")
+        let lost = try truth[3].require("id").text()
+        let sqlite = try runProcess(
+            "/usr/bin/sqlite3",
+            [
+                ws.stateDir + "/billsync.sqlite3",
+                "DELETE FROM invoices WHERE source = 'typesense' AND invoice_id = '\(lost)'",
+            ])
+        #expect(sqlite.status == 0, "\(sqlite.stderr)")
+        let run = try ws.billsync(["reconcile", "--source", "typesense"])
+        #expect(run.status == 1)
+        #expect(
+            run.stdout.split(separator: "\n").filter { $0.hasPrefix("MISMATCH") }.map { $0.split(separator: ":").last! }
+                == [" expected \(truth.count), actual \(truth.count - 1), difference -1"], "\(run.stdout)")
+    }
+
     @Test func aStoreWhereEverythingMatchesReconcilesCleanly() throws {
         let (_, ws) = try synced { _ in }
         let run = try ws.billsync(["reconcile"])

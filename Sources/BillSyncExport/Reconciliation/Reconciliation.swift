@@ -25,6 +25,11 @@ public struct ReconcileFinding: Sendable, Equatable {
     public var readUntil: Int64?
 
     public var difference: ExactDecimal { actual - expected }
+
+    /// Counts (`list-total`) are written as whole numbers, amounts with two decimals at least.
+    public func text(_ value: ExactDecimal) -> String {
+        value.formatted(minimumDecimals: check == "list-total" ? 0 : 2)
+    }
 }
 
 /// The checks that the invoices and the usage agree:
@@ -36,7 +41,9 @@ public struct ReconcileFinding: Sendable, Equatable {
 ///   listed), `mismatch` when the difference passes the source's `reconcile_tolerance`.
 ///   Invoices whose period starts before the source's `usage_start` are not checked;
 /// - `focus`: FOCUS's `BilledCost` summed per `InvoiceId` (one row per line item) against the
-///   invoice total.
+///   invoice total;
+/// - `list-total` (Typesense Cloud, one per source, not with a month): the invoice count the
+///   list states (`total`) against the invoices stored (the periods are those of the stored ones).
 public enum Reconciliation {
     public static let columns = [
         "source", "provider", "invoice_id", "period_start_utc", "period_end_utc", "currency", "check", "expected",
@@ -102,6 +109,14 @@ public enum Reconciliation {
             }
             out.append(finding("focus", total, sums.all, sums.all == total ? .ok : .mismatch))
         }
+        // The list's own count against the invoices stored (no month: the whole list).
+        for list in try store.listTotals() where (source == nil || list.source == source) && month == nil {
+            out.append(
+                ReconcileFinding(
+                    source: list.source, provider: list.provider, invoiceID: "", periodStart: list.from,
+                    periodEnd: list.to, currency: "", check: "list-total", expected: ExactDecimal(Int(list.listed)),
+                    actual: ExactDecimal(Int(list.stored)), status: list.listed == list.stored ? .ok : .mismatch))
+        }
         return out
     }
 
@@ -161,9 +176,9 @@ public enum Reconciliation {
                 out.csv.number(UTC.dateTime(f.periodEnd))
                 out.csv.text(f.currency)
                 out.csv.text(f.check)
-                out.csv.number(f.expected.formatted(minimumDecimals: 2))
-                out.csv.number(f.actual.formatted(minimumDecimals: 2))
-                out.csv.number(f.difference.formatted(minimumDecimals: 2))
+                out.csv.number(f.text(f.expected))
+                out.csv.number(f.text(f.actual))
+                out.csv.number(f.text(f.difference))
                 out.csv.text(f.status.rawValue)
                 try out.endRow()
             }

@@ -37,7 +37,7 @@ public final class TypesenseCloudProvider: BillingProvider {
             } else {
                 hasMore = items.count == Self.perPage
             }
-            return InvoicePage(invoices: invoices, next: hasMore ? String(page + 1) : nil)
+            return InvoicePage(invoices: invoices, next: hasMore ? String(page + 1) : nil, listTotal: total)
         }
     }
 
