@@ -125,7 +125,11 @@ extension BillingStore {
     /// The stored usage of `source` in `[from, to)`, added up exactly: in SQL when every amount
     /// is held as an integer (see ``usageAmountDecimals``), else row by row.
     public func usageSummary(source: String, from: Int64, to: Int64) throws -> UsageSummary {
-        try pool.read { db in
+        try pool.read { db in try Self.usageSummary(db, source: source, from: from, to: to) }
+    }
+
+    static func usageSummary(_ db: Database, source: String, from: Int64, to: Int64) throws -> UsageSummary {
+        do {
             let columns = UsageComponents.all.map(\.column)
             let sums = columns.map { "SUM(\($0))" }.joined(separator: ", ")
             let texts = columns.map { "typeof(\($0)) <> 'integer'" }.joined(separator: " OR ")
@@ -162,7 +166,11 @@ extension BillingStore {
 
     /// The hours of `[from, to)` that `source` has no usage row for, oldest first.
     public func missingUsageHours(source: String, from: Int64, to: Int64) throws -> [Int64] {
-        try pool.read { db in
+        try pool.read { db in try Self.missingUsageHours(db, source: source, from: from, to: to) }
+    }
+
+    static func missingUsageHours(_ db: Database, source: String, from: Int64, to: Int64) throws -> [Int64] {
+        do {
             let stored = Set(
                 try Row.fetchAll(
                     db,

@@ -20,7 +20,7 @@ struct CSVFormat: ExportFormat {
         if context.invoicesStale(["reconciliation.csv"]) || context.usageChanged {
             files.append(
                 try Reconciliation.writeCSV(
-                    try Reconciliation.run(store: context.store, tolerances: context.tolerances), bom: context.bom,
+                    store: context.store, tolerances: context.tolerances, bom: context.bom,
                     path: directory + "/reconciliation.csv"))
         }
         for month in try context.store.usageMonths() where context.usageStale(month, file: "usage/\(month).csv") {

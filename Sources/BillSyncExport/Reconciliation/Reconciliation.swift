@@ -50,41 +50,39 @@ public enum Reconciliation {
         "actual", "difference", "status",
     ]
 
-    /// What an invoice contributes, kept small (the large store holds tens of thousands).
-    struct InvoiceSums {
-        var header: BillingStore.InvoiceRow
-        var provided = ExactDecimal.zero
-        var all = ExactDecimal.zero
-        var byType: [String: ExactDecimal] = [:]
-    }
-
     /// Every check, by source, period and invoice; `month` (`YYYY-MM`) keeps the invoices whose
     /// period starts in it, `source` one source's.
     public static func run(
         store: BillingStore, tolerances: [String: ExactDecimal] = [:], month: String? = nil, source: String? = nil
     ) throws -> [ReconcileFinding] {
-        var invoices: [InvoiceSums] = []
-        try store.forEachLedgerEntry { payment, header, lines in
-            guard !payment, source == nil || header.source == source,
-                month == nil || UTC.month(header.periodStart) == month
-            else { return }
-            let hasUsage = ProviderRegistry.descriptor(for: ProviderKind(rawValue: header.provider))?.hasUsage ?? false
-            var sums = InvoiceSums(header: header)
+        var out: [ReconcileFinding] = []
+        try run(store: store, tolerances: tolerances, month: month, source: source) { out.append($0) }
+        return out
+    }
+
+    /// The same, each finding handed to `emit` as it is made (the store is read one invoice at
+    /// a time, so memory stays flat whatever the history).
+    public static func run(
+        store: BillingStore, tolerances: [String: ExactDecimal] = [:], month: String? = nil, source: String? = nil,
+        emit: (ReconcileFinding) throws -> Void
+    ) throws {
+        var usageStart: [String: (start: Int64, readUntil: Int64)] = [:]
+        for s in try store.invoiceSources() where source == nil || s.source == source {
+            let state = try store.state(source: s.source, provider: s.provider)
+            if let start = state.usageStart { usageStart[s.source] = (start, state.usageDoneUntil ?? start) }
+        }
+        try store.forEachInvoiceByPeriod(source: source) { h, lines, usage in
+            guard month == nil || UTC.month(h.periodStart) == month else { return }
+            let hasUsage = ProviderRegistry.descriptor(for: ProviderKind(rawValue: h.provider))?.hasUsage ?? false
+            var provided = ExactDecimal.zero
+            var all = ExactDecimal.zero
+            var byType: [String: ExactDecimal] = [:]
             for line in lines {
                 let amount = try ExactDecimal(parsing: line.amount)
-                sums.all += amount
-                if line.lineType != "adjustment" { sums.provided += amount }
-                if hasUsage { sums.byType[line.lineType, default: .zero] += amount }
+                all += amount
+                if line.lineType != "adjustment" { provided += amount }
+                if hasUsage { byType[line.lineType, default: .zero] += amount }
             }
-            invoices.append(sums)
-        }
-        invoices.sort { a, b in
-            (a.header.source, a.header.periodStart, a.header.id) < (b.header.source, b.header.periodStart, b.header.id)
-        }
-        var states: [String: SourceState] = [:]
-        var out: [ReconcileFinding] = []
-        for sums in invoices {
-            let h = sums.header
             let total = try ExactDecimal(parsing: h.total)
             func finding(
                 _ check: String, _ expected: ExactDecimal, _ actual: ExactDecimal, _ status: ReconcileFinding.Status
@@ -96,47 +94,43 @@ public enum Reconciliation {
                     periodEnd: h.periodEnd, currency: h.currency, check: check, expected: expected, actual: actual,
                     status: status)
             }
-            out.append(finding("lines", total, sums.provided, .ok))
-            if ProviderRegistry.descriptor(for: ProviderKind(rawValue: h.provider))?.hasUsage == true {
-                if states[h.source] == nil {
-                    states[h.source] = try store.state(source: h.source, provider: h.provider)
-                }
-                if let state = states[h.source], let start = state.usageStart, h.periodStart >= start {
-                    out += try usageChecks(
-                        store, sums, readUntil: state.usageDoneUntil ?? start, tolerance: tolerances[h.source] ?? .zero,
-                        finding)
+            try emit(finding("lines", total, provided, .ok))
+            if hasUsage, let range = usageStart[h.source], h.periodStart >= range.start {
+                for f in try usageChecks(
+                    usage, h, byType, readUntil: range.readUntil, tolerance: tolerances[h.source] ?? .zero, finding)
+                {
+                    try emit(f)
                 }
             }
-            out.append(finding("focus", total, sums.all, sums.all == total ? .ok : .mismatch))
+            try emit(finding("focus", total, all, all == total ? .ok : .mismatch))
         }
         // The list's own count against the invoices stored (no month: the whole list).
         for list in try store.listTotals() where (source == nil || list.source == source) && month == nil {
-            out.append(
+            try emit(
                 ReconcileFinding(
                     source: list.source, provider: list.provider, invoiceID: "", periodStart: list.from,
                     periodEnd: list.to, currency: "", check: "list-total", expected: ExactDecimal(Int(list.listed)),
                     actual: ExactDecimal(Int(list.stored)), status: list.listed == list.stored ? .ok : .mismatch))
         }
-        return out
     }
 
     /// The usage checks of one invoice; `readUntil` is where the source's usage has been read
     /// up to (every hour before it at least once): a period past it is `incomplete` too.
     static func usageChecks(
-        _ store: BillingStore, _ sums: InvoiceSums, readUntil: Int64, tolerance: ExactDecimal,
+        _ usage: BillingStore.UsageReader, _ h: BillingStore.InvoiceRow, _ byType: [String: ExactDecimal],
+        readUntil: Int64, tolerance: ExactDecimal,
         _ finding: (String, ExactDecimal, ExactDecimal, ReconcileFinding.Status) -> ReconcileFinding
     ) throws -> [ReconcileFinding] {
-        let h = sums.header
-        let usage = try store.usageSummary(source: h.source, from: h.periodStart, to: h.periodEnd)
+        let summary = try usage.summary(source: h.source, from: h.periodStart, to: h.periodEnd)
         let readEnd = min(h.periodEnd, max(h.periodStart, readUntil))
         let missing =
-            usage.hours < Int((readEnd - h.periodStart) / 3_600)
-            ? try store.missingUsageHours(source: h.source, from: h.periodStart, to: readEnd) : []
+            summary.hours < Int((readEnd - h.periodStart) / 3_600)
+            ? try usage.missingHours(source: h.source, from: h.periodStart, to: readEnd) : []
         let unread = readEnd < h.periodEnd
         var out: [ReconcileFinding] = []
         for (i, component) in UsageComponents.all.enumerated() {
-            let expected = sums.byType[component.lineType] ?? .zero
-            let actual = usage.amounts[i]
+            let expected = byType[component.lineType] ?? .zero
+            let actual = summary.amounts[i]
             let difference = actual - expected
             let within = !(tolerance < difference) && !(difference < .zero - tolerance)
             var f = finding(
@@ -165,10 +159,12 @@ public enum Reconciliation {
         }.joined(separator: ", ")
     }
 
-    /// `reconciliation.csv`.
-    static func writeCSV(_ findings: [ReconcileFinding], bom: Bool, path: String) throws -> ExportedFile {
+    /// `reconciliation.csv`, streamed from the store.
+    static func writeCSV(
+        store: BillingStore, tolerances: [String: ExactDecimal], bom: Bool, path: String
+    ) throws -> ExportedFile {
         try CSVExport.streaming(path, header: columns, bom: bom) { out in
-            for f in findings {
+            try run(store: store, tolerances: tolerances) { f in
                 out.csv.text(f.source)
                 out.csv.text(f.provider)
                 out.csv.text(f.invoiceID)
