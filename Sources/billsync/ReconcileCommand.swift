@@ -34,12 +34,21 @@ struct ReconcileCommand: ParsableCommand {
             throw Exit.configError
         }
         let store = try runtime.openStore()
-        let findings = try Reconciliation.run(
-            store: store, tolerances: runtime.config.reconcileTolerances, month: month, source: source)
-        let failing = findings.filter { $0.status != .ok }
         let alerts = try runtime.alertSender()
         defer { alerts?.finish(timeout: 5) }
-        for f in failing {
+        var counts: [ReconcileFinding.Status: Int] = [:]
+        var invoices = 0
+        var last = ""
+        // Streamed: each finding is printed as it is made, so memory stays flat on a long history.
+        try Reconciliation.run(
+            store: store, tolerances: runtime.config.reconcileTolerances, month: month, source: source
+        ) { f in
+            counts[f.status, default: 0] += 1
+            if !f.invoiceID.isEmpty, f.source + "/" + f.invoiceID != last {
+                invoices += 1
+                last = f.source + "/" + f.invoiceID
+            }
+            guard f.status != .ok else { return }
             var metadata: [String: String] = [
                 "source": f.source, "invoice": f.invoiceID, "check": f.check, "status": f.status.rawValue,
                 "expected": f.text(f.expected), "actual": f.text(f.actual), "difference": f.text(f.difference),
@@ -68,12 +77,11 @@ struct ReconcileCommand: ParsableCommand {
             if let until = f.readUntil { line += "; usage read only up to \(UTC.iso8601(until))" }
             print(line)
         }
-        let invoices = Set(findings.filter { !$0.invoiceID.isEmpty }.map { $0.source + "/" + $0.invoiceID }).count
-        let counts = Dictionary(grouping: findings, by: \.status).mapValues(\.count)
+        let total = counts.values.reduce(0, +)
         print(
-            "\(findings.count) checks of \(invoices) invoices: \(counts[.ok] ?? 0) ok, \(counts[.mismatch] ?? 0) mismatch, "
+            "\(total) checks of \(invoices) invoices: \(counts[.ok] ?? 0) ok, \(counts[.mismatch] ?? 0) mismatch, "
                 + "\(counts[.incomplete] ?? 0) incomplete")
-        if !failing.isEmpty { throw Exit.sourceFailed }
+        if (counts[.mismatch] ?? 0) + (counts[.incomplete] ?? 0) > 0 { throw Exit.sourceFailed }
     }
 
     static func isMonth(_ text: String) -> Bool {
