@@ -114,25 +114,39 @@ extension BillingStore {
             var inv = InvoiceRow()
             while let r = try rows.next() {
                 let payment: Int = r[0]
-                inv.source = r[2]
-                inv.id = Self.text(r, 3)
-                inv.provider = r[4]
-                inv.status = r[5]
-                inv.currency = r[6]
-                inv.periodStart = r[7]
-                inv.periodEnd = r[8]
-                inv.issuedOn = r[9]
-                inv.paidOn = r[10]
-                inv.total = r[11]
-                inv.creditsApplied = r[12]
-                var lines: [(lineType: String, amount: String)] = []
-                if payment == 0 {
-                    let lineRows = try Row.fetchCursor(linesOf, arguments: [inv.source, Self.bind(inv.id)])
-                    while let l = try lineRows.next() { lines.append((Self.text(l, 0), l[1])) }
-                }
-                try body(payment == 1, inv, lines)
+                Self.read(&inv, r, from: 2)
+                try body(payment == 1, inv, payment == 0 ? try Self.lines(linesOf, inv) : [])
             }
         }
+    }
+
+    /// An invoice's columns as ``invoiceRowColumns`` lists them, from column `first` on.
+    static func read(_ inv: inout InvoiceRow, _ r: Row, from first: Int) {
+        inv.source = r[first]
+        inv.id = Self.text(r, first + 1)
+        inv.provider = r[first + 2]
+        inv.status = r[first + 3]
+        inv.currency = r[first + 4]
+        inv.periodStart = r[first + 5]
+        inv.periodEnd = r[first + 6]
+        inv.issuedOn = r[first + 7]
+        inv.paidOn = r[first + 8]
+        inv.total = r[first + 9]
+        inv.creditsApplied = r[first + 10]
+    }
+
+    /// `source, invoice_id, provider, status, currency, period_start, period_end, issued_on,
+    /// paid_on, total, credits_applied`, as ``read(_:_:from:)`` reads them.
+    static let invoiceRowColumns =
+        "source, invoice_id, provider, status, currency, period_start, period_end, issued_on, paid_on, total, credits_applied"
+
+    /// An invoice's line types and amounts, in line order, through
+    /// `SELECT line_type, amount FROM line_items WHERE source = ? AND invoice_id = ? ORDER BY line_no`.
+    static func lines(_ statement: Statement, _ inv: InvoiceRow) throws -> [(lineType: String, amount: String)] {
+        var lines: [(lineType: String, amount: String)] = []
+        let rows = try Row.fetchCursor(statement, arguments: [inv.source, Self.bind(inv.id)])
+        while let l = try rows.next() { lines.append((Self.text(l, 0), l[1])) }
+        return lines
     }
 
     /// One stored line item as text, with its invoice's source, provider and currency.

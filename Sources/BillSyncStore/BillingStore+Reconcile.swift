@@ -28,8 +28,7 @@ extension BillingStore {
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT source, invoice_id, provider, status, currency, period_start, period_end, issued_on, paid_on,
-                        total, credits_applied FROM invoices
+                    SELECT \(Self.invoiceRowColumns) FROM invoices
                     WHERE ?1 IS NULL OR source = ?1 ORDER BY source, period_start, invoice_id
                     """, arguments: [source])
             let linesOf = try db.makeStatement(
@@ -37,21 +36,8 @@ extension BillingStore {
             let usage = UsageReader(db: db)
             var inv = InvoiceRow()
             while let r = try rows.next() {
-                inv.source = r[0]
-                inv.id = Self.text(r, 1)
-                inv.provider = r[2]
-                inv.status = r[3]
-                inv.currency = r[4]
-                inv.periodStart = r[5]
-                inv.periodEnd = r[6]
-                inv.issuedOn = r[7]
-                inv.paidOn = r[8]
-                inv.total = r[9]
-                inv.creditsApplied = r[10]
-                var lines: [(lineType: String, amount: String)] = []
-                let lineRows = try Row.fetchCursor(linesOf, arguments: [inv.source, Self.bind(inv.id)])
-                while let l = try lineRows.next() { lines.append((Self.text(l, 0), l[1])) }
-                try body(inv, lines, usage)
+                Self.read(&inv, r, from: 0)
+                try body(inv, try Self.lines(linesOf, inv), usage)
             }
         }
     }

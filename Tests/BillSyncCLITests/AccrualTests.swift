@@ -18,19 +18,7 @@ import Testing
             $0.invoicesFromUsage = true
         }
         let ws = try Workspace(sim: sim)
-        var sources = ""
-        for (name, team) in [("nf-org", ""), ("nf-team", "team = \"team-1\"\n")] {
-            sources += """
-                [[sources]]
-                name = "\(name)"
-                provider = "northflank"
-                api_key_file = "\(ws.root)/keys/nf"
-                base_url = "\(sim.base)"
-                \(team)usage_start = "2026-10-01"
-                rate_limit = "none"
-
-                """
-        }
+        let sources = ws.northflankSources([("nf-org", nil), ("nf-team", "team-1")], usageStart: "2026-10-01")
         try ws.writeConfig(sources: sources)
         var text = try String(contentsOfFile: ws.configPath, encoding: .utf8)
         text = text.replacingOccurrences(

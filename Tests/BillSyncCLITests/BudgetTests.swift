@@ -18,15 +18,7 @@ import Testing
         }
         let ws = try Workspace(sim: sim)
         try ws.writeConfig(
-            sources: """
-                [[sources]]
-                name = "nf-org"
-                provider = "northflank"
-                api_key_file = "\(ws.root)/keys/nf"
-                base_url = "\(sim.base)"
-                usage_start = "2026-10-01"
-                rate_limit = "none"
-
+            sources: ws.northflankSources([("nf-org", nil)], usageStart: "2026-10-01") + """
                 [[budgets]]
                 name = "northflank"
                 sources = ["nf-org"]

@@ -18,19 +18,7 @@ import Testing
             configure(&$0)
         }
         let ws = try Workspace(sim: sim)
-        var sources = ""
-        for (name, team) in [("nf-org", ""), ("nf-team", "team = \"team-1\"\n")] {
-            sources += """
-                [[sources]]
-                name = "\(name)"
-                provider = "northflank"
-                api_key_file = "\(ws.root)/keys/nf"
-                base_url = "\(sim.base)"
-                \(team)usage_start = "2026-08-01"
-                rate_limit = "none"
-
-                """
-        }
+        let sources = ws.northflankSources([("nf-org", nil), ("nf-team", "team-1")], usageStart: "2026-08-01")
         try ws.writeConfig(sources: sources)
         if sync {
             let run = try ws.billsync(["sync"])

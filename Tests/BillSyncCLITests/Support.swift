@@ -77,6 +77,23 @@ final class Workspace: @unchecked Sendable {
         """
     }
 
+    /// `[[sources]]` blocks for Northflank accounts: `(name, team or nil)`, usage from `usageStart`.
+    func northflankSources(_ accounts: [(name: String, team: String?)], usageStart: String) -> String {
+        accounts.map { account in
+            """
+            [[sources]]
+            name = "\(account.name)"
+            provider = "northflank"
+            api_key_file = "\(root)/keys/nf"
+            base_url = "\(sim.base)"
+            \(account.team.map { "team = \"\($0)\"" } ?? "")
+            usage_start = "\(usageStart)"
+            rate_limit = "none"
+
+            """
+        }.joined()
+    }
+
     func writeConfig(sources: String? = nil, extra: String = "") throws {
         let text = """
             state_dir = "\(stateDir)"
