@@ -161,6 +161,8 @@ public final class BillSyncMetrics: @unchecked Sendable {
                 }
             }
         }
+        // As above: the text format's samples are float64, so budgets go out as the nearest
+        // doubles; `status` and the log keep the exact decimals.
         for budget in config.budgets {
             let standing = try BudgetStanding.of(budget, config: config, store: store, now: now)
             let labels = [("budget", budget.name), ("currency", budget.currency)]
