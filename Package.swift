@@ -68,7 +68,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "BillSyncTestSupport", dependencies: ["BillSyncSimulator", "BillSyncCore"], path: "Tests/BillSyncTestSupport"),
-        .testTarget(name: "BillSyncCoreTests", dependencies: ["BillSyncCore"]),
+        .testTarget(name: "BillSyncCoreTests", dependencies: ["BillSyncCore", "BillSyncTestSupport"]),
         .testTarget(name: "BillSyncHTTPTests", dependencies: ["BillSyncHTTP", "BillSyncCore", "BillSyncTestSupport"]),
         .testTarget(name: "BillSyncConfigTests", dependencies: ["BillSyncConfig", "BillSyncCore"]),
         .testTarget(name: "BillSyncProvidersTests", dependencies: [

@@ -258,11 +258,12 @@ public struct DecimalParseError: Error, Sendable, CustomStringConvertible {
 }
 
 extension ExactDecimal {
-    /// Parses a plain JSON number (`-?(0|[1-9][0-9]*)(.[0-9]+)?`, no exponent) straight from
-    /// its bytes. Returns nil for anything else, including every text that
-    /// ``init(parsing:)`` refuses; where it returns a value, it is the value that
-    /// ``init(parsing:)`` gives.
-    public init?(plainJSONNumber bytes: UnsafeBufferPointer<UInt8>) {
+    /// Parses a JSON number (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`) straight from
+    /// its bytes: `12`, `-0.5`, `2.9e-7`, `1E+3`. Returns nil for anything else, including
+    /// every text that ``init(parsing:)`` refuses, and for the few it accepts that need more
+    /// than 64 bits on the way (over 18 significant digits, an exponent beyond ±99); where it
+    /// returns a value, it is the value that ``init(parsing:)`` gives.
+    public init?(jsonNumber bytes: UnsafeBufferPointer<UInt8>) {
         var i = 0
         let n = bytes.count
         var negative = false
@@ -270,38 +271,71 @@ extension ExactDecimal {
             negative = true
             i += 1
         }
-        guard i < n else { return nil }
-        // No leading zeros ("012" is not JSON); "0" alone or "0.x" is.
-        if bytes[i] == UInt8(ascii: "0"), i + 1 < n, bytes[i + 1] != UInt8(ascii: ".") { return nil }
+        @inline(__always) func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+        guard i < n, isDigit(bytes[i]) else { return nil }
         var sig: UInt64 = 0
         var digits = 0  // significant digits so far
         var scale = 0
-        var sawDigit = false
-        var inFraction = false
-        while i < n {
-            let b = bytes[i]
-            if b >= 48 && b <= 57 {
-                sawDigit = true
-                if sig != 0 || b != 48 { digits += 1 }
+        // The integer part: "0" alone, or no leading zero ("012" is not JSON).
+        if bytes[i] == UInt8(ascii: "0") {
+            i += 1
+        } else {
+            while i < n, isDigit(bytes[i]) {
+                digits += 1
                 // Past 18 significant digits a UInt64 might overflow: leave those to the general parser.
                 guard digits <= 18 else { return nil }
-                sig = sig &* 10 &+ UInt64(b - 48)
-                if inFraction { scale += 1 }
-            } else if b == UInt8(ascii: "."), !inFraction, sawDigit, i + 1 < n {
-                inFraction = true
-            } else {
-                return nil
+                sig = sig &* 10 &+ UInt64(bytes[i] - 48)
+                i += 1
             }
-            i += 1
         }
-        guard sawDigit else { return nil }
+        if i < n, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            guard i < n, isDigit(bytes[i]) else { return nil }
+            while i < n, isDigit(bytes[i]) {
+                let d = bytes[i] - 48
+                if sig != 0 || d != 0 { digits += 1 }
+                guard digits <= 18 else { return nil }
+                sig = sig &* 10 &+ UInt64(d)
+                scale += 1
+                i += 1
+            }
+        }
+        if i < n, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            var exponentNegative = false
+            if i < n, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") {
+                exponentNegative = bytes[i] == UInt8(ascii: "-")
+                i += 1
+            }
+            guard i < n, isDigit(bytes[i]) else { return nil }
+            var exponent = 0
+            while i < n, isDigit(bytes[i]) {
+                exponent = exponent * 10 + Int(bytes[i] - 48)
+                // The general parser refuses beyond ±40; past 99 its answer is left to it.
+                guard exponent <= 99 else { return nil }
+                i += 1
+            }
+            guard exponent <= 40 else { return nil }
+            scale += exponentNegative ? exponent : -exponent
+        }
+        guard i == n else { return nil }
+        if sig == 0 {
+            self = .zero
+            return
+        }
         while scale > 0 && sig % 10 == 0 {
             sig /= 10
             scale -= 1
         }
-        if sig == 0 { scale = 0 }
         guard scale <= ExactDecimal.maxScale else { return nil }
-        let value = ExactDecimal(significand: negative ? -Int128(sig) : Int128(sig), scale: scale)
+        var significand = Int128(sig)
+        if scale < 0 {
+            // 10^18 × 10^15 still fits in 128 bits; anything larger is out of range anyway.
+            guard scale >= -15 else { return nil }
+            for _ in 0 ..< -scale { significand *= 10 }
+            scale = 0
+        }
+        let value = ExactDecimal(significand: negative ? -significand : significand, scale: scale)
         guard value.magnitudeIsBelowLimit else { return nil }
         self = value
     }

@@ -82,7 +82,7 @@ enum GroundTruth {
         var hour = northflank.servedHour(account, atOrAfter: hours.lowerBound)
         while hour < hours.upperBound {
             let usage = northflank.usage(account, hour: hour)
-            let major = { (units: Int64) in WireAmount(units, scale: NorthflankAPI.usageScale).majorUnits }
+            let major = { (units: Int64) in WireAmount(units, scale: northflank.usageScale).majorUnits }
             json.beginObject()
             json.field("hour", hour)
             json.moneyString("total", major(usage.total))

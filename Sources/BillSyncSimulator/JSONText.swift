@@ -108,6 +108,15 @@ struct JSONText {
         decimal(value, minFractionDigits: minFractionDigits)
     }
 
+    /// A number as JavaScript's `JSON.stringify` writes it: the shortest digits, with an
+    /// exponent below 10^-6 (`2.9e-7`) and from 10^21 on (`1e+21`).
+    mutating func javaScriptNumber(_ name: String, _ value: WireAmount) {
+        key(name)
+        separate()
+        bytes.append(contentsOf: value.javaScriptText().utf8)
+        needsComma = true
+    }
+
     /// A major-unit money string: `"1250.00"`, `"0.123456"`.
     mutating func moneyString(_ name: String, _ value: WireAmount) {
         field(name, value.text(minFractionDigits: 2))

@@ -99,12 +99,13 @@ extension SimulatorOptions {
                 return "--northflank-invoice-offset: '\(id)' is not the id of a Northflank invoice of "
                     + Self.accounts(teams: teams) + ", such as nfinv_org_202609"
             }
-            let scale = invoicesFromUsage ? NorthflankAPI.usageScale : NorthflankAPI.invoiceScale
+            let scale = invoicesFromUsage ? NorthflankAPI.usageScale(self) : NorthflankAPI.invoiceScale
             if let problem = NorthflankAPI.centsProblem(cents, scale: scale) {
                 let finer =
-                    !invoicesFromUsage && NorthflankAPI.centsProblem(cents, scale: NorthflankAPI.usageScale) == nil
+                    !invoicesFromUsage
+                    && NorthflankAPI.centsProblem(cents, scale: NorthflankAPI.usageScale(self)) == nil
                 return "--northflank-invoice-offset \(id)=\(cents): \(problem)"
-                    + (finer ? " (\(NorthflankAPI.usageScale) with --northflank-invoices-from-usage)" : "")
+                    + (finer ? " (\(NorthflankAPI.usageScale(self)) with --northflank-invoices-from-usage)" : "")
             }
         }
         for hours in missingHours {

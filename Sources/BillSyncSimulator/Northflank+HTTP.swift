@@ -204,11 +204,19 @@ extension NorthflankAPI {
     private func write(_ usage: UsageHour, to json: inout JSONText, wrongType: Bool) {
         json.beginObject()
         json.field("timestamp", usage.timestamp)
-        write(usage.paas, usage.byoc, scale: Self.usageScale, to: &json, wrongType: wrongType)
+        write(usage.paas, usage.byoc, scale: usageScale, to: &json, wrongType: wrongType)
         json.endObject()
     }
 
     private func write(_ paas: PaaSPrice, _ byoc: BYOCPrice, scale: Int, to json: inout JSONText, wrongType: Bool) {
+        let javaScript = options.javaScriptNumbers
+        func amount(_ name: String, _ units: Int64) {
+            if javaScript {
+                json.javaScriptNumber(name, money(units, scale: scale))
+            } else {
+                json.field(name, money(units, scale: scale))
+            }
+        }
         json.key("paasUsage")
         json.beginObject()
         json.key("price")
@@ -216,23 +224,23 @@ extension NorthflankAPI {
         if wrongType {
             json.field("total", "abc")
         } else {
-            json.field("total", money(paas.total, scale: scale))
+            amount("total", paas.total)
         }
-        json.field("cpu", money(paas.cpu, scale: scale))
-        json.field("memory", money(paas.memory, scale: scale))
-        json.field("storage", money(paas.storage, scale: scale))
-        json.field("gpu", money(paas.gpu, scale: scale))
+        amount("cpu", paas.cpu)
+        amount("memory", paas.memory)
+        amount("storage", paas.storage)
+        amount("gpu", paas.gpu)
         json.endObject()
         json.endObject()
         json.key("byocUsage")
         json.beginObject()
         json.key("price")
         json.beginObject()
-        json.field("total", money(byoc.total, scale: scale))
-        json.field("vcpu", money(byoc.vcpu, scale: scale))
-        json.field("memory", money(byoc.memory, scale: scale))
-        json.field("gpuMemory", money(byoc.gpuMemory, scale: scale))
-        json.field("cluster", money(byoc.cluster, scale: scale))
+        amount("total", byoc.total)
+        amount("vcpu", byoc.vcpu)
+        amount("memory", byoc.memory)
+        amount("gpuMemory", byoc.gpuMemory)
+        amount("cluster", byoc.cluster)
         json.endObject()
         json.endObject()
     }

@@ -20,7 +20,7 @@ extension NorthflankAPI {
             if let problem = options.problem {
                 preconditionFailure("invalid SimulatorOptions: \(problem)")
             }
-            let scale = options.invoicesFromUsage ? NorthflankAPI.usageScale : NorthflankAPI.invoiceScale
+            let scale = options.invoicesFromUsage ? NorthflankAPI.usageScale(options) : NorthflankAPI.invoiceScale
             offsets = options.invoiceOffsets.compactMapValues { try? NorthflankAPI.cents($0, scale: scale) }
             var ranges: [Int: [Range<Int64>]] = [:]
             for hours in options.missingHours {
@@ -84,7 +84,7 @@ extension NorthflankAPI {
         let end = max(first, min(period.upperBound, available.upperBound))
         let key = UsageSums.Key(account: account.index, first: first, end: end)
         if let cached = monthEnd.sums[key] { return cached }
-        var charges = Charges(scale: Self.usageScale)
+        var charges = Charges(scale: usageScale)
         for hour in stride(from: first, to: end, by: Int(UTCCalendar.secondsPerHour)) {
             let usage = usage(account, hour: hour)
             charges.paas.add(usage.paas)

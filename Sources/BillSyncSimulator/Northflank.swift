@@ -20,7 +20,10 @@ struct NorthflankAPI: ProviderAPI {
 
     /// Invoice amounts carry up to 4 fractional cent digits, usage amounts up to 6.
     static let invoiceScale = 4
-    static let usageScale = 6
+    /// Usage amounts are in units of 10^-6 cent, 10^-8 with JavaScript-style numbers (whose
+    /// point is amounts below 10^-6 cent).
+    static func usageScale(_ options: SimulatorOptions) -> Int { options.javaScriptNumbers ? 8 : 6 }
+    var usageScale: Int { Self.usageScale(options) }
 
     // MARK: Accounts
 
@@ -161,7 +164,7 @@ struct NorthflankAPI: ProviderAPI {
             return UsageHour(timestamp: hour, paas: PaaSPrice(), byoc: BYOCPrice())
         }
         let size = magnitude(account)
-        let scale = Self.usageScale
+        let scale = usageScale
         var paas = PaaSPrice()
         paas.cpu = Self.amount(&rng, belowCents: 200 * size, scale: scale)
         paas.memory = Self.amount(&rng, belowCents: 120 * size, scale: scale)
@@ -173,6 +176,11 @@ struct NorthflankAPI: ProviderAPI {
             byoc.memory = Self.amount(&rng, belowCents: 40 * size, scale: scale)
             byoc.gpuMemory = rng.oneIn(8) ? Self.amount(&rng, belowCents: 100, scale: scale) : 0
             byoc.cluster = Self.amount(&rng, belowCents: 25, scale: scale)
+        }
+        if options.javaScriptNumbers {
+            // Amounts below 10^-6 cent, which JavaScript writes with an exponent (`2.9e-7`).
+            if rng.oneIn(4) { paas.storage = Int64(rng.below(99)) + 1 }
+            if account.hasBYOC && rng.oneIn(4) { byoc.cluster = Int64(rng.below(99)) + 1 }
         }
         return UsageHour(timestamp: hour, paas: paas, byoc: byoc)
     }

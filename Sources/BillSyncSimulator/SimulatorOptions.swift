@@ -39,6 +39,10 @@ public struct SimulatorOptions: Sendable {
     /// added to its PaaS cpu, and so to its subtotal, tax and total: at most 4 fractional
     /// digits, 6 with `invoicesFromUsage`.
     public var invoiceOffsets: [String: String] = [:]
+    /// Northflank amounts written the way JavaScript's `JSON.stringify` writes numbers, with
+    /// usage at 8 fractional cent digits and about one PaaS storage and one BYOC cluster amount
+    /// in four below 10^-6 cent, which come out with an exponent (`2.9e-7`).
+    public var javaScriptNumbers: Bool = false
     /// Northflank usage hours the usage endpoint and `/_sim/truth/usage` never serve; invoices
     /// still bill them.
     public var missingHours: [NorthflankMissingHours] = []

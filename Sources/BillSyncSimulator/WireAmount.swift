@@ -74,4 +74,29 @@ struct WireAmount: Sendable, Equatable {
             out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[width..<end]))
         }
     }
+
+    /// The text of JavaScript's `Number.prototype.toString` for this amount (ECMA-262
+    /// Number::toString, radix 10): `388.988747`, `0.000001`, `2.9e-7`, `1.5e+21`. Exact,
+    /// since every amount here has far fewer than the 17 digits a double keeps.
+    func javaScriptText() -> String {
+        var magnitude = units.magnitude
+        var fractionDigits = scale
+        guard magnitude != 0 else { return "0" }
+        while fractionDigits > 0 && magnitude % 10 == 0 {
+            magnitude /= 10
+            fractionDigits -= 1
+        }
+        let digits = String(magnitude)
+        let k = digits.count
+        let n = k - fractionDigits  // value = 0.digits × 10^n
+        let sign = units < 0 ? "-" : ""
+        if k <= n && n <= 21 { return sign + digits + String(repeating: "0", count: n - k) }
+        if 0 < n && n <= 21 {
+            return sign + digits.prefix(n) + "." + digits.dropFirst(n)
+        }
+        if -6 < n && n <= 0 { return sign + "0." + String(repeating: "0", count: -n) + digits }
+        let exponent = n - 1
+        let mantissa = k == 1 ? digits : digits.prefix(1) + "." + digits.dropFirst()
+        return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + String(abs(exponent))
+    }
 }

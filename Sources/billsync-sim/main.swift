@@ -60,6 +60,14 @@ struct BillSyncSim: ParsableCommand {
 
     @Flag(
         help: ArgumentHelp(
+            "Write Northflank amounts as JavaScript's JSON.stringify does (2.9e-7, not 0.00000029).",
+            discussion:
+                "Usage then has 8 fractional cent digits, and about one storage and one cluster amount in four is below 10^-6 cent."
+        ))
+    var northflankJavascriptNumbers = false
+
+    @Flag(
+        help: ArgumentHelp(
             "Bill every Northflank invoice as exactly the sum of its period's usage hours, at usage precision.",
             discussion: "Missing hours are billed too, spikes multiplied; the current month bills the hours so far."))
     var northflankInvoicesFromUsage = false
@@ -172,6 +180,7 @@ struct BillSyncSim: ParsableCommand {
         options.latencyMs = latencyMs
         options.errorRate = errorRate
         options.invoicesFromUsage = northflankInvoicesFromUsage
+        options.javaScriptNumbers = northflankJavascriptNumbers
         for text in northflankInvoiceOffset {
             guard let separator = text.firstIndex(of: "="), separator != text.startIndex else {
                 throw ValidationError(

@@ -16,7 +16,8 @@ import Testing
     static let replacements: [JSONValue] = [
         .null, .bool(true), .bool(false), .string(""), .string("abc"), .string("12.5"), .number("0"), .number("-1"),
         .number("1e30"), .number("1e37"), .number("-9e36"), .number("123456789012345678901234567890"),
-        .number("0.0000000000000001"), .number("-0.5"),
+        .number("0.0000000000000001"), .number("-0.5"), .number("2.9e-7"), .number("1E+3"), .number("-4.5e-2"),
+        .number("1e-13"), .number("0e41"), .number("1.5e14"),
         .number("9223372036854775807"), .number("1.5"), .array([]), .object([:]),
         .string(String(repeating: "\u{200F}=;|\"\n", count: 200)),
         .array([.null]), .object(["x": .number("1")]),

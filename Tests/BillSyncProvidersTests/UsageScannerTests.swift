@@ -21,8 +21,15 @@ import Testing
         return NorthflankProvider(client: dummy, team: "team-1", amountsInCents: cents, currency: "USD")
     }
 
-    static func samplePage() throws -> [UInt8] {
-        let sim = try SimHarness { $0.seed = 11 }
+    static func samplePage(javaScriptNumbers: Bool = false) throws -> [UInt8] {
+        try samplePage(
+            SimHarness {
+                $0.seed = 11
+                $0.javaScriptNumbers = javaScriptNumbers
+            })
+    }
+
+    static func samplePage(_ sim: SimHarness) throws -> [UInt8] {
         let response = try HTTPClient().get(
             "\(sim.base)/v1/teams/team-1/billing/usage?startTime=\(start)&endTime=\(end)&per_page=100",
             headers: [("Authorization", "Bearer " + sim.options.northflankKey)])
@@ -80,10 +87,14 @@ import Testing
         #expect(
             Self.check(nf, page(plain, pagination: #""pagination":{"hasNextPage":true,"cursor":"abc=="}"#), "cursor"))
         #expect(Self.check(nf, Array(#"{"pagination":{"hasNextPage":false}}"#.utf8), "no data"))
+        // Every number form JSON allows, as JavaScript writes small and large floats.
+        let exponents =
+            #"{"timestamp":\#(hour),"paasUsage":{"price":{"total":1.5e2,"cpu":2.9e-7,"memory":1E+2,"storage":-4.5E-3,"gpu":0e0}},"byocUsage":{"price":{"vcpu":12e-1,"cluster":1e-8}}}"#
+        #expect(Self.check(nf, page(exponents), "exponents"))
+        #expect(Self.check(Self.provider(cents: false), page(exponents), "exponents in decimal units"))
         #expect(Self.check(nf, Array(#"{"data":{},"pagination":{"hasNextPage":false}}"#.utf8), "no usage"))
         // Left to the general decoder (the scanner gives up), with the same result either way.
         let handedOver: [(String, [UInt8])] = [
-            ("exponent", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"total":1.5e2}}}"#)),
             ("duplicate timestamp", page(#"{"timestamp":1,"timestamp":\#(hour)}"#)),
             ("duplicate amount", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"cpu":1,"cpu":2}}}"#)),
             ("escaped key", page(#"{"tim\u0065stamp":\#(hour)}"#)),
@@ -92,6 +103,13 @@ import Testing
             ("string amount", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"cpu":"1.5"}}}"#)),
             ("19 digits", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"cpu":1234567890.123456789}}}"#)),
             ("13 decimals", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"cpu":0.0000000000001}}}"#)),
+            ("13 decimals by exponent", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"cpu":1e-13}}}"#)),
+            ("huge by exponent", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"cpu":1e15}}}"#)),
+            ("exponent beyond 40", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"cpu":0e41}}}"#)),
+            ("exponent without digits", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"cpu":1e+}}}"#)),
+            ("fraction without digits", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"cpu":1.e5}}}"#)),
+            ("plus sign", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"cpu":+1}}}"#)),
+            ("exponent timestamp", page(#"{"timestamp":1.7908164e9}"#)),
             ("huge", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"cpu":100000000000000000}}}"#)),
             ("leading zero", page(#"{"timestamp":\#(hour),"paasUsage":{"price":{"cpu":01}}}"#)),
             ("fractional timestamp", page(#"{"timestamp":\#(hour).0}"#)),
@@ -148,5 +166,56 @@ import Testing
         print(
             "usage scanner: \(total) mutated pages, \(scanned) read directly, \(total - scanned) handed to the general decoder, all equal"
         )
+    }
+
+    /// A page as a JavaScript server writes it (`2.9e-7`) is read by the scanner, not handed
+    /// over, to the amounts of the simulator's ground truth; so are its mutations, both ways.
+    @Test func javaScriptStyleSimulatorPagesAreReadDirectly() throws {
+        let nf = Self.provider()
+        let sim = try SimHarness {
+            $0.seed = 11
+            $0.javaScriptNumbers = true
+        }
+        let sample = try Self.samplePage(sim)
+        let text = String(decoding: sample, as: UTF8.self)
+        let exponents = text.components(separatedBy: "e-").count - 1
+        #expect(exponents >= 20, "the page should hold numbers with exponents, has \(exponents)")
+        #expect(!text.contains("0.0000000"), "JavaScript writes an exponent below 10^-6")
+        #expect(Self.check(nf, sample, "javascript page"), "the scanner should read a JavaScript-style page")
+        guard let scanned = nf.scanUsagePage(body: sample, start: Self.start, end: Self.end) else { return }
+        #expect(scanned.hours.count == 100)
+        let truth = try JSONValue.parse(
+            try HTTPClient().get(
+                "\(sim.base)/_sim/truth/usage?account=team-1&start=\(Self.start)&end=\(Self.end)", headers: []
+            )
+            .body)
+        guard case .array(let rows) = truth else {
+            Issue.record("no ground truth")
+            return
+        }
+        var tiny = 0
+        for (hour, row) in zip(scanned.hours, rows.prefix(100)) {
+            guard case .object(let members) = row else { continue }
+            func amount(_ name: String) -> ExactDecimal? {
+                guard case .string(let text)? = members[name] else { return nil }
+                return try? ExactDecimal(parsing: text)
+            }
+            #expect(members["hour"] == .number(String(hour.hourStart)))
+            #expect(hour.storage == amount("storage"), "storage of \(hour.hourStart)")
+            #expect(hour.byocCluster == amount("byoc_cluster"), "cluster of \(hour.hourStart)")
+            #expect(hour.cpu == amount("cpu") && hour.paasTotal == amount("paas_total"))
+            #expect(hour.byocTotal == amount("byoc_total") && hour.byocVCPU == amount("byoc_vcpu"))
+            if hour.storage.scale > 8 || hour.byocCluster.scale > 8 { tiny += 1 }
+        }
+        #expect(tiny >= 10, "amounts below 10^-6 cent (10^-8 dollar): \(tiny)")
+        let original = try JSONValue.parse(sample)
+        var dice = Dice(state: 20_261_201)
+        var read = 0
+        for i in 0..<500 {
+            var body = Array(DecoderFuzzTests.mutate(original, &dice).canonicalText.utf8)
+            if i % 4 == 0 { body = DecoderFuzzTests.damage(body, &dice) }
+            if Self.check(nf, body, "javascript mutation \(i)") { read += 1 }
+        }
+        #expect(read > 100, "read directly: \(read) of 500")
     }
 }

@@ -265,7 +265,9 @@ struct UsagePageScanner {
         let start = i
         while i < bytes.count {
             switch bytes[i] {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."): i += 1
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "e"),
+                UInt8(ascii: "E"), UInt8(ascii: "+"):
+                i += 1
             default: return UnsafeBufferPointer(rebasing: bytes[start..<i])
             }
         }
@@ -273,7 +275,7 @@ struct UsagePageScanner {
     }
 
     mutating func number() throws(GiveUp) -> ExactDecimal {
-        guard let value = ExactDecimal(plainJSONNumber: try numberBytes()) else { throw GiveUp() }
+        guard let value = ExactDecimal(jsonNumber: try numberBytes()) else { throw GiveUp() }
         return value
     }
 
