@@ -38,8 +38,8 @@ public final class UsageBackfill {
         return UTC.unix(c)
     }
 
-    /// Every whole hour up to now: an interrupted window first, then the windows after the
-    /// stored position (less the lookback).
+    /// Every whole hour up to now: an interrupted window first, then the window (or windows,
+    /// where the provider bounds them) after the stored position, less the lookback.
     public func run() throws {
         let (source, providerName) = (context.source, context.provider)
         var state = try store.state(source: source, provider: providerName)
@@ -65,9 +65,12 @@ public final class UsageBackfill {
         }
         let doneUntil = state.usageDoneUntil ?? usageStart
         var from = max(usageStart, min(doneUntil, lastWholeHourEnd - lookback))
-        let step = provider.usageWindowHours * 3600
+        // One window to the last whole hour, unless the provider bounds its windows. A window
+        // is read by cursor and its position is committed with every page, so a long one
+        // resumes where it stopped just as a short one does.
+        let step = provider.usageWindowHours.map { $0 * 3600 } ?? .max
         while from < lastWholeHourEnd {
-            let end = min(from + step, lastWholeHourEnd)
+            let end = from > lastWholeHourEnd - step ? lastWholeHourEnd : from + step
             try read(UsageWindow(start: from, end: end, cursor: nil))
             from = end
         }

@@ -52,8 +52,10 @@ public protocol BillingProvider: AnyObject {
     func usagePage(start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage
     func decodeUsagePage(_ json: JSONValue, start: Int64, end: Int64, cursor: String?) throws(ProviderError)
         -> UsagePage
-    /// Hours per window so that one window is one full page.
-    var usageWindowHours: Int64 { get }
+    /// The longest time range one usage window asks for, in hours; nil when the list pages
+    /// any range by cursor, so that a backfill is one window from its position to the last
+    /// whole hour and every page but the last is full.
+    var usageWindowHours: Int64? { get }
 }
 
 extension BillingProvider {
@@ -74,7 +76,7 @@ extension BillingProvider {
     public func usagePage(start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage {
         UsagePage(hours: [], next: nil)
     }
-    public var usageWindowHours: Int64 { 100 }
+    public var usageWindowHours: Int64? { nil }
 }
 
 /// Runs a decoding step and reports a bad field against the endpoint it came from.

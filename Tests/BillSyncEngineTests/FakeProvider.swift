@@ -24,7 +24,7 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
     /// Hourly usage, oldest first; `usagePerPage` hours a page, windows of `windowHours`.
     var usage: [UsageHour] = []
     var usagePerPage = 3
-    var windowHours: Int64 = 6
+    var windowHours: Int64? = 6
     /// The usage pages asked for: window start, window end, cursor.
     var usageRead: [String] = []
     /// The usage page (by "start/cursor") that answers 400 instead.
@@ -72,7 +72,7 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
 
     var hasUsage: Bool { true }
     var usageEndpoint: String { "/fake/usage" }
-    var usageWindowHours: Int64 { windowHours }
+    var usageWindowHours: Int64? { windowHours }
 
     func usagePage(start: Int64, end: Int64, cursor: String?) throws(ProviderError) -> UsagePage {
         let key = "\(UTC.iso8601(start))/\(cursor ?? "-")"

@@ -138,7 +138,7 @@ final class StatementTrace: @unchecked Sendable {
         #expect(report.usageHours == 744)
         let transactions = trace.committedTransactions
         let pages = expectPagesWhole(transactions, rows: .usageRow, position: .usagePosition)
-        #expect(pages == 8, "744 hours in 100-hour windows")
+        #expect(pages == 8, "744 hours, one window, 100 hours a page")
         #expect(expectPagesWhole(transactions, rows: .invoiceRow, position: .walkPosition) >= 1)
         #expect(transactions.flatMap { $0 }.filter { Self.kind($0) == .usageRow }.count == 744)
     }

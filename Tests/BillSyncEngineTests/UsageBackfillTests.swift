@@ -62,6 +62,28 @@ import Testing
         #expect(h.usageHours == 12)
     }
 
+    /// A provider that pages any range by cursor (Northflank) is read as one window: with hours
+    /// missing, every page but the last is still full, so the backfill makes
+    /// ⌈hours that exist / hours a page⌉ requests; a failure resumes at its cursor in that window.
+    @Test func anUnboundedWindowReadsFullPagesAcrossMissingHours() throws {
+        let h = try harness(hoursBack: 24)
+        h.fake.windowHours = nil
+        let missing: Set<Int64> = [2, 3, 4, 9, 10, 16, 17, 18, 19, 20].map { Self.now - $0 * 3600 }.reduce(into: []) {
+            $0.insert($1)
+        }
+        h.fake.usage.removeAll { missing.contains($0.hourStart) }
+        #expect(h.fake.usage.count == 14)
+        h.fake.failingUsage = Self.page(24, "u3")
+        #expect(h.backfill().error != nil)
+        #expect(h.usageHours == 6)
+        h.fake.failingUsage = nil
+        #expect(h.backfill().pages == [Self.page(24, "u3"), Self.page(24, "u4"), Self.page(24, "u5")])
+        #expect(h.usageHours == 14)
+        h.fake.reset()
+        h.lookback = 48 * 3600
+        #expect(h.backfill().pages.count == 5, "⌈14 / 3⌉ requests for the whole range")
+    }
+
     @Test func theDefaultStartIsThePreviousMonthsFirstHour() {
         // Across a year's end.
         let mid = UTC.days(year: 2027, month: 1, day: 15) * 86400 + 10 * 3600

@@ -21,7 +21,9 @@ public final class NorthflankProvider: BillingProvider {
     public var invoiceEndpoint: String { prefix + "/invoices" }
     public var hasUsage: Bool { true }
     public var usageEndpoint: String { prefix + "/usage" }
-    public var usageWindowHours: Int64 { Int64(Self.perPage) }
+    /// The usage list pages any time range by cursor, so a backfill is one window: full pages
+    /// of 100 hours, however many hours are missing on the way.
+    public var usageWindowHours: Int64? { nil }
 
     public func invoicePage(cursor: String?) throws(ProviderError) -> InvoicePage {
         let endpoint = invoiceEndpoint
