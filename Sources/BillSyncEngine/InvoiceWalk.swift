@@ -21,17 +21,42 @@ public final class InvoiceWalk {
 
     var store: BillingStore { context.store }
 
+    /// A walk reads its list's head again at its end only when the head it began from is
+    /// older than this (seconds), or was read before the current UTC day began: invoices
+    /// issued meanwhile are then picked up now instead of at the next poll. A walk that was
+    /// interrupted counts from the head page of its first sync, and also reads the head again
+    /// when invoices still owed lie before the page it resumed at.
+    public static let headReReadAge: Int64 = 600
+
+    static func headIsStale(readAt: Int64?, now: Int64) -> Bool {
+        guard let readAt else { return true }
+        let dayStart = now - (now % 86_400 + 86_400) % 86_400
+        return now - readAt > headReReadAge || readAt < dayStart
+    }
+
+    var headKey: String { "walk_head_read_at:" + context.source }
+
     /// Everything new or changed since the last sync, committed page by page.
     public func run() throws {
         let state = try store.state(source: context.source, provider: context.provider)
         var seen = Set<String>()
+        let headReadAt: Int64?
+        var owedAbove = false
         if state.walkActive {
             context.logger.info("invoices.resume", metadata: ["cursor": .string(state.walkCursor ?? "")])
+            headReadAt = try store.meta(headKey).flatMap { Int64($0) }
             try walk(from: state.walkCursor, full: state.walkFull, seen: &seen)
-            // The head may have moved while the walk was interrupted.
-            try walk(from: nil, full: false, seen: &seen)
+            // Invoices still owed on the pages before the resumed one: the head walk reads them
+            // a page at a time, where they would otherwise cost a detail request each.
+            owedAbove = !Set(try store.nonFinalInvoiceIDs(source: context.source)).subtracting(seen).isEmpty
         } else {
-            try walk(from: nil, full: state.walkFull, seen: &seen)
+            headReadAt = context.clock.now()
+            try walk(from: nil, full: state.walkFull, seen: &seen, headReadAt: headReadAt)
+        }
+        if owedAbove || Self.headIsStale(readAt: headReadAt, now: context.clock.now()) {
+            context.logger.debug(
+                "invoices.head_again", metadata: ["head_read_at": .string(headReadAt.map(UTC.iso8601) ?? "unknown")])
+            try walk(from: nil, full: false, seen: &seen)
         }
         if provider.needsInvoiceDetail {
             for id in try store.nonFinalInvoiceIDs(source: context.source) where !seen.contains(id) {
@@ -45,7 +70,9 @@ public final class InvoiceWalk {
     /// Walks the list newest first from `start`, committing each page with the cursor that
     /// follows it. Stops at the end of the list or, unless `full`, at the first page whose
     /// oldest invoice is already stored unchanged, once every stored open invoice has been re-read.
-    func walk(from start: String?, full: Bool, seen: inout Set<String>) throws {
+    /// `headReadAt`, for a walk from the head, is remembered once the walk goes past its first
+    /// page, for the rule of ``headReReadAge`` should the walk be interrupted.
+    func walk(from start: String?, full: Bool, seen: inout Set<String>, headReadAt: Int64? = nil) throws {
         var cursor = start
         var cursors = Set<String>()
         if let start { cursors.insert(start) }
@@ -85,6 +112,7 @@ public final class InvoiceWalk {
             try context.commit(
                 fetched + invoices, position: done ? .finished(reachedEnd: reachedEnd) : .next(cursor: page.next!))
             if done { return }
+            if cursor == nil, let headReadAt { try store.setMeta(headKey, String(headReadAt)) }
             cursor = page.next
         }
     }

@@ -12,7 +12,12 @@ final class EngineHarness {
     let fake: FakeProvider
     let store: BillingStore
     let lanes: Int
-    var now: Int64 = 1_800_000_000
+    /// The sync clock; a provider's `onPage` may move it on while a walk runs.
+    var now: Int64 {
+        get { time.value }
+        set { time.value = newValue }
+    }
+    let time = TestTime(1_800_000_000)
     var usageStart: Int64?
     var lookback: Int64 = 0
 
@@ -28,7 +33,7 @@ final class EngineHarness {
         SyncContext(
             source: "fake", provider: "fake", store: store,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), stop: StopFlag(),
-            clock: SyncClock(fixed: now))
+            clock: SyncClock { [time] in time.value })
     }
 
     /// One invoice walk; the list pages it read and its error, if any.
@@ -64,4 +69,17 @@ final class EngineHarness {
     }
 
     var usageHours: Int { (try? store.counts(source: "fake").usageHours) ?? -1 }
+}
+
+/// Unix seconds that a test moves on while the engine reads them from other threads.
+final class TestTime: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seconds: Int64
+
+    init(_ seconds: Int64) { self.seconds = seconds }
+
+    var value: Int64 {
+        get { lock.withLock { seconds } }
+        set { lock.withLock { seconds = newValue } }
+    }
 }

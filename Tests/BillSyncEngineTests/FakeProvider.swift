@@ -17,6 +17,8 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
     /// The cursors asked for (nil: the head), in order.
     var pagesRead: [String?] = []
     var detailsRead: [String] = []
+    /// Called at each list page, before it is answered (to let time pass).
+    var onPage: (() -> Void)?
     /// The page (by cursor) that answers 400 instead.
     var failing: String??
     /// Details that answer 400 instead.
@@ -40,6 +42,7 @@ final class FakeProvider: BillingProvider, @unchecked Sendable {
     var needsInvoiceDetail: Bool { withDetails }
 
     func invoicePage(cursor: String?) throws(ProviderError) -> InvoicePage {
+        onPage?()
         let (all, fail): ([Invoice], Bool) = lock.withLock {
             pagesRead.append(cursor)
             return (invoices, failing == .some(cursor))

@@ -53,7 +53,7 @@ import Testing
         #expect(h.sync().pages == [nil])
     }
 
-    @Test func aFailedWalkResumesAtThePageThatFailedThenReadsTheHeadAgain() throws {
+    @Test func aFailedWalkResumesAtThePageThatFailedThenReadsTheHeadAgainOnlyIfItIsOld() throws {
         let fake = FakeProvider(invoices: Self.invoices(7))
         let h = try EngineHarness(fake)
         fake.failing = .some("p3")
@@ -62,9 +62,43 @@ import Testing
         #expect(failed.pages == [nil, "p2", "p3"])
         #expect(h.stored.count == 4, "the pages before the failure stay committed")
         fake.failing = nil
-        // Resumes at p3, reads to the end, then the head once more (it may have moved meanwhile).
-        #expect(h.sync().pages == ["p3", "p4", nil])
+        // Resumed a minute later: the head it began from is recent enough, so no head re-read.
+        h.now += 60
+        #expect(h.sync().pages == ["p3", "p4"])
         #expect(h.stored.count == 7)
+        // Resumed more than ten minutes after its head page: reads the head once more at the end.
+        let later = try EngineHarness(FakeProvider(invoices: Self.invoices(7)))
+        later.fake.failing = .some("p3")
+        #expect(later.sync().error != nil)
+        later.fake.failing = nil
+        later.now += InvoiceWalk.headReReadAge + 1
+        #expect(later.sync().pages == ["p3", "p4", nil])
+        #expect(later.stored.count == 7)
+        // Resumed a minute later, with an invoice still owed on the head page: the head page
+        // re-reads it (one request), not a detail request of its own.
+        let owed = try EngineHarness(FakeProvider(invoices: Self.invoices(7, open: [7])))
+        owed.fake.failing = .some("p3")
+        #expect(owed.sync().error != nil)
+        owed.fake.failing = nil
+        owed.now += 60
+        #expect(owed.sync().pages == ["p3", "p4", nil])
+    }
+
+    @Test func aLongWalkOrOneAcrossMidnightReadsTheHeadAgain() throws {
+        let fake = FakeProvider(invoices: Self.invoices(7))
+        let h = try EngineHarness(fake)
+        // Four pages, 200 s each: the head is 800 s old at the end.
+        fake.onPage = { h.now += 200 }
+        #expect(h.sync().pages == [nil, "p2", "p3", "p4", nil])
+        // A quick walk that does not cross midnight: no second read.
+        fake.onPage = nil
+        fake.invoices.insert(Self.invoices(9)[1], at: 0)
+        #expect(h.sync().pages == [nil])
+        // A quick walk that crosses midnight (UTC) reads the head again.
+        h.now = 1_800_057_599  // 23:59:59
+        fake.onPage = { h.now += 1 }
+        fake.invoices.insert(Self.invoices(9)[0], at: 0)
+        #expect(h.sync().pages == [nil, nil])
     }
 
     @Test func detailsAreReadOnlyForNewChangedAndOwedInvoices() throws {
