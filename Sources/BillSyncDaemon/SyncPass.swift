@@ -22,14 +22,15 @@ public struct SyncPass {
 
     public init(
         config: Config, store: BillingStore, logger: Logger, stop: StopFlag, clock: SyncClock,
-        metrics: BillSyncMetrics = BillSyncMetrics()
+        metrics: BillSyncMetrics? = nil
     ) {
         self.config = config
         self.store = store
         self.logger = logger
         self.stop = stop
         self.clock = clock
-        self.metrics = metrics
+        // A one-shot command counts only for a `metrics_file`; the daemon passes its own.
+        self.metrics = metrics ?? BillSyncMetrics(counting: config.metricsFile != nil)
     }
 
     /// Syncs `sources`; each sync's lines carry `trigger=` (`manual` for `sync` and `demo`).

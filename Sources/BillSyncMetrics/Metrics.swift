@@ -18,8 +18,12 @@ public final class BillSyncMetrics: @unchecked Sendable {
     private let lock = NSLock()
     private let counted = PrometheusCollectorRegistry()
     private var lastExport: (at: Int64, seconds: Double)?
+    /// False for a one-shot command with no `metrics_file`: nothing would ever read the
+    /// series, which cost a few KiB per source.
+    private let counting: Bool
 
-    public init() {
+    public init(counting: Bool = true) {
+        self.counting = counting
         counted.makeGauge(
             descriptor: MetricNameDescriptor(
                 namespace: "billsync", metricName: "build", unitName: "info",
@@ -34,6 +38,7 @@ public final class BillSyncMetrics: @unchecked Sendable {
 
     /// Counts one source's sync.
     public func record(_ report: SyncReport, source: SourceConfig) {
+        guard counting else { return }
         let labels = Self.labels(source)
         counted.makeDurationHistogram(
             descriptor: MetricNameDescriptor(

@@ -168,8 +168,15 @@ final class DatabasePool: @unchecked Sendable {
         let reader = try Database(path: path)
         try setUp(reader)
         try reader.execute(sql: "PRAGMA query_only = 1")
+        try reader.execute(sql: "PRAGMA cache_size = -\(Self.readerCacheKiB)")
         return reader
     }
+
+    /// A reader's page cache, KiB. Readers look rows up by key or scan them once in key order
+    /// (exports, reconciliation, the month-end checks over every source), so a larger cache
+    /// only fills with pages read once: with 512 KiB, peak memory grew with the number of
+    /// sources the month-end checks read (the writer keeps the larger cache its upserts use).
+    static let readerCacheKiB = 128
 
     /// Frees the writer's page cache and closes the idle readers and the checkpointer's connection.
     func releaseMemory() {
