@@ -113,7 +113,7 @@ struct JSONText {
     mutating func javaScriptNumber(_ name: String, _ value: WireAmount) {
         key(name)
         separate()
-        bytes.append(contentsOf: value.javaScriptText().utf8)
+        value.appendJavaScript(to: &bytes)
         needsComma = true
     }
 

@@ -79,24 +79,77 @@ struct WireAmount: Sendable, Equatable {
     /// Number::toString, radix 10): `388.988747`, `0.000001`, `2.9e-7`, `1.5e+21`. Exact,
     /// since every amount here has far fewer than the 17 digits a double keeps.
     func javaScriptText() -> String {
+        var bytes: [UInt8] = []
+        appendJavaScript(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// ``javaScriptText()`` appended to `out`, without building a string.
+    func appendJavaScript(to out: inout [UInt8]) {
+        let zero = UInt8(ascii: "0")
         var magnitude = units.magnitude
         var fractionDigits = scale
-        guard magnitude != 0 else { return "0" }
+        guard magnitude != 0 else { return out.append(zero) }
         while fractionDigits > 0 && magnitude % 10 == 0 {
             magnitude /= 10
             fractionDigits -= 1
         }
-        let digits = String(magnitude)
-        let k = digits.count
-        let n = k - fractionDigits  // value = 0.digits × 10^n
-        let sign = units < 0 ? "-" : ""
-        if k <= n && n <= 21 { return sign + digits + String(repeating: "0", count: n - k) }
-        if 0 < n && n <= 21 {
-            return sign + digits.prefix(n) + "." + digits.dropFirst(n)
+        // digits[0..<k]: least significant first; text[0..<end]: what is written, at most
+        // 1 + 21 + 1 + 20 + 5 bytes.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 96) { buffer in
+            let digits = buffer.baseAddress!
+            let text = digits + 24
+            var k = 0
+            while magnitude > 0 {
+                digits[k] = zero + UInt8(magnitude % 10)
+                magnitude /= 10
+                k += 1
+            }
+            var end = 0
+            func emit(_ byte: UInt8) {
+                text[end] = byte
+                end += 1
+            }
+            func emitDigits(_ range: Range<Int>) {
+                for i in range { emit(digits[k - 1 - i]) }  // most significant first
+            }
+            let n = k - fractionDigits  // value = 0.digits × 10^n
+            if units < 0 { emit(UInt8(ascii: "-")) }
+            if k <= n && n <= 21 {
+                emitDigits(0..<k)
+                for _ in 0..<(n - k) { emit(zero) }
+            } else if 0 < n && n <= 21 {
+                emitDigits(0..<n)
+                emit(UInt8(ascii: "."))
+                emitDigits(n..<k)
+            } else if -6 < n && n <= 0 {
+                emit(zero)
+                emit(UInt8(ascii: "."))
+                for _ in 0..<(-n) { emit(zero) }
+                emitDigits(0..<k)
+            } else {
+                emitDigits(0..<1)
+                if k > 1 {
+                    emit(UInt8(ascii: "."))
+                    emitDigits(1..<k)
+                }
+                emit(UInt8(ascii: "e"))
+                let exponent = n - 1
+                emit(UInt8(ascii: exponent < 0 ? "-" : "+"))
+                var e = abs(exponent)
+                let first = end
+                repeat {
+                    emit(zero + UInt8(e % 10))
+                    e /= 10
+                } while e > 0
+                var (a, b) = (first, end - 1)
+                while a < b {
+                    (text[a], text[b]) = (text[b], text[a])
+                    a += 1
+                    b -= 1
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(start: text, count: end))
         }
-        if -6 < n && n <= 0 { return sign + "0." + String(repeating: "0", count: -n) + digits }
-        let exponent = n - 1
-        let mantissa = k == 1 ? digits : digits.prefix(1) + "." + digits.dropFirst()
-        return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + String(abs(exponent))
     }
 }
