@@ -192,6 +192,19 @@ def export_floor(d):
         "invoices.csv": "SELECT * FROM invoices ORDER BY source, issued_on, invoice_id",
         "line_items.csv": "SELECT * FROM line_items ORDER BY source, invoice_id, line_no",
         "usage.csv": "SELECT * FROM usage_hours ORDER BY source, hour_start",
+        # The csv format also writes reconciliation.csv: what it compares, summed by sqlite3
+        # (its own SUM, in binary floating point for text amounts: a floor, not a result).
+        "reconciliation-lines.csv": "SELECT i.source, i.invoice_id, i.period_start, i.period_end, i.total, "
+                                    "l.line_type, SUM(l.amount) FROM invoices i JOIN line_items l ON l.source = i.source "
+                                    "AND l.invoice_id = i.invoice_id GROUP BY i.source, i.invoice_id, l.line_type "
+                                    "ORDER BY i.source, i.period_start, i.invoice_id",
+        "reconciliation-usage.csv": "SELECT i.source, i.invoice_id, COUNT(*), MIN(u.hour_start), MAX(u.hour_start), "
+                                    + ", ".join(f"SUM(u.{c})" for c in ("paas_total", "cpu", "memory", "storage", "gpu",
+                                                                        "byoc_total", "byoc_vcpu", "byoc_memory",
+                                                                        "byoc_gpu_memory", "byoc_cluster")) +
+                                    " FROM invoices i JOIN usage_hours u ON u.source = i.source AND u.hour_start >= "
+                                    "i.period_start AND u.hour_start < i.period_end GROUP BY i.source, i.invoice_id "
+                                    "ORDER BY i.source, i.period_start, i.invoice_id",
     }
     start = time.monotonic()
     for name, q in queries.items():

@@ -122,46 +122,58 @@ extension BillingStore {
             arguments: [source, from, to]) != nil
     }
 
-    /// The stored usage of `source` in `[from, to)`, added up exactly: in SQL when every amount
-    /// is held as an integer (see ``usageAmountDecimals``), else row by row.
+    /// The stored usage of `source` in `[from, to)`, added up exactly, in one pass over the
+    /// rows read straight from SQLite's buffers: integer amounts (see ``usageAmountDecimals``)
+    /// added in 64 bits, text ones (amounts finer than 10^-8) parsed from their bytes.
     public func usageSummary(source: String, from: Int64, to: Int64) throws -> UsageSummary {
         try pool.read { db in try Self.usageSummary(db, source: source, from: from, to: to) }
     }
 
     static func usageSummary(_ db: Database, source: String, from: Int64, to: Int64) throws -> UsageSummary {
-        do {
-            let columns = UsageComponents.all.map(\.column)
-            let sums = columns.map { "SUM(\($0))" }.joined(separator: ", ")
-            let texts = columns.map { "typeof(\($0)) <> 'integer'" }.joined(separator: " OR ")
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT COUNT(*), MIN(hour_start), MAX(hour_start), MIN(currency), \(sums),
-                            COALESCE(SUM(\(texts)), 0)
-                        FROM usage_hours WHERE source = ? AND hour_start >= ? AND hour_start < ?
-                        """, arguments: [source, from, to])
-            else { return UsageSummary() }
-            var summary = UsageSummary(
-                hours: row[0], firstHour: row[1], lastHour: row[2], currency: row[3])
-            guard summary.hours > 0 else { return summary }
-            let textRows: Int64 = row[4 + columns.count]
-            if textRows == 0 {
-                for i in columns.indices {
-                    let units: Int64 = row[4 + i]
-                    summary.amounts[i] = ExactDecimal(significand: Int128(units), scale: Self.usageAmountDecimals)
-                }
-                return summary
-            }
-            for hour in try Row.fetchAll(
-                db,
-                sql: "SELECT \(columns.joined(separator: ", ")) FROM usage_hours "
-                    + "WHERE source = ? AND hour_start >= ? AND hour_start < ?", arguments: [source, from, to])
-            {
-                for i in columns.indices { summary.amounts[i] += try Self.usageAmount(hour, i) }
-            }
-            return summary
+        let columns = UsageComponents.all.map(\.column)
+        var summary = UsageSummary()
+        var units = [Int64](repeating: 0, count: columns.count)
+        var currency: [UInt8]?
+        let sql =
+            "SELECT hour_start, currency, \(columns.joined(separator: ", ")) FROM usage_hours "
+            + "WHERE source = ?1 AND hour_start >= ?2 AND hour_start < ?3 ORDER BY hour_start"
+        func bind(_ statement: Statement) {
+            statement.bind(1, text: source)
+            statement.bind(2, int64: from)
+            statement.bind(3, int64: to)
         }
+        try forEachRawRow(db, sql, bind) { row in
+            let hour = row.int64(0)
+            if summary.hours == 0 { summary.firstHour = hour }
+            summary.lastHour = hour
+            summary.hours += 1
+            let code = row.bytes(1)
+            if currency.map({ code.lexicographicallyPrecedes($0) }) ?? true { currency = Array(code) }
+            for i in columns.indices {
+                let column = Int32(2 + i)
+                if row.isInteger(column) {
+                    let (sum, overflow) = units[i].addingReportingOverflow(row.int64(column))
+                    if overflow {
+                        summary.amounts[i] += ExactDecimal(significand: Int128(units[i]), scale: usageAmountDecimals)
+                        units[i] = row.int64(column)
+                    } else {
+                        units[i] = sum
+                    }
+                } else if row.isText(column) {
+                    let text = row.bytes(column)
+                    if let amount = ExactDecimal(jsonNumber: text) {
+                        summary.amounts[i] += amount
+                    } else {
+                        summary.amounts[i] += try ExactDecimal(parsing: String(decoding: text, as: UTF8.self))
+                    }
+                }
+            }
+        }
+        for i in columns.indices {
+            summary.amounts[i] += ExactDecimal(significand: Int128(units[i]), scale: usageAmountDecimals)
+        }
+        summary.currency = currency.map { String(decoding: $0, as: UTF8.self) }
+        return summary
     }
 
     /// The hours of `[from, to)` that `source` has no usage row for, oldest first.

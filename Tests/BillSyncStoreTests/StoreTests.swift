@@ -154,6 +154,44 @@ import Testing
         #expect(try store.exportMarks().isEmpty)
     }
 
+    /// The sums that reconciliation and accruals use, over amounts stored as integers and as
+    /// text (finer than 10^-8, or past 64 bits), and over integer sums that overflow 64 bits.
+    @Test func usageSumsAreExactOverIntegerAndTextAmounts() throws {
+        let store = try BillingStore(path: tempPath())
+        let values: [[String]] = [
+            ["3.32102287", "0.0000000026", "92233720368.54775807", "1", "0", "0", "0", "0", "0", "0"],
+            ["0.00000001", "0.000000001", "92233720368.54775807", "-0.5", "0", "0", "0", "0", "0", "2.9e-9"],
+            ["1.5", "2", "0.00000001", "0", "0", "0", "0", "0", "0", "0.1234567891"],
+        ]
+        try store.commitUsagePage(
+            source: "nf", provider: "northflank",
+            hours: try values.enumerated().map { try hour(Int64($0.offset + 1) * 3600, $0.element) },
+            position: .windowDone(doneUntil: 14400))
+        try store.commitUsagePage(
+            source: "other", provider: "northflank", hours: [try hour(3600, Array(repeating: "7", count: 10))],
+            position: .windowDone(doneUntil: 7200))
+        let summary = try store.usageSummary(source: "nf", from: 0, to: 14400)
+        #expect(summary.hours == 3 && summary.firstHour == 3600 && summary.lastHour == 10800)
+        #expect(summary.currency == "USD")
+        var expected = [ExactDecimal](repeating: .zero, count: UsageComponents.all.count)
+        for row in values {
+            let h = try hour(0, row)
+            let byColumn: [String: ExactDecimal] = [
+                "paas_total": h.paasTotal, "cpu": h.cpu, "memory": h.memory, "storage": h.storage, "gpu": h.gpu,
+                "byoc_total": h.byocTotal, "byoc_vcpu": h.byocVCPU, "byoc_memory": h.byocMemory,
+                "byoc_gpu_memory": h.byocGPUMemory, "byoc_cluster": h.byocCluster,
+            ]
+            for (i, component) in UsageComponents.all.enumerated() { expected[i] += byColumn[component.column]! }
+        }
+        #expect(summary.amounts == expected)
+        let cpu = UsageComponents.all.firstIndex { $0.column == "cpu" }!
+        let memory = UsageComponents.all.firstIndex { $0.column == "memory" }!
+        #expect(summary.amounts[cpu].description == "2.0000000036")
+        #expect(summary.amounts[memory].description == "184467440737.09551615", "past 64 bits of 10^-8")
+        #expect(try store.usageSummary(source: "nf", from: 7200, to: 10800).hours == 1)
+        #expect(try store.usageSummary(source: "none", from: 0, to: 14400) == UsageSummary())
+    }
+
     @Test func storedUnitsReadBackAsTheTextOfTheirDecimal() {
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: 48)
         defer { buffer.deallocate() }

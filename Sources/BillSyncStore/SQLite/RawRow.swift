@@ -12,6 +12,9 @@ public struct RawRow {
     /// Whether the column holds an INTEGER (rather than text, a real or NULL).
     public func isInteger(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_INTEGER }
 
+    /// Whether the column holds TEXT.
+    public func isText(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_TEXT }
+
     /// The column as a string (TEXT or a UTF-8 BLOB alike).
     public func string(_ column: Int32) -> String { String(decoding: bytes(column), as: UTF8.self) }
 
