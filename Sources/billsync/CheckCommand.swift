@@ -1,11 +1,13 @@
 import ArgumentParser
 import BillSyncConfig
+import BillSyncDaemon
 import Foundation
+import Logging
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate the config and the key references without touching the network.")
+        abstract: "Validate the config and every file or variable it names a secret in, without touching the network.")
 
     @OptionGroup var options: ConfigOption
 
@@ -16,7 +18,16 @@ struct CheckCommand: ParsableCommand {
             config = try ConfigLoader.load(path: path)
             for source in config.sources {
                 _ = try KeyReader.read(source.key, source: source.name, file: path)
+                if let secret = source.webhookSecret {
+                    _ = try KeyReader.read(secret, source: source.name, file: path, keyName: "webhook_secret")
+                }
+                if let previous = source.webhookSecretPrevious {
+                    _ = try KeyReader.read(
+                        previous, source: source.name, file: path, keyName: "webhook_secret_previous")
+                }
             }
+            // The alert webhook's URL file, read and checked as `sync` and `run` read it.
+            _ = try AlertSender.make(config, logger: Logger(label: "check", factory: { _ in SwiftLogNoOpLogHandler() }))
         } catch {
             printError(error.description)
             throw Exit.configError

@@ -64,6 +64,25 @@ import Testing
         #expect(try received(sim).count == 3)
     }
 
+    /// `check` reads the URL file as `sync` does: missing, or not https (outside loopback), it
+    /// says so and exits 2, without the URL in its output.
+    @Test func checkReadsTheAlertURLFile() throws {
+        let (_, ws) = try workspace()
+        let ok = try ws.billsync(["check"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        try "http://chat.example.com/hooks/T0/secret-path\n".write(
+            toFile: ws.root + "/keys/alerts", atomically: true, encoding: .utf8)
+        let plain = try ws.billsync(["check"])
+        #expect(plain.status == 2)
+        #expect(plain.stderr.contains("alert_webhook_url_file"), "\(plain.stderr)")
+        #expect(plain.stderr.contains("must start with https://"), "\(plain.stderr)")
+        #expect(!(plain.stdout + plain.stderr).contains("secret-path"), "the URL is a secret")
+        try FileManager.default.removeItem(atPath: ws.root + "/keys/alerts")
+        let missing = try ws.billsync(["check"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("/keys/alerts"), "\(missing.stderr)")
+    }
+
     @Test func aReceiverAnswering500DelaysNeitherTheSyncNorTheExports() throws {
         let (sim, ws) = try workspace()
         try sim.post("/_sim/alerts/status?code=500")
