@@ -50,35 +50,34 @@ northflank = rest_api_source({
     "resources": northflank_resources,
 }, name="northflank")
 
-typesense = rest_api_source({
-    "client": {"base_url": base, "auth": {"type": "api_key", "name": "X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY",
-                                          "api_key": KEYS["ts"], "location": "header"}},
-    "resource_defaults": {"write_disposition": "append"},
-    "resources": [
-        {
-            "name": "typesense_invoices",
-            "endpoint": {"path": "api/v1/invoices", "params": {"per_page": 50}, "data_selector": "invoices",
-                         # `total` counts invoices, not pages: stop at the first empty page.
-                         "paginator": {"type": "page_number", "base_page": 1, "page_param": "page",
-                                       "total_path": None, "stop_after_empty_page": True}},
-        },
-        {
-            "name": "typesense_invoice_details",
-            "endpoint": {"path": "api/v1/invoices/{resources.typesense_invoices.id}", "data_selector": "$",
-                         "paginator": "single_page"},
-        },
-    ],
-}, name="typesense")
+def header_key_source(name, header, key, resources):
+    """A source whose API key goes in a header of its own (Typesense Cloud, UsageFlow)."""
+    return rest_api_source({
+        "client": {"base_url": base, "auth": {"type": "api_key", "name": header, "api_key": key, "location": "header"}},
+        "resource_defaults": {"write_disposition": "append"},
+        "resources": resources,
+    }, name=name)
 
-usageflow = rest_api_source({
-    "client": {"base_url": base, "auth": {"type": "api_key", "name": "x-usageflow-api-key",
-                                          "api_key": KEYS["uf"], "location": "header"}},
-    "resource_defaults": {"write_disposition": "append"},
-    "resources": [
-        {"name": "usageflow_invoices",
-         "endpoint": {"path": "api/invoices", "data_selector": "invoices", "paginator": "single_page"}},
-    ],
-}, name="usageflow")
+
+typesense = header_key_source("typesense", "X-TYPESENSE-CLOUD-MANAGEMENT-API-KEY", KEYS["ts"], [
+    {
+        "name": "typesense_invoices",
+        "endpoint": {"path": "api/v1/invoices", "params": {"per_page": 50}, "data_selector": "invoices",
+                     # `total` counts invoices, not pages: stop at the first empty page.
+                     "paginator": {"type": "page_number", "base_page": 1, "page_param": "page",
+                                   "total_path": None, "stop_after_empty_page": True}},
+    },
+    {
+        "name": "typesense_invoice_details",
+        "endpoint": {"path": "api/v1/invoices/{resources.typesense_invoices.id}", "data_selector": "$",
+                     "paginator": "single_page"},
+    },
+])
+
+usageflow = header_key_source("usageflow", "x-usageflow-api-key", KEYS["uf"], [
+    {"name": "usageflow_invoices",
+     "endpoint": {"path": "api/invoices", "data_selector": "invoices", "paginator": "single_page"}},
+])
 
 os.environ["DESTINATION__FILESYSTEM__BUCKET_URL"] = "file://" + os.path.abspath(out)
 pipeline = dlt.pipeline(pipeline_name="billing_peer", destination="filesystem", dataset_name="billing",
