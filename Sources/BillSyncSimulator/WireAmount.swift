@@ -75,16 +75,10 @@ struct WireAmount: Sendable, Equatable {
         }
     }
 
-    /// The text of JavaScript's `Number.prototype.toString` for this amount (ECMA-262
-    /// Number::toString, radix 10): `388.988747`, `0.000001`, `2.9e-7`, `1.5e+21`. Exact,
-    /// since every amount here has far fewer than the 17 digits a double keeps.
-    func javaScriptText() -> String {
-        var bytes: [UInt8] = []
-        appendJavaScript(to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// ``javaScriptText()`` appended to `out`, without building a string.
+    /// Appends the text of JavaScript's `Number.prototype.toString` for this amount (ECMA-262
+    /// Number::toString, radix 10: `388.988747`, `0.000001`, `2.9e-7`, `1.5e+21`), without
+    /// building a string. Exact, since every amount here has far fewer than the 17 digits a
+    /// double keeps.
     func appendJavaScript(to out: inout [UInt8]) {
         let zero = UInt8(ascii: "0")
         var magnitude = units.magnitude
