@@ -6,30 +6,15 @@ import Testing
 
 /// Alerts out, to the simulator's chat-webhook receiver (`/_sim/alerts`) over loopback HTTP.
 @Suite struct AlertTests {
-    static let now: Int64 = 1_794_749_400  // 2026-11-15T13:30:00Z
-    static let spikeHour: Int64 = 1_794_650_400  // 2026-11-14T10:00:00Z
+    static let now = BudgetTests.now
 
     func workspace() throws -> (SimHarness, Workspace) {
-        let sim = try SimHarness {
-            $0.now = Self.now
-            $0.historyDays = 60
-            $0.invoicesFromUsage = true
-            $0.spikes = [NorthflankSpike(account: "org", hour: Self.spikeHour, factor: 10)]
-        }
+        let sim = try BudgetTests.spikedSimulator()
         let ws = try Workspace(sim: sim)
         try (sim.base + "/_sim/alerts\n").write(toFile: ws.root + "/keys/alerts", atomically: true, encoding: .utf8)
         try ws.writeConfig(
-            sources: ws.northflankSources([("nf-org", nil)], usageStart: "2026-10-01") + """
-                [[budgets]]
-                name = "northflank"
-                sources = ["nf-org"]
-                monthly = "500.00"
-                currency = "USD"
-                thresholds = [0.8, 1.0]
-                """)
-        var text = try String(contentsOfFile: ws.configPath, encoding: .utf8)
-        text = "alert_webhook_url_file = \"\(ws.root)/keys/alerts\"\n" + text
-        try text.write(toFile: ws.configPath, atomically: true, encoding: .utf8)
+            sources: BudgetTests.orgBudget(ws, thresholds: "0.8, 1.0"),
+            extra: "alert_webhook_url_file = \"\(ws.root)/keys/alerts\"")
         return (sim, ws)
     }
 

@@ -9,23 +9,35 @@ import Testing
     static let now: Int64 = 1_794_749_400  // 2026-11-15T13:30:00Z
     static let spikeHour: Int64 = 1_794_650_400  // 2026-11-14T10:00:00Z
 
-    @Test func eachThresholdAndTheSpikeAreReportedOnceAcrossSyncsAndRestarts() throws {
-        let sim = try SimHarness {
-            $0.now = Self.now
+    /// Sixty days of usage billed exactly by the invoices, with the org's `spikeHour` ten
+    /// times its usual usage; the simulator's clock at `now` (also for the alert tests).
+    static func spikedSimulator() throws -> SimHarness {
+        try SimHarness {
+            $0.now = now
             $0.historyDays = 60
             $0.invoicesFromUsage = true
-            $0.spikes = [NorthflankSpike(account: "org", hour: Self.spikeHour, factor: 10)]
+            $0.spikes = [NorthflankSpike(account: "org", hour: spikeHour, factor: 10)]
         }
+    }
+
+    /// The org's Northflank source from October, and a 500.00 USD budget over it.
+    static func orgBudget(_ ws: Workspace, thresholds: String) -> String {
+        ws.northflankSources([("nf-org", nil)], usageStart: "2026-10-01") + """
+            [[budgets]]
+            name = "northflank"
+            sources = ["nf-org"]
+            monthly = "500.00"
+            currency = "USD"
+            thresholds = [\(thresholds)]
+            """
+    }
+
+    @Test func eachThresholdAndTheSpikeAreReportedOnceAcrossSyncsAndRestarts() throws {
+        let sim = try Self.spikedSimulator()
         let ws = try Workspace(sim: sim)
         try ws.writeConfig(
-            sources: ws.northflankSources([("nf-org", nil)], usageStart: "2026-10-01") + """
-                [[budgets]]
-                name = "northflank"
-                sources = ["nf-org"]
-                monthly = "500.00"
-                currency = "USD"
-                thresholds = [0.8, 1.0, 5]
-                """, extra: "metrics_file = \"\(ws.root)/billsync.prom\"")
+            sources: Self.orgBudget(ws, thresholds: "0.8, 1.0, 5"), extra: "metrics_file = \"\(ws.root)/billsync.prom\""
+        )
         let env = ["BILLSYNC_NOW": String(Self.now)]
         let first = try ws.billsync(["sync"], env: env)
         #expect(first.status == 0, "\(first.stderr)")
