@@ -63,10 +63,19 @@ public struct MonthEndWatch {
     func spikes(_ source: SourceConfig, now: Int64) throws {
         let week: Int64 = 168 * 3_600
         let hours = try store.hourTotals(source: source.name, from: now - 2 * week, to: now)
-        var start = 0
+        // The week before each hour, hours[start..<end], sorted as the window slides.
+        var window = SortedWindow()
+        var (start, end) = (0, 0)
         for (i, hour) in hours.enumerated() where hour.hour >= now - week {
-            while hours[start].hour < hour.hour - week { start += 1 }
-            let before = hours[start..<i].map(\.total).sorted()
+            while end < i {
+                window.add(hours[end].total)
+                end += 1
+            }
+            while hours[start].hour < hour.hour - week {
+                window.removeOldest(hours[start].total)
+                start += 1
+            }
+            let before = window.amounts
             guard before.count >= 24, !(hour.total < source.spikeMin) else { continue }
             let mid = before.count / 2
             let median =

@@ -21,76 +21,96 @@ extension BillingStore {
         }
     }
 
+    /// At most this many hours go into one upsert statement.
+    static let usageRowsPerStatement = 64
+
+    /// The upserts of 1, 2, 4, … ``usageRowsPerStatement`` hours (index: the power of two):
+    /// `?1` is the source, then each row's 13 values. Seven statements, prepared once per
+    /// connection, take any number of rows (each takes SQLite 9–85 KB). An hour read again
+    /// with the same values is left alone, so that the lookback's re-reads mark nothing for export.
+    static let usageUpsertSQL: [String] = (0...6).map { power in
+        let rows = 1 << power
+        let values = (0..<rows).map { row in
+            "(?1, " + (0..<13).map { "?\(2 + 13 * row + $0)" }.joined(separator: ", ") + ")"
+        }
+        return """
+            INSERT INTO usage_hours (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
+                byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total)
+            VALUES \(values.joined(separator: ", "))
+            ON CONFLICT (source, hour_start) DO UPDATE SET currency = excluded.currency, total = excluded.total,
+                paas_total = excluded.paas_total, cpu = excluded.cpu, memory = excluded.memory,
+                storage = excluded.storage, gpu = excluded.gpu, byoc_total = excluded.byoc_total,
+                byoc_vcpu = excluded.byoc_vcpu, byoc_memory = excluded.byoc_memory,
+                byoc_gpu_memory = excluded.byoc_gpu_memory, byoc_cluster = excluded.byoc_cluster
+            WHERE currency IS NOT excluded.currency OR paas_total IS NOT excluded.paas_total
+                OR cpu IS NOT excluded.cpu OR memory IS NOT excluded.memory OR storage IS NOT excluded.storage
+                OR gpu IS NOT excluded.gpu OR byoc_total IS NOT excluded.byoc_total
+                OR byoc_vcpu IS NOT excluded.byoc_vcpu OR byoc_memory IS NOT excluded.byoc_memory
+                OR byoc_gpu_memory IS NOT excluded.byoc_gpu_memory OR byoc_cluster IS NOT excluded.byoc_cluster
+                OR total IS NOT excluded.total
+            """
+    }
+
     static func commitUsagePage(
         _ db: Database, source: String, provider: String, hours: [UsageHour], position: UsagePosition
     ) throws {
         try Self.ensureState(db, source: source, provider: provider)
-        // An hour read again with the same values is left alone, so that the lookback's
-        // re-reads mark nothing for export.
-        let insert = try db.cachedStatement(
-            sql: """
-                INSERT INTO usage_hours (source, hour_start, currency, paas_total, cpu, memory, storage, gpu,
-                    byoc_total, byoc_vcpu, byoc_memory, byoc_gpu_memory, byoc_cluster, total)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (source, hour_start) DO UPDATE SET currency = excluded.currency, total = excluded.total,
-                    paas_total = excluded.paas_total, cpu = excluded.cpu, memory = excluded.memory,
-                    storage = excluded.storage, gpu = excluded.gpu, byoc_total = excluded.byoc_total,
-                    byoc_vcpu = excluded.byoc_vcpu, byoc_memory = excluded.byoc_memory,
-                    byoc_gpu_memory = excluded.byoc_gpu_memory, byoc_cluster = excluded.byoc_cluster
-                WHERE currency IS NOT excluded.currency OR paas_total IS NOT excluded.paas_total
-                    OR cpu IS NOT excluded.cpu OR memory IS NOT excluded.memory OR storage IS NOT excluded.storage
-                    OR gpu IS NOT excluded.gpu OR byoc_total IS NOT excluded.byoc_total
-                    OR byoc_vcpu IS NOT excluded.byoc_vcpu OR byoc_memory IS NOT excluded.byoc_memory
-                    OR byoc_gpu_memory IS NOT excluded.byoc_gpu_memory OR byoc_cluster IS NOT excluded.byoc_cluster
-                    OR total IS NOT excluded.total
-                """)
         var changedMonths: [Int64] = []  // month starts, in the order met
-        var lastMonth: (start: Int64, end: Int64) = (0, 0)
         // Bound through the C API (amounts as integers, see ``usageAmountDecimals``, or text from
-        // one scratch buffer): this is the hottest loop of a backfill, and argument arrays (and a
-        // String per amount) box every value.
-        let stmt = insert
+        // one scratch buffer), up to ``usageRowsPerStatement`` hours of one month per statement:
+        // this is the hottest loop of a backfill, and argument arrays (and a String per amount)
+        // box every value, while each statement run costs SQLite about as much as two more rows.
         let slot = 48
-        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: slot * 11)
+        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: slot * 11 * usageRowsPerStatement)
+        var used: [Statement] = []
         defer {
             // The amounts are bound in place (SQLITE_STATIC): unbind before the buffer goes.
-            stmt.reset()
-            stmt.clearBindings()
+            for stmt in used {
+                stmt.reset()
+                stmt.clearBindings()
+            }
             scratch.deallocate()
         }
-        // A binding outlives sqlite3_reset: the source is bound once for the page, the
-        // currency again only when a row's differs from the row before.
-        stmt.reset()
-        stmt.bind(1, text: source)
-        var boundCurrency: String?
-        for h in hours {
-            stmt.reset()
-            stmt.bind(2, int64: h.hourStart)
-            if h.currency != boundCurrency {
-                stmt.bind(3, text: h.currency)
-                boundCurrency = h.currency
-            }
-            func bindAmount(_ index: Int32, _ slotNo: Int, _ amount: ExactDecimal) {
-                Self.bindUsageAmount(stmt, index, amount, scratch: scratch + slot * slotNo)
-            }
-            bindAmount(4, 0, h.paasTotal)
-            bindAmount(5, 1, h.cpu)
-            bindAmount(6, 2, h.memory)
-            bindAmount(7, 3, h.storage)
-            bindAmount(8, 4, h.gpu)
-            bindAmount(9, 5, h.byocTotal)
-            bindAmount(10, 6, h.byocVCPU)
-            bindAmount(11, 7, h.byocMemory)
-            bindAmount(12, 8, h.byocGPUMemory)
-            bindAmount(13, 9, h.byocCluster)
-            bindAmount(14, 10, h.total)
-            try stmt.runToDone()
-            if db.changes > 0,
-                !(h.hourStart >= lastMonth.start && h.hourStart < lastMonth.end)
+        var first = hours.startIndex
+        while first < hours.endIndex {
+            // A run of hours of one month, so that a statement that changed a row marks that month.
+            let month = UTC.monthContaining(hours[first].hourStart)
+            var run = 1
+            while first + run < hours.endIndex, run < usageRowsPerStatement,
+                hours[first + run].hourStart >= month.start && hours[first + run].hourStart < month.end
             {
-                lastMonth = UTC.monthContaining(h.hourStart)
-                if !changedMonths.contains(lastMonth.start) { changedMonths.append(lastMonth.start) }
+                run += 1
             }
+            let power = Int.bitWidth - 1 - run.leadingZeroBitCount  // the largest power of two <= run
+            let end = first + 1 << power
+            let stmt = try db.cachedStatement(sql: usageUpsertSQL[power])
+            if !used.contains(where: { $0 === stmt }) { used.append(stmt) }
+            stmt.reset()
+            stmt.bind(1, text: source)
+            for (row, h) in hours[first..<end].enumerated() {
+                // ?1 is the source; then 13 parameters a row.
+                let base = Int32(2 + 13 * row)
+                stmt.bind(base, int64: h.hourStart)
+                stmt.bind(base + 1, text: h.currency)
+                func bindAmount(_ column: Int, _ amount: ExactDecimal) {
+                    Self.bindUsageAmount(
+                        stmt, base + 2 + Int32(column), amount, scratch: scratch + slot * (11 * row + column))
+                }
+                bindAmount(0, h.paasTotal)
+                bindAmount(1, h.cpu)
+                bindAmount(2, h.memory)
+                bindAmount(3, h.storage)
+                bindAmount(4, h.gpu)
+                bindAmount(5, h.byocTotal)
+                bindAmount(6, h.byocVCPU)
+                bindAmount(7, h.byocMemory)
+                bindAmount(8, h.byocGPUMemory)
+                bindAmount(9, h.byocCluster)
+                bindAmount(10, h.total)
+            }
+            try stmt.runToDone()
+            if db.changes > 0, !changedMonths.contains(month.start) { changedMonths.append(month.start) }
+            first = end
         }
         for month in changedMonths { try Self.markDirty(db, "usage:" + UTC.month(month)) }
         switch position {

@@ -140,7 +140,10 @@ final class StatementTrace: @unchecked Sendable {
         let pages = expectPagesWhole(transactions, rows: .usageRow, position: .usagePosition)
         #expect(pages == 8, "744 hours, one window, 100 hours a page")
         #expect(expectPagesWhole(transactions, rows: .invoiceRow, position: .walkPosition) >= 1)
-        #expect(transactions.flatMap { $0 }.filter { Self.kind($0) == .usageRow }.count == 744)
+        // A statement upserts several hours, each a `(?1, …)` row of its VALUES.
+        let usageRows = transactions.flatMap { $0 }.filter { Self.kind($0) == .usageRow }
+        #expect(usageRows.map { $0.components(separatedBy: "(?1, ").count - 1 }.reduce(0, +) == 744)
+        #expect(usageRows.count == 24, "100 hours of one month are upserted 64, 32 and 4 at a time")
     }
 
     /// The invoice id of an expanded `INSERT INTO invoices (source, invoice_id, …) VALUES ('s', 'id', …)`.

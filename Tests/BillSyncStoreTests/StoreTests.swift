@@ -154,6 +154,48 @@ import Testing
         #expect(try store.exportMarks().isEmpty)
     }
 
+    /// A page's hours go into SQLite several at a time, each statement within one month: every
+    /// hour is stored with its own amounts, and a page read again marks only the months whose
+    /// hours it changed.
+    @Test func aPageOfManyHoursUpsertsEachAndMarksOnlyTheMonthsItChanged() throws {
+        let store = try BillingStore(path: tempPath())
+        let october = UTC.days(year: 2026, month: 10, day: 1) * 86_400
+        // 150 hours from 2026-09-28T00:00Z: 72 in September, 78 in October. Every third hour has
+        // an amount finer than 10^-8 (stored as text), so the text slots of one statement are
+        // all in use at once.
+        func amounts(_ i: Int, _ changed: Bool = false) -> [String] {
+            let fine = i % 3 == 0 ? "0.0000000\(i % 9 + 1)7" : "0.\(i % 100)"
+            return ["\(i).25", changed ? "9.99" : "\(i)", fine, "0", "0", "0", "0", "0", "0", "0.5"]
+        }
+        let start = october - 72 * 3_600
+        let page = try (0..<150).map { try hour(start + Int64($0) * 3_600, amounts($0)) }
+        try store.commitUsagePage(
+            source: "nf", provider: "northflank", hours: page, position: .windowDone(doneUntil: start + 150 * 3_600))
+        let rows = try usageRows(store)
+        #expect(rows.count == 150)
+        for (i, row) in rows.enumerated() {
+            let expected = try hour(0, amounts(i))
+            #expect(row.0 == start + Int64(i) * 3_600)
+            #expect(row.1[0] == expected.paasTotal.formatted(minimumDecimals: 2), "hour \(i)")
+            #expect(row.1[2] == expected.memory.formatted(minimumDecimals: 2), "hour \(i)")
+            #expect(row.1[10] == expected.total.formatted(minimumDecimals: 2), "hour \(i)")
+        }
+        #expect(Set(try store.exportMarks().keys) == ["usage:2026-09", "usage:2026-10"])
+        // Read again with one October hour changed: only October is marked.
+        try store.clearExportMarks(try store.exportMarks())
+        var again = page
+        again[100] = try hour(page[100].hourStart, amounts(100, true))
+        try store.commitUsagePage(
+            source: "nf", provider: "northflank", hours: again, position: .windowDone(doneUntil: start + 150 * 3_600))
+        #expect(Set(try store.exportMarks().keys) == ["usage:2026-10"])
+        #expect(try usageRows(store)[100].1[1] == "9.99")
+        // An hour twice in one page: the later one is kept, as row by row.
+        try store.commitUsagePage(
+            source: "nf", provider: "northflank", hours: [again[5], try hour(again[5].hourStart, amounts(5, true))],
+            position: .windowDone(doneUntil: start + 150 * 3_600))
+        #expect(try usageRows(store)[5].1[1] == "9.99")
+    }
+
     /// The sums that reconciliation and accruals use, over amounts stored as integers and as
     /// text (finer than 10^-8, or past 64 bits), and over integer sums that overflow 64 bits.
     @Test func usageSumsAreExactOverIntegerAndTextAmounts() throws {
