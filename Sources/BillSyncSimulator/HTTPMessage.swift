@@ -40,7 +40,9 @@ struct HTTPRequest: Sendable {
     }
 
     static func percentDecode(_ text: Substring, plusIsSpace: Bool) -> String {
-        guard text.contains("%") || (plusIsSpace && text.contains("+")) else { return String(text) }
+        guard text.utf8.contains(UInt8(ascii: "%")) || (plusIsSpace && text.utf8.contains(UInt8(ascii: "+"))) else {
+            return String(text)
+        }
         var bytes: [UInt8] = []
         var input = Array(text.utf8)[...]
         while let byte = input.popFirst() {
@@ -56,6 +58,16 @@ struct HTTPRequest: Sendable {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `text` without the spaces and tabs around it (HTTP's optional whitespace).
+    static func trimmingWhitespace(_ text: Substring) -> String {
+        let utf8 = text.utf8
+        let isWhitespace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = utf8.firstIndex(where: { !isWhitespace($0) }),
+            let last = utf8.lastIndex(where: { !isWhitespace($0) })
+        else { return "" }
+        return String(text[first...last])
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {
@@ -97,7 +109,7 @@ struct HTTPResponse: Sendable {
     }
 
     /// `{"<field>":"<message>"}`: UsageFlow's, Typesense's and the simulator's own error shape.
-    static func message(_ status: Int, field: String, _ message: String) -> HTTPResponse {
+    static func message(_ status: Int, field: StaticString, _ message: String) -> HTTPResponse {
         .json(status, .object { $0.field(field, message) })
     }
 

@@ -207,8 +207,7 @@ private struct Connection {
             guard let colon = line.firstIndex(of: ":") else {
                 return .invalid(status: 400, message: "malformed header line")
             }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...]
-                .trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = HTTPRequest.trimmingWhitespace(line[line.index(after: colon)...])
         }
         if headers["transfer-encoding"] != nil {
             return .invalid(status: 411, message: "chunked request bodies are not supported; send Content-Length")
@@ -229,7 +228,7 @@ private struct Connection {
         buffer.removeFirst(headEnd + 4 + bodyLength)
         scanned = 0
         let tokens = (headers["connection"] ?? "").lowercased()
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .split(separator: ",").map { HTTPRequest.trimmingWhitespace($0) }
         let keepAlive = !tokens.contains("close") && (requestLine[2] != "HTTP/1.0" || tokens.contains("keep-alive"))
         let request = HTTPRequest(
             method: String(requestLine[0]), target: String(requestLine[1]),

@@ -46,7 +46,18 @@ struct JSONText {
         needsComma = true
     }
 
-    mutating func key(_ name: String) {
+    /// A member name written in the source: copied as it is (it needs no escaping).
+    mutating func key(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        for i in 0..<name.utf8CodeUnitCount { bytes.append(name.utf8Start[i]) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    /// A member name from data, escaped as needed.
+    mutating func key(named name: String) {
         separate()
         Self.appendQuoted(name, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
@@ -83,34 +94,34 @@ struct JSONText {
         needsComma = true
     }
 
-    mutating func field(_ name: String, _ value: String) {
+    mutating func field(_ name: StaticString, _ value: String) {
         key(name)
         string(value)
     }
 
-    mutating func field(_ name: String, _ value: Int64) {
+    mutating func field(_ name: StaticString, _ value: Int64) {
         key(name)
         integer(value)
     }
 
-    mutating func field(_ name: String, _ value: Int) {
+    mutating func field(_ name: StaticString, _ value: Int) {
         key(name)
         integer(Int64(value))
     }
 
-    mutating func field(_ name: String, _ value: Bool) {
+    mutating func field(_ name: StaticString, _ value: Bool) {
         key(name)
         bool(value)
     }
 
-    mutating func field(_ name: String, _ value: WireAmount, minFractionDigits: Int = 0) {
+    mutating func field(_ name: StaticString, _ value: WireAmount, minFractionDigits: Int = 0) {
         key(name)
         decimal(value, minFractionDigits: minFractionDigits)
     }
 
     /// A number as JavaScript's `JSON.stringify` writes it: the shortest digits, with an
     /// exponent below 10^-6 (`2.9e-7`) and from 10^21 on (`1e+21`).
-    mutating func javaScriptNumber(_ name: String, _ value: WireAmount) {
+    mutating func javaScriptNumber(_ name: StaticString, _ value: WireAmount) {
         key(name)
         separate()
         value.appendJavaScript(to: &bytes)
@@ -118,7 +129,7 @@ struct JSONText {
     }
 
     /// A major-unit money string: `"1250.00"`, `"0.123456"`.
-    mutating func moneyString(_ name: String, _ value: WireAmount) {
+    mutating func moneyString(_ name: StaticString, _ value: WireAmount) {
         field(name, value.text(minFractionDigits: 2))
     }
 
@@ -130,9 +141,15 @@ struct JSONText {
 
     static func appendQuoted(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        let needsEscaping: (UInt8) -> Bool = { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-        guard text.utf8.withContiguousStorageIfAvailable({ $0.contains(where: needsEscaping) }) ?? true else {
-            out.append(contentsOf: text.utf8)
+        var text = text
+        let copied = text.withUTF8 { utf8 in
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                return false
+            }
+            out.append(contentsOf: utf8)
+            return true
+        }
+        guard !copied else {
             out.append(UInt8(ascii: "\""))
             return
         }

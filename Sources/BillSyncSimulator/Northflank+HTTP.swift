@@ -6,7 +6,7 @@ extension NorthflankAPI {
         guard let authorization = request.headers["authorization"],
             authorization.lowercased().hasPrefix("bearer ")
         else { return nil }
-        return authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return HTTPRequest.trimmingWhitespace(authorization.dropFirst(7))
     }
 
     func errorResponse(status: Int, message: String) -> HTTPResponse {
@@ -210,7 +210,7 @@ extension NorthflankAPI {
 
     private func write(_ paas: PaaSPrice, _ byoc: BYOCPrice, scale: Int, to json: inout JSONText, wrongType: Bool) {
         let javaScript = options.javaScriptNumbers
-        func amount(_ name: String, _ units: Int64) {
+        func amount(_ name: StaticString, _ units: Int64) {
             if javaScript {
                 json.javaScriptNumber(name, money(units, scale: scale))
             } else {
@@ -256,15 +256,28 @@ extension NorthflankAPI {
     /// Opaque, URL-safe cursors: base64url of `i:<month>` (invoices) or `u:<hour>` (usage),
     /// pointing at the first record of the next page.
     private static func encodeCursor(kind: Character, _ position: Int64) -> String {
-        Data("\(kind):\(position)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let base64 = Data("\(kind):\(position)".utf8).base64EncodedString().utf8
+        return String(
+            decoding: base64.compactMap { byte -> UInt8? in
+                switch byte {
+                case UInt8(ascii: "+"): UInt8(ascii: "-")
+                case UInt8(ascii: "/"): UInt8(ascii: "_")
+                case UInt8(ascii: "="): nil
+                default: byte
+                }
+            }, as: UTF8.self)
     }
 
     private static func decodeCursor(_ cursor: String, kind: Character) -> Int64? {
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
+        var base64 = cursor.utf8.map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "-"): UInt8(ascii: "+")
+            case UInt8(ascii: "_"): UInt8(ascii: "/")
+            default: byte
+            }
+        }
+        base64 += repeatElement(UInt8(ascii: "="), count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: Data(base64)), let text = String(data: data, encoding: .utf8),
             text.hasPrefix("\(kind):")
         else { return nil }
         return Int64(text.dropFirst(2))

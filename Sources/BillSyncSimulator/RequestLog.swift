@@ -76,13 +76,15 @@ final class RequestLog: Sendable {
         json.key("endpoints")
         json.beginObject()
         for (endpoint, count) in endpoints.sorted(by: { $0.key < $1.key }) {
-            json.field(endpoint, count)
+            json.key(named: endpoint)
+            json.integer(Int64(count))
         }
         json.endObject()
         json.key("statuses")
         json.beginObject()
         for (status, count) in statuses.sorted(by: { $0.key < $1.key }) {
-            json.field(Self.statusText(status), count)
+            json.key(named: Self.statusText(status))
+            json.integer(Int64(count))
         }
         json.endObject()
         json.endObject()

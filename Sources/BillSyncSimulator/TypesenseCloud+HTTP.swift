@@ -137,7 +137,8 @@ extension TypesenseCloudAPI {
         switch item.parameters {
         case .cluster(let cluster):
             for parameter in cluster.parameters {
-                json.field(parameter.name, parameter.value)
+                json.key(named: parameter.name)
+                json.string(parameter.value)
             }
         case .support(let plan, let startsAt, let endsAt):
             json.field("plan_name", plan)

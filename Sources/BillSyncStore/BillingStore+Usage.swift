@@ -56,21 +56,15 @@ extension BillingStore {
     ) throws {
         try Self.ensureState(db, source: source, provider: provider)
         var changedMonths: [Int64] = []  // month starts, in the order met
-        // Bound through the C API (amounts as integers, see ``usageAmountDecimals``, or text from
-        // one scratch buffer), up to ``usageRowsPerStatement`` hours of one month per statement:
-        // this is the hottest loop of a backfill, and argument arrays (and a String per amount)
-        // box every value, while each statement run costs SQLite about as much as two more rows.
-        let slot = 48
-        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: slot * 11 * usageRowsPerStatement)
-        var used: [Statement] = []
-        defer {
-            // The amounts are bound in place (SQLITE_STATIC): unbind before the buffer goes.
-            for stmt in used {
-                stmt.reset()
-                stmt.clearBindings()
-            }
-            scratch.deallocate()
-        }
+        // Bound through the C API, up to ``usageRowsPerStatement`` hours of one month per
+        // statement: this is the hottest loop of a backfill, and argument arrays (and a String
+        // per amount) box every value, while each statement run costs SQLite about as much as
+        // two more rows. Amounts go in as integers (see ``usageAmountDecimals``) or as text, and
+        // the currency as text, from the connection's in-place binding bytes: a row's slots
+        // there, 11 amounts of 48 bytes and 16 for the currency.
+        let (amountSlot, rowSlot) = (48, 11 * 48 + 16)
+        precondition(usageRowsPerStatement * rowSlot <= Database.inPlaceBindingCapacity)
+        let scratch = db.inPlaceBindingBytes
         var first = hours.startIndex
         while first < hours.endIndex {
             // A run of hours of one month, so that a statement that changed a row marks that month.
@@ -83,18 +77,27 @@ extension BillingStore {
             }
             let power = Int.bitWidth - 1 - run.leadingZeroBitCount  // the largest power of two <= run
             let end = first + 1 << power
-            let stmt = try db.cachedStatement(sql: usageUpsertSQL[power])
-            if !used.contains(where: { $0 === stmt }) { used.append(stmt) }
+            let stmt = try db.cachedStatement(key: "#usage-upsert-\(power)") { usageUpsertSQL[power] }
             stmt.reset()
             stmt.bind(1, text: source)
-            for (row, h) in hours[first..<end].enumerated() {
+            for row in 0..<(end - first) {
                 // ?1 is the source; then 13 parameters a row.
                 let base = Int32(2 + 13 * row)
+                let slots = scratch + rowSlot * row
+                let h = hours[first + row]
                 stmt.bind(base, int64: h.hourStart)
-                stmt.bind(base + 1, text: h.currency)
+                let currencyBytes = h.currency.utf8.withContiguousStorageIfAvailable { utf8 -> Int? in
+                    guard utf8.count <= 16 else { return nil }
+                    (slots + 11 * amountSlot).update(from: utf8.baseAddress!, count: utf8.count)
+                    return utf8.count
+                }
+                if let count = currencyBytes ?? nil {
+                    stmt.bind(base + 1, textInPlace: slots + 11 * amountSlot, count: count)
+                } else {
+                    stmt.bind(base + 1, text: h.currency)
+                }
                 func bindAmount(_ column: Int, _ amount: ExactDecimal) {
-                    Self.bindUsageAmount(
-                        stmt, base + 2 + Int32(column), amount, scratch: scratch + slot * (11 * row + column))
+                    Self.bindUsageAmount(stmt, base + 2 + Int32(column), amount, scratch: slots + amountSlot * column)
                 }
                 bindAmount(0, h.paasTotal)
                 bindAmount(1, h.cpu)
@@ -108,6 +111,7 @@ extension BillingStore {
                 bindAmount(9, h.byocCluster)
                 bindAmount(10, h.total)
             }
+            defer { stmt.reset() }
             try stmt.runToDone()
             if db.changes > 0, !changedMonths.contains(month.start) { changedMonths.append(month.start) }
             first = end

@@ -25,7 +25,21 @@ final class Database {
     deinit {
         cache.removeAll()
         sqlite3_close_v2(sqliteConnection)
+        inPlaceBindings?.deallocate()
     }
+
+    /// Bytes that live as long as the connection, for values bound in place (SQLITE_STATIC) to
+    /// its cached statements: a binding left after a run then points at memory that is still
+    /// there, so nothing has to be unbound, and the next run binds over it. For one hot loop
+    /// at a time (the connection is used by one thread at a time).
+    var inPlaceBindingBytes: UnsafeMutablePointer<UInt8> {
+        if let bytes = inPlaceBindings { return bytes }
+        let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: Self.inPlaceBindingCapacity)
+        inPlaceBindings = bytes
+        return bytes
+    }
+    private var inPlaceBindings: UnsafeMutablePointer<UInt8>?
+    static let inPlaceBindingCapacity = 64 << 10
 
     func error(_ rc: Int32, sql: String?) -> SQLiteError {
         SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(sqliteConnection)), sql: sql)
@@ -51,6 +65,16 @@ final class Database {
         let rc = sqlite3_prepare_v3(sqliteConnection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
         guard rc == SQLITE_OK, let stmt else { throw error(rc, sql: sql) }
         return Statement(stmt, database: self, sql: sql)
+    }
+
+    /// A statement prepared once per connection and kept under a short `key` instead of its
+    /// text: for long statements, whose text would cost more to hash on every lookup than the
+    /// statement takes to run. `key` must not be SQL.
+    func cachedStatement(key: String, sql: () -> String) throws -> Statement {
+        if let statement = cache[key] { return statement }
+        let statement = try makeStatement(sql: sql())
+        cache[key] = statement
+        return statement
     }
 
     /// A statement prepared once per connection and kept.
