@@ -52,6 +52,7 @@ public struct SyncPass {
         for _ in 0..<min(order.count, SourceSync.concurrentSources) {
             group.enter()
             let thread = Thread { [config, store, logger, stop, clock, metrics] in
+                WorkerPriority.lowerCurrentThread()
                 while let index = next.take() {
                     let report = SourceSync(
                         source: sources[index], config: config, store: store, logger: logger, stop: stop, clock: clock

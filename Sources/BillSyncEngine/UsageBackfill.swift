@@ -76,19 +76,26 @@ public final class UsageBackfill {
         }
     }
 
+    /// At most this many of a source's pages wait for their commit while the next is fetched.
+    /// Two rather than one: when the commit thread is what a backfill waits on, the pages
+    /// queued behind it share its transactions (see `DatabasePool.writeLater`), and fewer,
+    /// larger commits write fewer log pages.
+    static let pagesInFlight = 2
+
     /// Reads a window's pages in order. Each page commits with the position after it in one
-    /// transaction, on the store's commit queue while the next page is fetched; at most one
-    /// page waits for its commit, and every way out of here waits for it.
+    /// transaction, on the store's commit queue while the next page is fetched; at most
+    /// ``pagesInFlight`` pages wait for their commit, and every way out of here waits for them.
     func read(_ window: UsageWindow) throws {
         var cursor = window.cursor
         var cursors = Set<String>()
         if let c = cursor { cursors.insert(c) }
-        var pending: (commit: PendingCommit<Void>, hours: Int)?
-        func settle() throws {
-            guard let p = pending else { return }
-            pending = nil
-            try p.commit.wait()
-            context.report.usageHours += p.hours
+        var pending: [(commit: PendingCommit<Void>, hours: Int)] = []  // oldest first
+        func settle(keeping: Int = 0) throws {
+            while pending.count > keeping {
+                let p = pending.removeFirst()
+                try p.commit.wait()
+                context.report.usageHours += p.hours
+            }
         }
         defer { try? settle() }  // leaving on an error: the page before it still commits
         while true {
@@ -100,12 +107,13 @@ public final class UsageBackfill {
             let position: UsagePosition =
                 page.next.map { .inWindow(UsageWindow(start: window.start, end: window.end, cursor: $0)) }
                 ?? .windowDone(doneUntil: window.end)
-            try settle()
-            pending = (
-                store.commitUsagePageLater(
-                    source: context.source, provider: context.provider, hours: page.hours, position: position),
-                page.hours.count
-            )
+            try settle(keeping: Self.pagesInFlight - 1)
+            pending.append(
+                (
+                    store.commitUsagePageLater(
+                        source: context.source, provider: context.provider, hours: page.hours, position: position),
+                    page.hours.count
+                ))
             guard let next = page.next else { break }
             cursor = next
         }

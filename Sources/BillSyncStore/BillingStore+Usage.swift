@@ -5,20 +5,76 @@ import Foundation
 extension BillingStore {
     /// Upserts a page of hours and moves the usage position, in one transaction.
     public func commitUsagePage(source: String, provider: String, hours: [UsageHour], position: UsagePosition) throws {
+        let rows = UsageRows(hours)
         try pool.write { db in
-            try Self.commitUsagePage(db, source: source, provider: provider, hours: hours, position: position)
+            try Self.commitUsagePage(db, source: source, provider: provider, rows: rows, position: position)
         }
     }
 
     /// ``commitUsagePage(source:provider:hours:position:)`` on the store's commit queue: returns
     /// at once, so that the next page can be fetched while this one commits. Commits run in
-    /// the order they are handed over.
+    /// the order they are handed over. The amounts are put in their stored form here, on the
+    /// caller's thread, so that the one commit thread every page passes only binds and steps.
     public func commitUsagePageLater(source: String, provider: String, hours: [UsageHour], position: UsagePosition)
         -> PendingCommit<Void>
     {
-        pool.writeLater { db in
-            try Self.commitUsagePage(db, source: source, provider: provider, hours: hours, position: position)
+        let rows = UsageRows(hours)
+        return pool.writeLater { db in
+            try Self.commitUsagePage(db, source: source, provider: provider, rows: rows, position: position)
         }
+    }
+
+    /// A page of hours with their amounts in the form they are stored in (see
+    /// ``usageAmountDecimals``): per row 11 values, each an integer count of 10^-8 or, where
+    /// its bit in `textColumns` is set, `offset << 8 | length` of its decimal text in `text`.
+    struct UsageRows: Sendable {
+        var hourStarts: [Int64] = []
+        var currencies: [String] = []
+        var values: [Int64] = []
+        var textColumns: [UInt16] = []
+        var text: [UInt8] = []
+
+        init(_ hours: [UsageHour]) {
+            hourStarts.reserveCapacity(hours.count)
+            currencies.reserveCapacity(hours.count)
+            values.reserveCapacity(11 * hours.count)
+            textColumns.reserveCapacity(hours.count)
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
+                for h in hours {
+                    hourStarts.append(h.hourStart)
+                    currencies.append(h.currency)
+                    var mask: UInt16 = 0
+                    let amounts = (
+                        h.paasTotal, h.cpu, h.memory, h.storage, h.gpu, h.byocTotal, h.byocVCPU, h.byocMemory,
+                        h.byocGPUMemory, h.byocCluster, h.total
+                    )
+                    func add(_ column: Int, _ amount: ExactDecimal) {
+                        if let units = amount.integer(decimals: BillingStore.usageAmountDecimals) {
+                            values.append(units)
+                            return
+                        }
+                        let count = amount.write(minimumDecimals: 2, into: buffer.baseAddress!)
+                        values.append(Int64(text.count) << 8 | Int64(count))
+                        text.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: count))
+                        mask |= 1 << column
+                    }
+                    add(0, amounts.0)
+                    add(1, amounts.1)
+                    add(2, amounts.2)
+                    add(3, amounts.3)
+                    add(4, amounts.4)
+                    add(5, amounts.5)
+                    add(6, amounts.6)
+                    add(7, amounts.7)
+                    add(8, amounts.8)
+                    add(9, amounts.9)
+                    add(10, amounts.10)
+                    textColumns.append(mask)
+                }
+            }
+        }
+
+        var count: Int { hourStarts.count }
     }
 
     /// At most this many hours go into one upsert statement.
@@ -52,7 +108,7 @@ extension BillingStore {
     }
 
     static func commitUsagePage(
-        _ db: Database, source: String, provider: String, hours: [UsageHour], position: UsagePosition
+        _ db: Database, source: String, provider: String, rows: UsageRows, position: UsagePosition
     ) throws {
         try Self.ensureState(db, source: source, provider: provider)
         var changedMonths: [Int64] = []  // month starts, in the order met
@@ -65,13 +121,13 @@ extension BillingStore {
         let (amountSlot, rowSlot) = (48, 11 * 48 + 16)
         precondition(usageRowsPerStatement * rowSlot <= Database.inPlaceBindingCapacity)
         let scratch = db.inPlaceBindingBytes
-        var first = hours.startIndex
-        while first < hours.endIndex {
+        var first = 0
+        while first < rows.count {
             // A run of hours of one month, so that a statement that changed a row marks that month.
-            let month = UTC.monthContaining(hours[first].hourStart)
+            let month = UTC.monthContaining(rows.hourStarts[first])
             var run = 1
-            while first + run < hours.endIndex, run < usageRowsPerStatement,
-                hours[first + run].hourStart >= month.start && hours[first + run].hourStart < month.end
+            while first + run < rows.count, run < usageRowsPerStatement,
+                rows.hourStarts[first + run] >= month.start && rows.hourStarts[first + run] < month.end
             {
                 run += 1
             }
@@ -84,9 +140,9 @@ extension BillingStore {
                 // ?1 is the source; then 13 parameters a row.
                 let base = Int32(2 + 13 * row)
                 let slots = scratch + rowSlot * row
-                let h = hours[first + row]
-                stmt.bind(base, int64: h.hourStart)
-                let currencyBytes = h.currency.utf8.withContiguousStorageIfAvailable { utf8 -> Int? in
+                let r = first + row
+                stmt.bind(base, int64: rows.hourStarts[r])
+                let currencyBytes = rows.currencies[r].utf8.withContiguousStorageIfAvailable { utf8 -> Int? in
                     guard utf8.count <= 16 else { return nil }
                     (slots + 11 * amountSlot).update(from: utf8.baseAddress!, count: utf8.count)
                     return utf8.count
@@ -94,22 +150,21 @@ extension BillingStore {
                 if let count = currencyBytes ?? nil {
                     stmt.bind(base + 1, textInPlace: slots + 11 * amountSlot, count: count)
                 } else {
-                    stmt.bind(base + 1, text: h.currency)
+                    stmt.bind(base + 1, text: rows.currencies[r])
                 }
-                func bindAmount(_ column: Int, _ amount: ExactDecimal) {
-                    Self.bindUsageAmount(stmt, base + 2 + Int32(column), amount, scratch: slots + amountSlot * column)
+                let textColumns = rows.textColumns[r]
+                for column in 0..<11 {
+                    let value = rows.values[11 * r + column]
+                    let index = base + 2 + Int32(column)
+                    if textColumns & 1 << column == 0 {
+                        stmt.bind(index, int64: value)
+                    } else {
+                        let (offset, count) = (Int(value >> 8), Int(value & 0xFF))
+                        let slot = slots + amountSlot * column
+                        rows.text.withUnsafeBufferPointer { slot.update(from: $0.baseAddress! + offset, count: count) }
+                        stmt.bind(index, textInPlace: slot, count: count)
+                    }
                 }
-                bindAmount(0, h.paasTotal)
-                bindAmount(1, h.cpu)
-                bindAmount(2, h.memory)
-                bindAmount(3, h.storage)
-                bindAmount(4, h.gpu)
-                bindAmount(5, h.byocTotal)
-                bindAmount(6, h.byocVCPU)
-                bindAmount(7, h.byocMemory)
-                bindAmount(8, h.byocGPUMemory)
-                bindAmount(9, h.byocCluster)
-                bindAmount(10, h.total)
             }
             defer { stmt.reset() }
             try stmt.runToDone()
