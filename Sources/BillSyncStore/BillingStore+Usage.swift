@@ -44,10 +44,6 @@ extension BillingStore {
                     hourStarts.append(h.hourStart)
                     currencies.append(h.currency)
                     var mask: UInt16 = 0
-                    let amounts = (
-                        h.paasTotal, h.cpu, h.memory, h.storage, h.gpu, h.byocTotal, h.byocVCPU, h.byocMemory,
-                        h.byocGPUMemory, h.byocCluster, h.total
-                    )
                     func add(_ column: Int, _ amount: ExactDecimal) {
                         if let units = amount.integer(decimals: BillingStore.usageAmountDecimals) {
                             values.append(units)
@@ -58,17 +54,17 @@ extension BillingStore {
                         text.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: count))
                         mask |= 1 << column
                     }
-                    add(0, amounts.0)
-                    add(1, amounts.1)
-                    add(2, amounts.2)
-                    add(3, amounts.3)
-                    add(4, amounts.4)
-                    add(5, amounts.5)
-                    add(6, amounts.6)
-                    add(7, amounts.7)
-                    add(8, amounts.8)
-                    add(9, amounts.9)
-                    add(10, amounts.10)
+                    add(0, h.paasTotal)
+                    add(1, h.cpu)
+                    add(2, h.memory)
+                    add(3, h.storage)
+                    add(4, h.gpu)
+                    add(5, h.byocTotal)
+                    add(6, h.byocVCPU)
+                    add(7, h.byocMemory)
+                    add(8, h.byocGPUMemory)
+                    add(9, h.byocCluster)
+                    add(10, h.total)
                     textColumns.append(mask)
                 }
             }
