@@ -45,11 +45,13 @@ extension BillingStore {
                     currencies.append(h.currency)
                     var mask: UInt16 = 0
                     func add(_ column: Int, _ amount: ExactDecimal) {
-                        if let units = amount.integer(decimals: BillingStore.usageAmountDecimals) {
+                        var count = 0
+                        if let units = BillingStore.storedUsageUnits(
+                            amount, text: buffer.baseAddress!, textCount: &count)
+                        {
                             values.append(units)
                             return
                         }
-                        let count = amount.write(minimumDecimals: 2, into: buffer.baseAddress!)
                         values.append(Int64(text.count) << 8 | Int64(count))
                         text.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: count))
                         mask |= 1 << column

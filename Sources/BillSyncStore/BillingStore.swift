@@ -59,16 +59,27 @@ public final class BillingStore: Sendable {
     /// An hourly amount is four bytes instead of ten, and nothing is formatted on the commit path.
     static let usageAmountDecimals = 8
 
-    /// Binds a usage amount as ``usageAmountDecimals`` says; `scratch` holds the text form (48
-    /// bytes), bound in place: it must outlive the statement's use of the binding.
+    /// A usage amount's stored form, as ``usageAmountDecimals`` says: its count of 10^-8, or
+    /// nil after writing its decimal text at `text` (48 bytes), `textCount` bytes long.
+    static func storedUsageUnits(
+        _ amount: ExactDecimal, text: UnsafeMutablePointer<UInt8>, textCount: inout Int
+    ) -> Int64? {
+        if let units = amount.integer(decimals: usageAmountDecimals) { return units }
+        textCount = amount.write(minimumDecimals: 2, into: text)
+        return nil
+    }
+
+    /// Binds a usage amount in its stored form; `scratch` holds the text form (48 bytes),
+    /// bound in place: it must outlive the statement's use of the binding.
     static func bindUsageAmount(
         _ statement: Statement, _ index: Int32, _ amount: ExactDecimal, scratch: UnsafeMutablePointer<UInt8>
     ) {
-        if let units = amount.integer(decimals: usageAmountDecimals) {
+        var count = 0
+        if let units = storedUsageUnits(amount, text: scratch, textCount: &count) {
             statement.bind(index, int64: units)
-            return
+        } else {
+            statement.bind(index, textInPlace: scratch, count: count)
         }
-        statement.bind(index, textInPlace: scratch, count: amount.write(minimumDecimals: 2, into: scratch))
     }
 
     // MARK: - Provider text
