@@ -71,6 +71,43 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
         return names.filter { seen.insert($0).inserted }
     }
 
+    /// The members a reader sees, ordered by name as `String` orders them: for each name, where
+    /// it first appears (its spelling) and where it last appears (its value), as `keys` and the
+    /// subscript give them. ASCII names, nearly all there are, compare byte by byte: the same
+    /// order, without Unicode normalisation.
+    func canonicalOrder() -> [(name: Int, value: Int)] {
+        var order: [(name: Int, value: Int)] = []
+        order.reserveCapacity(names.count)
+        var ascii = true
+        if names.count <= 16 {
+            search: for i in names.indices {
+                let name = names[i]
+                for j in 0..<i where names[j] == name { continue search }
+                if ascii, !name.utf8.allSatisfy({ $0 < 0x80 }) { ascii = false }
+                var value = i
+                for j in (i + 1)..<names.count where names[j] == name { value = j }
+                order.append((i, value))
+            }
+        } else {
+            var first: [String: Int] = [:]
+            for i in names.indices {
+                if let at = first[names[i]] {
+                    order[at].value = i
+                } else {
+                    first[names[i]] = order.count
+                    if ascii, !names[i].utf8.allSatisfy({ $0 < 0x80 }) { ascii = false }
+                    order.append((i, i))
+                }
+            }
+        }
+        if ascii {
+            order.sort { names[$0.name].utf8.lexicographicallyPrecedes(names[$1.name].utf8) }
+        } else {
+            order.sort { names[$0.name] < names[$1.name] }
+        }
+        return order
+    }
+
     public var isEmpty: Bool { names.isEmpty }
     public var count: Int { keys.count }
 

@@ -154,11 +154,11 @@ extension JSONValue {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            for (i, key) in members.keys.sorted().enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSONValue.writeQuoted(key, into: &out)
+            for (n, member) in members.canonicalOrder().enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.writeQuoted(members.names[member.name], into: &out)
                 out.append(UInt8(ascii: ":"))
-                members[key]!.writeCanonical(into: &out)
+                members.values[member.value].writeCanonical(into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }

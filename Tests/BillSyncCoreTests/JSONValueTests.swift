@@ -44,4 +44,30 @@ import Testing
         let json = try JSONValue.parse(#"{"b": 1, "a": {"z": "x", "c": [true, null]}}"#)
         #expect(json.canonicalText == #"{"a":{"c":[true,null],"z":"x"},"b":1}"#)
     }
+
+    /// Objects of ASCII and non-ASCII names, some repeated, small and large: the canonical text
+    /// orders them as `String` does and keeps a repeated name's last value (canonically
+    /// equivalent spellings are one name, written as it first appears).
+    @Test func canonicalTextOrdersNamesAsStringsDoAndKeepsTheLastOfARepeatedName() throws {
+        #expect(
+            try JSONValue.parse(#"{"b":1,"a":2,"b":3,"\u00e9":4,"e":5,"Z":6,"e\u0301":7}"#).canonicalText
+                == #"{"Z":6,"a":2,"b":3,"e":5,"é":7}"#)
+        let pool = ["a", "b", "Z", "_x", "a1", "é", "ü", "B", "aa", "~", "high_availability_option", "cluster_id"]
+        var seed: UInt64 = 7
+        func roll(_ n: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        for round in 0..<300 {
+            var members: [(String, Int)] = []
+            for k in 0..<(round % 3 == 0 ? 20 + roll(20) : roll(12)) {
+                members.append((round % 2 == 0 ? pool[roll(pool.count)] : pool[roll(5)] + String(roll(30)), k))
+            }
+            let text = "{" + members.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+            var last: [String: Int] = [:]
+            for (name, value) in members { last[name] = value }
+            let expected = "{" + last.keys.sorted().map { "\"\($0)\":\(last[$0]!)" }.joined(separator: ",") + "}"
+            #expect(try JSONValue.parse(text).canonicalText == expected, "\(text)")
+        }
+    }
 }
