@@ -42,12 +42,31 @@ public final class TypesenseCloudProvider: BillingProvider {
     }
 
     public func invoiceDetail(id: String) throws(ProviderError) -> Invoice {
-        try decodeInvoiceDetail(try client.getJSON("/api/v1/invoices/" + ProviderClient.percentEncode(id)), id: id)
+        try decodeInvoiceDetail(body: try client.get("/api/v1/invoices/" + ProviderClient.percentEncode(id)), id: id)
     }
 
+    /// A detail from the response bytes: scanned directly when it has the documented shape,
+    /// else parsed and decoded the general way (which also names what is wrong).
+    public func decodeInvoiceDetail(body: [UInt8], id: String) throws(ProviderError) -> Invoice {
+        if let invoice = scanInvoiceDetail(body: body) {
+            guard invoice.id == id else {
+                // The general decoder words the mismatch.
+                return try decodeInvoiceDetail(ProviderClient.parse(body, endpoint: detailEndpoint(id)), id: id)
+            }
+            return invoice
+        }
+        return try decodeInvoiceDetail(ProviderClient.parse(body, endpoint: detailEndpoint(id)), id: id)
+    }
+
+    /// The direct reading alone: nil where the general decoder has to decide.
+    public func scanInvoiceDetail(body: [UInt8]) -> Invoice? {
+        TypesenseDetailScanner.scan(body).map { Self.assemble($0, withLines: true) }
+    }
+
+    func detailEndpoint(_ id: String) -> String { "/api/v1/invoices/" + ProviderClient.percentEncode(id) }
+
     public func decodeInvoiceDetail(_ json: JSONValue, id: String) throws(ProviderError) -> Invoice {
-        let endpoint = "/api/v1/invoices/" + ProviderClient.percentEncode(id)
-        return try decoding(endpoint) { () throws(FieldError) -> Invoice in
+        return try decoding(detailEndpoint(id)) { () throws(FieldError) -> Invoice in
             let invoice = try Self.invoice(JSONField(json), withLines: true)
             guard invoice.id == id else {
                 throw FieldError(path: "$.id", problem: "detail for \(id) answered with invoice \(invoice.id)")
@@ -64,25 +83,78 @@ public final class TypesenseCloudProvider: BillingProvider {
         }
     }
 
+    /// What an invoice's JSON says, before the rules below make it an ``Invoice``: the general
+    /// decoder and the detail scanner both fill it, so the rules exist once.
+    struct InvoiceFields {
+        var id: String
+        var totalCents: ExactDecimal
+        var periodStart: Int64
+        var periodEnd: Int64  // as given, inclusive
+        var status: String?
+        var invoiceDate: Int64?
+        var creditsCents: ExactDecimal?
+        /// nil where the detail names no `line_items`.
+        var lines: [LineFields]?
+        var number: String?
+        var url: String?
+    }
+
+    struct LineFields {
+        var type: String
+        var priceCents: ExactDecimal
+        var clusterID: String?
+        /// The `parameters` as compact JSON with sorted keys; empty when there are none.
+        var attributes: String
+        var description: String?
+        var quantity: ExactDecimal?
+        var unitPriceCents: ExactDecimal?
+    }
+
     /// `id` (the detail's address), `amount_cents` and the period are needed; every other field
     /// falls back as the README's field table says.
     static func invoice(_ item: JSONField, withLines: Bool) throws(FieldError) -> Invoice {
-        let id = try item.require("id").text()
-        let total = try item.require("amount_cents").decimal().shifted(by: -2)
-        let start = try item.require("period_starts_at").timestamp()
-        let end = Normalization.exclusiveEnd(try item.require("period_ends_at").timestamp())
+        var fields = InvoiceFields(
+            id: try item.require("id").text(), totalCents: try item.require("amount_cents").decimal(),
+            periodStart: try item.require("period_starts_at").timestamp(),
+            periodEnd: try item.require("period_ends_at").timestamp())
+        fields.status = try item.optional("status")?.string()
+        fields.invoiceDate = try item.optional("invoice_date")?.timestamp()
+        fields.creditsCents = try item.optional("payment")?.optional("paid_via_credits_cents")?.decimal()
+        if withLines, let items = try item.optional("line_items") {
+            var lines: [LineFields] = []
+            for line in try items.array() { lines.append(try lineFields(line)) }
+            fields.lines = lines
+        }
+        fields.number = try item.optional("number")?.text()
+        fields.url = try item.optional("invoice_html_url")?.string()
+        return assemble(fields, withLines: withLines)
+    }
+
+    static func lineFields(_ line: JSONField) throws(FieldError) -> LineFields {
+        var fields = LineFields(
+            type: try line.require("line_item_type").string(), priceCents: try line.require("price_cents").decimal(),
+            attributes: "")
+        let parameters = try line.optional("parameters")
+        fields.clusterID = try parameters?.optional("cluster_id")?.text()
+        if let parameters, case .object(let members) = parameters.value, !members.isEmpty {
+            fields.attributes = parameters.value.canonicalText
+        }
+        fields.description = try line.optional("description")?.string()
+        fields.quantity = try line.optional("quantity")?.decimal()
+        fields.unitPriceCents = try line.optional("unit_price_cents")?.decimal()
+        return fields
+    }
+
+    static func assemble(_ fields: InvoiceFields, withLines: Bool) -> Invoice {
+        let total = fields.totalCents.shifted(by: -2)
         var fallbacks: [String] = []
-        let raw = try item.optional("status")?.string()
-        if raw == nil { fallbacks.append("status") }
-        let dated = try item.optional("invoice_date")?.timestamp()
-        if dated == nil { fallbacks.append("invoice_date") }
-        let credits =
-            try item.optional("payment")?.optional("paid_via_credits_cents")?.decimal().shifted(by: -2) ?? .zero
+        if fields.status == nil { fallbacks.append("status") }
+        if fields.invoiceDate == nil { fallbacks.append("invoice_date") }
+        let end = Normalization.exclusiveEnd(fields.periodEnd)
         var lines: [LineItem]?
         if withLines {
-            if let items = try item.optional("line_items") {
-                lines = []
-                for line in try items.array() { lines!.append(try lineItem(line)) }
+            if let given = fields.lines {
+                lines = given.map(lineItem)
             } else {
                 // The detail names no lines: the whole total is one line, so the money is there
                 // and says what it is not.
@@ -95,21 +167,21 @@ public final class TypesenseCloudProvider: BillingProvider {
             }
         }
         var invoice = Invoice(
-            id: id, number: try item.optional("number")?.text() ?? "", status: raw.map(status) ?? .unknown,
-            providerStatus: raw ?? "", currency: "USD", periodStart: start, periodEnd: end,
-            issuedOn: UTC.startOfDay(dated ?? end), total: total, creditsApplied: credits,
-            url: try item.optional("invoice_html_url")?.string() ?? "", lineItems: lines)
+            id: fields.id, number: fields.number ?? "", status: fields.status.map(status) ?? .unknown,
+            providerStatus: fields.status ?? "", currency: "USD", periodStart: fields.periodStart, periodEnd: end,
+            issuedOn: UTC.startOfDay(fields.invoiceDate ?? end), total: total,
+            creditsApplied: fields.creditsCents?.shifted(by: -2) ?? .zero, url: fields.url ?? "", lineItems: lines)
         invoice.fallbacks = fallbacks
         return invoice
     }
 
-    static func lineItem(_ line: JSONField) throws(FieldError) -> LineItem {
-        let rawType = try line.require("line_item_type").string()
+    static func lineItem(_ fields: LineFields) -> LineItem {
+        let rawType = fields.type
         let type =
             rawType.utf8.contains(UInt8(ascii: "_"))
             ? String(decoding: rawType.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
             : rawType
-        let amount = try line.require("price_cents").decimal().shifted(by: -2)
+        let amount = fields.priceCents.shifted(by: -2)
         let category: LineCategory
         let unit: String
         switch type {
@@ -129,16 +201,9 @@ public final class TypesenseCloudProvider: BillingProvider {
             category = amount < .zero ? .credit : .usage
             unit = ""
         }
-        let parameters = try line.optional("parameters")
-        let resource = try parameters?.optional("cluster_id")?.text() ?? ""
-        var attributes = ""
-        if let parameters, case .object(let members) = parameters.value, !members.isEmpty {
-            attributes = parameters.value.canonicalText
-        }
         return LineItem(
-            lineType: type, category: category, description: try line.optional("description")?.string() ?? type,
-            quantity: try line.optional("quantity")?.decimal(), unit: unit,
-            unitPrice: try line.optional("unit_price_cents")?.decimal().shifted(by: -2),
-            amount: amount, resourceID: resource, attributes: attributes)
+            lineType: type, category: category, description: fields.description ?? type,
+            quantity: fields.quantity, unit: unit, unitPrice: fields.unitPriceCents?.shifted(by: -2),
+            amount: amount, resourceID: fields.clusterID ?? "", attributes: fields.attributes)
     }
 }

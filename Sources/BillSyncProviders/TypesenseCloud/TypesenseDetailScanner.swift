@@ -1,0 +1,168 @@
+import BillSyncCore
+
+/// Reads a Typesense Cloud invoice detail straight from the response bytes, without building
+/// a ``JSONValue`` tree: a backfill reads one detail per invoice, each with a dozen line items
+/// and their parameters.
+///
+/// It accepts the documented shape only: each field it reads present once, not null, and of
+/// the type the docs give; the line items' `parameters` flat (strings, numbers, booleans).
+/// Anything else gives up (nil), and the caller decodes the same bytes the general way, which
+/// yields the same invoice or names the problem (the decoder fuzz test checks both ways).
+enum TypesenseDetailScanner {
+    static func scan(_ body: [UInt8]) -> TypesenseCloudProvider.InvoiceFields? {
+        body.withUnsafeBufferPointer { buffer in
+            var scanner = ByteScanner(buffer)
+            return try? scanner.typesenseInvoice()
+        }
+    }
+}
+
+extension ByteScanner {
+    mutating func typesenseInvoice() throws(GiveUp) -> TypesenseCloudProvider.InvoiceFields {
+        var id: String?
+        var total: ExactDecimal?
+        var start: Int64?
+        var end: Int64?
+        var fields = TypesenseCloudProvider.InvoiceFields(id: "", totalCents: .zero, periodStart: 0, periodEnd: 0)
+        var seen: UInt32 = 0
+        func once(_ bit: UInt32) throws(GiveUp) {
+            guard seen & (1 << bit) == 0 else { throw GiveUp() }
+            seen |= 1 << bit
+        }
+        try object { (scanner: inout ByteScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
+            if Self.equals(key, "id") {
+                try once(0)
+                id = try scanner.text()
+            } else if Self.equals(key, "amount_cents") {
+                try once(1)
+                total = try scanner.number()
+            } else if Self.equals(key, "period_starts_at") {
+                try once(2)
+                start = try scanner.timestamp()
+            } else if Self.equals(key, "period_ends_at") {
+                try once(3)
+                end = try scanner.timestamp()
+            } else if Self.equals(key, "status") {
+                try once(4)
+                fields.status = try scanner.string()
+            } else if Self.equals(key, "invoice_date") {
+                try once(5)
+                fields.invoiceDate = try scanner.timestamp()
+            } else if Self.equals(key, "payment") {
+                try once(6)
+                try scanner.object { (scanner: inout ByteScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
+                    guard Self.equals(key, "paid_via_credits_cents") else { return try scanner.skipValue(depth: 2) }
+                    guard fields.creditsCents == nil else { throw GiveUp() }
+                    fields.creditsCents = try scanner.number()
+                }
+            } else if Self.equals(key, "line_items") {
+                try once(7)
+                var lines: [TypesenseCloudProvider.LineFields] = []
+                try scanner.array { (scanner: inout ByteScanner) throws(GiveUp) in
+                    lines.append(try scanner.typesenseLine())
+                }
+                fields.lines = lines
+            } else if Self.equals(key, "number") {
+                try once(8)
+                fields.number = try scanner.text()
+            } else if Self.equals(key, "invoice_html_url") {
+                try once(9)
+                fields.url = try scanner.string()
+            } else {
+                try scanner.skipValue(depth: 1)
+            }
+        }
+        skipWhitespace()
+        guard i == bytes.count, let id, let total, let start, let end else { throw GiveUp() }
+        fields.id = id
+        fields.totalCents = total
+        fields.periodStart = start
+        fields.periodEnd = end
+        return fields
+    }
+
+    mutating func typesenseLine() throws(GiveUp) -> TypesenseCloudProvider.LineFields {
+        var type: String?
+        var price: ExactDecimal?
+        var line = TypesenseCloudProvider.LineFields(type: "", priceCents: .zero, attributes: "")
+        var seen: UInt32 = 0
+        func once(_ bit: UInt32) throws(GiveUp) {
+            guard seen & (1 << bit) == 0 else { throw GiveUp() }
+            seen |= 1 << bit
+        }
+        try object { (scanner: inout ByteScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
+            if Self.equals(key, "line_item_type") {
+                try once(0)
+                type = try scanner.string()
+            } else if Self.equals(key, "price_cents") {
+                try once(1)
+                price = try scanner.number()
+            } else if Self.equals(key, "parameters") {
+                try once(2)
+                try scanner.parameters(&line)
+            } else if Self.equals(key, "description") {
+                try once(3)
+                line.description = try scanner.string()
+            } else if Self.equals(key, "quantity") {
+                try once(4)
+                line.quantity = try scanner.number()
+            } else if Self.equals(key, "unit_price_cents") {
+                try once(5)
+                line.unitPriceCents = try scanner.number()
+            } else {
+                try scanner.skipValue(depth: 3)
+            }
+        }
+        guard let type, let price else { throw GiveUp() }
+        line.type = type
+        line.priceCents = price
+        return line
+    }
+
+    /// A flat `parameters` object: its `cluster_id`, and its members as compact JSON with the
+    /// names in byte order (ASCII names, so the order ``JSONValue/canonicalText`` gives).
+    mutating func parameters(_ line: inout TypesenseCloudProvider.LineFields) throws(GiveUp) {
+        var members: [(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>)] = []
+        var cluster: String?
+        try object { (scanner: inout ByteScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
+            for member in members where member.name.elementsEqual(key) { throw GiveUp() }
+            let from = scanner.i
+            switch scanner.peek() {
+            case UInt8(ascii: "\""):
+                // Written back as it came: so nothing in it may need an escape.
+                let text = try scanner.plainStringBytes()
+                guard !text.contains(0x7F) else { throw GiveUp() }
+                if Self.equals(key, "cluster_id") { cluster = String(decoding: text, as: UTF8.self) }
+            case UInt8(ascii: "t"), UInt8(ascii: "f"):
+                guard !Self.equals(key, "cluster_id") else { throw GiveUp() }
+                _ = try scanner.bool()
+            default:
+                let number = try scanner.numberBytes()
+                guard ExactDecimal(jsonNumber: number) != nil else { throw GiveUp() }
+                if Self.equals(key, "cluster_id") { cluster = String(decoding: number, as: UTF8.self) }
+            }
+            members.append((key, UnsafeBufferPointer(rebasing: scanner.bytes[from..<scanner.i])))
+        }
+        line.clusterID = cluster
+        guard !members.isEmpty else { return }
+        members.sort { $0.name.lexicographicallyPrecedes($1.name) }
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for (n, member) in members.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: member.name)
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            out.append(contentsOf: member.value)
+        }
+        out.append(UInt8(ascii: "}"))
+        line.attributes = String(decoding: out, as: UTF8.self)
+    }
+
+    /// A field the general decoder reads as text: a string, or a number's own digits.
+    mutating func text() throws(GiveUp) -> String {
+        if peek() == UInt8(ascii: "\"") { return try string() }
+        let number = try numberBytes()
+        guard ExactDecimal(jsonNumber: number) != nil else { throw GiveUp() }
+        return String(decoding: number, as: UTF8.self)
+    }
+}
