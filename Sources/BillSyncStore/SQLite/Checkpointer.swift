@@ -14,8 +14,9 @@ let walHook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePoi
 /// work, on the one path every page's commit has to pass. The checkpoints are SQLite's
 /// PASSIVE kind: they copy what no reader still needs and never block a writer or a reader.
 /// Should the log still reach eight times that length (readers holding old snapshots, a
-/// checkpointer starved of time), the writer checkpoints itself after its commit, as SQLite
-/// would have.
+/// checkpointer starved of time, or, in a long backfill, simply because a log that commits keep
+/// growing starts over only after a checkpoint has caught up with it), the writer checkpoints
+/// itself after its commit, as SQLite would have.
 final class Checkpointer: @unchecked Sendable {
     static let frames: Int32 = 1000
     private let condition = NSCondition()
@@ -69,6 +70,7 @@ final class Checkpointer: @unchecked Sendable {
             condition.unlock()
             if let db {
                 sqlite3_wal_checkpoint_v2(db.sqliteConnection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                Self.syncDatabaseFile(db)
             }
             condition.lock()
             checkpointing = false
@@ -76,6 +78,18 @@ final class Checkpointer: @unchecked Sendable {
         running = false
         connection = nil
         condition.unlock()
+    }
+
+    /// Writes the pages a checkpoint copied into the database file through to the disk. SQLite
+    /// does so only when the checkpoint reached the end of the log, which while commits go on
+    /// it seldom does; the writer's own checkpoint (at eight times the length) would then have
+    /// to write all of them at once, on the path every commit waits behind.
+    static func syncDatabaseFile(_ db: Database) {
+        var file: UnsafeMutablePointer<sqlite3_file>?
+        guard sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK,
+            let file, let sync = file.pointee.pMethods?.pointee.xSync
+        else { return }
+        _ = sync(file, SQLITE_SYNC_NORMAL)
     }
 
     /// Closes the connection unless a checkpoint is using it (between polls); the next
