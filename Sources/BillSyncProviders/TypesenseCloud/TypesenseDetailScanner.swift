@@ -1,4 +1,5 @@
 import BillSyncCore
+import Glibc
 
 /// Reads a Typesense Cloud invoice detail straight from the response bytes, without building
 /// a ``JSONValue`` tree: a backfill reads one detail per invoice, each with a dozen line items
@@ -122,10 +123,17 @@ extension ByteScanner {
     /// A flat `parameters` object: its `cluster_id`, and its members as compact JSON with the
     /// names in byte order (ASCII names, so the order ``JSONValue/canonicalText`` gives).
     mutating func parameters(_ line: inout TypesenseCloudProvider.LineFields) throws(GiveUp) {
-        var members: [(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>)] = []
+        // Each member as offsets into the body: its name's, and its value's text.
+        var members: [(name: Range<Int>, value: Range<Int>)] = []
+        members.reserveCapacity(12)
         var cluster: String?
+        var length = 2
         try object { (scanner: inout ByteScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
-            for member in members where member.name.elementsEqual(key) { throw GiveUp() }
+            let base = scanner.bytes.baseAddress!
+            let name = (key.baseAddress! - base)..<(key.baseAddress! - base + key.count)
+            for member in members where member.name.count == key.count {
+                if memcmp(base + member.name.lowerBound, key.baseAddress!, key.count) == 0 { throw GiveUp() }
+            }
             let from = scanner.i
             switch scanner.peek() {
             case UInt8(ascii: "\""):
@@ -141,21 +149,48 @@ extension ByteScanner {
                 guard ExactDecimal(jsonNumber: number) != nil else { throw GiveUp() }
                 if Self.equals(key, "cluster_id") { cluster = String(decoding: number, as: UTF8.self) }
             }
-            members.append((key, UnsafeBufferPointer(rebasing: scanner.bytes[from..<scanner.i])))
+            members.append((name, from..<scanner.i))
+            length += name.count + 3 + (scanner.i - from) + 1
         }
         line.clusterID = cluster
         guard !members.isEmpty else { return }
-        members.sort { $0.name.lexicographicallyPrecedes($1.name) }
-        var out: [UInt8] = [UInt8(ascii: "{")]
-        for (n, member) in members.enumerated() {
-            if n > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: member.name)
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
-            out.append(contentsOf: member.value)
+        let base = bytes.baseAddress!
+        func precedes(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+            let c = memcmp(base + a.lowerBound, base + b.lowerBound, min(a.count, b.count))
+            return c < 0 || (c == 0 && a.count < b.count)
         }
-        out.append(UInt8(ascii: "}"))
-        line.attributes = String(decoding: out, as: UTF8.self)
+        // A dozen names at most in practice: an insertion sort.
+        for k in 1..<members.count {
+            let member = members[k]
+            var j = k
+            while j > 0, precedes(member.name, members[j - 1].name) {
+                members[j] = members[j - 1]
+                j -= 1
+            }
+            members[j] = member
+        }
+        line.attributes = String(unsafeUninitializedCapacity: length) { out in
+            var n = 0
+            func put(_ byte: UInt8) {
+                out[n] = byte
+                n += 1
+            }
+            func put(_ range: Range<Int>) {
+                for k in range { out[n + k - range.lowerBound] = base[k] }
+                n += range.count
+            }
+            put(UInt8(ascii: "{"))
+            for (k, member) in members.enumerated() {
+                if k > 0 { put(UInt8(ascii: ",")) }
+                put(UInt8(ascii: "\""))
+                put(member.name)
+                put(UInt8(ascii: "\""))
+                put(UInt8(ascii: ":"))
+                put(member.value)
+            }
+            put(UInt8(ascii: "}"))
+            return n
+        }
     }
 
     /// A field the general decoder reads as text: a string, or a number's own digits.
