@@ -86,7 +86,7 @@ public final class DetailFetcher {
 
     /// `ids[i]` through `lanes[i]`, all at once; results in the order of `ids`.
     static func fetchSideBySide(_ ids: [String], lanes: [BillingProvider]) -> [Result<Invoice, ProviderError>] {
-        let results = DetailResults(count: ids.count)
+        let results = SlotResults<Result<Invoice, ProviderError>>(count: ids.count)
         let group = DispatchGroup()
         for i in 1..<ids.count {
             let lane = UncheckedLane(provider: lanes[i])
@@ -105,18 +105,4 @@ public final class DetailFetcher {
 /// A provider handed to one worker for one request; each lane is used by one thread at a time.
 private struct UncheckedLane: @unchecked Sendable {
     let provider: BillingProvider
-}
-
-/// Where the side-by-side detail requests leave their results.
-private final class DetailResults: @unchecked Sendable {
-    private let lock = NSLock()
-    private var results: [Result<Invoice, ProviderError>?]
-
-    init(count: Int) { results = Array(repeating: nil, count: count) }
-
-    func set(_ i: Int, _ result: Result<Invoice, ProviderError>) {
-        lock.withLock { results[i] = result }
-    }
-
-    var all: [Result<Invoice, ProviderError>] { lock.withLock { results.map { $0! } } }
 }

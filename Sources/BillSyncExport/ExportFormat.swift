@@ -57,7 +57,9 @@ public struct UnknownExportFormat: Error, CustomStringConvertible {
 }
 
 /// What an export pass hands each format: the store, where and how to write, and what changed.
-public final class ExportContext {
+/// The formats of a pass write side by side, so what it builds once for several of them is
+/// built under a lock; everything else in it is fixed when the pass starts.
+public final class ExportContext: @unchecked Sendable {
     public let store: BillingStore
     public let directory: String
     public let bom: Bool
@@ -72,6 +74,8 @@ public final class ExportContext {
     public let marks: [String: Int64]
     private var model: LedgerModel?
     private var accrualList: [Accrual]?
+    private let modelLock = NSLock()
+    private let accrualsLock = NSLock()
 
     init(
         store: BillingStore, directory: String, bom: Bool, accounting: AccountingConfig, vendors: [String: String],
@@ -116,6 +120,8 @@ public final class ExportContext {
 
     /// The accruals, read once per pass for every format that asks.
     func accruals() throws -> [Accrual] {
+        accrualsLock.lock()
+        defer { accrualsLock.unlock() }
         if let accrualList { return accrualList }
         let list = try Accrual.all(store: store)
         accrualList = list
@@ -124,6 +130,8 @@ public final class ExportContext {
 
     /// The journals' transactions, built once per pass for every format that asks.
     func ledgerModel() throws -> LedgerModel {
+        modelLock.lock()
+        defer { modelLock.unlock() }
         if let model { return model }
         let built = try LedgerModel(store: store, accounting: accounting, vendors: vendors, accruals: try accruals())
         model = built

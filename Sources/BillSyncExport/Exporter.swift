@@ -48,14 +48,30 @@ public struct Exporter {
         let context = ExportContext(
             store: store, directory: directory, bom: bom, accounting: accounting, vendors: vendors,
             tolerances: tolerances, full: full, marks: marks)
-        var files: [ExportedFile] = []
-        for name in names {
+        let formats = try names.map { name throws -> any ExportFormat in
             guard let format = ExportFormats.named(name) else { throw UnknownExportFormat(name: name) }
-            files += try format.write(context)
+            return format
         }
+        var files: [ExportedFile] = []
+        for result in Self.writeSideBySide(formats, context) { files += try result.get() }
         try store.clearExportMarks(marks)
         try store.setMeta("export_fingerprint", fingerprint)
         return files
+    }
+
+    /// The formats' files, each format written by one thread, as many at once as there are
+    /// cores: each reads the store through a connection of its own and writes files that no
+    /// other format writes. Results in the order of `formats`; a format that fails does not stop
+    /// the others, and the pass then fails with the first failure (its marks kept for the next).
+    static func writeSideBySide(_ formats: [any ExportFormat], _ context: ExportContext) -> [Result<
+        [ExportedFile], any Error
+    >] {
+        guard formats.count > 1 else { return formats.map { format in Result { try format.write(context) } } }
+        let results = SlotResults<Result<[ExportedFile], any Error>>(count: formats.count)
+        DispatchQueue.concurrentPerform(iterations: formats.count) { i in
+            results.set(i, Result { try formats[i].write(context) })
+        }
+        return results.all
     }
 
     /// Everything besides the store's data that shapes the files.
