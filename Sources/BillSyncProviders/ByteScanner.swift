@@ -37,50 +37,59 @@ struct ByteScanner {
     mutating func object(_ member: (inout ByteScanner, UnsafeBufferPointer<UInt8>) throws(GiveUp) -> Void)
         throws(GiveUp)
     {
-        try expect(UInt8(ascii: "{"))
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") {
-            i += 1
-            return
-        }
-        while true {
+        if try opensEmpty(UInt8(ascii: "{"), UInt8(ascii: "}")) { return }
+        repeat {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw GiveUp() }
             let key = try plainStringBytes()
             try expect(UInt8(ascii: ":"))
             skipWhitespace()
             try member(&self, key)
-            skipWhitespace()
-            guard let b = peek() else { throw GiveUp() }
-            i += 1
-            if b == UInt8(ascii: ",") { continue }
-            if b == UInt8(ascii: "}") { return }
-            throw GiveUp()
-        }
+        } while try !closes(UInt8(ascii: "}"))
     }
 
     mutating func array(_ element: (inout ByteScanner) throws(GiveUp) -> Void) throws(GiveUp) {
-        try expect(UInt8(ascii: "["))
-        skipWhitespace()
-        if peek() == UInt8(ascii: "]") {
-            i += 1
-            return
-        }
-        while true {
+        if try opensEmpty(UInt8(ascii: "["), UInt8(ascii: "]")) { return }
+        repeat {
             skipWhitespace()
             try element(&self)
-            skipWhitespace()
-            guard let b = peek() else { throw GiveUp() }
-            i += 1
-            if b == UInt8(ascii: ",") { continue }
-            if b == UInt8(ascii: "]") { return }
-            throw GiveUp()
+        } while try !closes(UInt8(ascii: "]"))
+    }
+
+    /// Reads `open`; true when `close` follows at once (an empty object or array, read).
+    mutating func opensEmpty(_ open: UInt8, _ close: UInt8) throws(GiveUp) -> Bool {
+        try expect(open)
+        skipWhitespace()
+        guard peek() == close else { return false }
+        i += 1
+        return true
+    }
+
+    /// After a member or an element: false at `,` (another follows), true at `close`.
+    mutating func closes(_ close: UInt8) throws(GiveUp) -> Bool {
+        skipWhitespace()
+        guard let b = peek() else { throw GiveUp() }
+        i += 1
+        if b == UInt8(ascii: ",") { return false }
+        if b == close { return true }
+        throw GiveUp()
+    }
+
+    /// The fields a reader has met, so that a field given twice gives up.
+    struct Seen {
+        private var bits: UInt32 = 0
+
+        /// Notes field `bit`; gives up when it was met before.
+        mutating func first(_ bit: UInt32) throws(GiveUp) {
+            guard bits & (1 << bit) == 0 else { throw GiveUp() }
+            bits |= 1 << bit
         }
     }
 
-    /// A string's bytes, when it has no escape, no control character and only ASCII (so that
-    /// its text is exactly its bytes).
-    mutating func plainStringBytes() throws(GiveUp) -> UnsafeBufferPointer<UInt8> {
+    /// From an opening quote, the bytes up to the closing one, when none of them is a control
+    /// character (nor, with `asciiOnly`, above 0x7F) and no backslash comes first; nil at a
+    /// backslash, which the position is then at.
+    mutating func unescapedRun(asciiOnly: Bool) throws(GiveUp) -> UnsafeBufferPointer<UInt8>? {
         guard peek() == UInt8(ascii: "\"") else { throw GiveUp() }
         i += 1
         let start = i
@@ -90,10 +99,18 @@ struct ByteScanner {
                 i += 1
                 return UnsafeBufferPointer(rebasing: bytes[start..<(i - 1)])
             }
-            guard b >= 0x20, b < 0x80, b != UInt8(ascii: "\\") else { throw GiveUp() }
+            if b == UInt8(ascii: "\\") { return nil }
+            guard b >= 0x20, !asciiOnly || b < 0x80 else { throw GiveUp() }
             i += 1
         }
         throw GiveUp()
+    }
+
+    /// A string's bytes, when it has no escape, no control character and only ASCII (so that
+    /// its text is exactly its bytes).
+    mutating func plainStringBytes() throws(GiveUp) -> UnsafeBufferPointer<UInt8> {
+        guard let run = try unescapedRun(asciiOnly: true) else { throw GiveUp() }
+        return run
     }
 
     mutating func plainString() throws(GiveUp) -> String {
@@ -103,19 +120,8 @@ struct ByteScanner {
     /// A string value as ``JSONParser`` reads it: its bytes as UTF-8 (repaired the same way),
     /// the two-character escapes decoded. A `\u` escape gives up.
     mutating func string() throws(GiveUp) -> String {
-        guard peek() == UInt8(ascii: "\"") else { throw GiveUp() }
-        i += 1
-        let start = i
-        while i < bytes.count {
-            let b = bytes[i]
-            if b == UInt8(ascii: "\"") {
-                i += 1
-                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<(i - 1)]), as: UTF8.self)
-            }
-            if b == UInt8(ascii: "\\") { break }
-            guard b >= 0x20 else { throw GiveUp() }
-            i += 1
-        }
+        let start = i + 1
+        if let run = try unescapedRun(asciiOnly: false) { return String(decoding: run, as: UTF8.self) }
         var out = Array(bytes[start..<i])
         while i < bytes.count {
             let b = bytes[i]

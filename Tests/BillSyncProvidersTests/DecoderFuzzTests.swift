@@ -58,6 +58,16 @@ import Testing
         }
     }
 
+    /// The `i`-th body of a scanner's corpus: one or two structural changes, every fourth
+    /// body also damaged byte by byte.
+    static func mutatedBody(_ original: JSONValue, _ i: Int, _ dice: inout Dice) -> [UInt8] {
+        var mutated = mutate(original, &dice)
+        if dice.below(3) == 0 { mutated = mutate(mutated, &dice) }
+        var body = Array(mutated.canonicalText.utf8)
+        if i % 4 == 0 { body = damage(body, &dice) }
+        return body
+    }
+
     /// Byte-level damage for a share of the corpus: truncation, a flipped or inserted byte, deep nesting.
     static func damage(_ text: [UInt8], _ dice: inout Dice) -> [UInt8] {
         var bytes = text

@@ -155,10 +155,7 @@ import Testing
         var scanned = 0
         let total = 1500
         for i in 0..<total {
-            var mutated = DecoderFuzzTests.mutate(original, &dice)
-            if dice.below(3) == 0 { mutated = DecoderFuzzTests.mutate(mutated, &dice) }
-            var body = Array(mutated.canonicalText.utf8)
-            if i % 4 == 0 { body = DecoderFuzzTests.damage(body, &dice) }
+            let body = DecoderFuzzTests.mutatedBody(original, i, &dice)
             if Self.check(nf, body, "mutation \(i)") { scanned += 1 }
         }
         // Most mutations leave a page the scanner still reads; the rest go the general way.

@@ -157,12 +157,9 @@ extension ByteScanner {
             guard Self.equals(key, "price") else { return try scanner.skipValue(depth: depth + 1) }
             guard !sawPrice else { throw GiveUp() }
             sawPrice = true
-            var seen = 0
+            var seen = Seen()
             try scanner.object { (scanner: inout ByteScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
-                if let bit = amount(key, try scanner.number()) {
-                    guard seen & (1 << bit) == 0 else { throw GiveUp() }
-                    seen |= 1 << bit
-                }
+                if let bit = amount(key, try scanner.number()) { try seen.first(UInt32(bit)) }
             }
         }
     }

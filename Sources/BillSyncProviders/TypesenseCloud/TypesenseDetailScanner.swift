@@ -25,49 +25,45 @@ extension ByteScanner {
         var start: Int64?
         var end: Int64?
         var fields = TypesenseCloudProvider.InvoiceFields(id: "", totalCents: .zero, periodStart: 0, periodEnd: 0)
-        var seen: UInt32 = 0
-        func once(_ bit: UInt32) throws(GiveUp) {
-            guard seen & (1 << bit) == 0 else { throw GiveUp() }
-            seen |= 1 << bit
-        }
+        var seen = Seen()
         try object { (scanner: inout ByteScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
             if Self.equals(key, "id") {
-                try once(0)
+                try seen.first(0)
                 id = try scanner.text()
             } else if Self.equals(key, "amount_cents") {
-                try once(1)
+                try seen.first(1)
                 total = try scanner.number()
             } else if Self.equals(key, "period_starts_at") {
-                try once(2)
+                try seen.first(2)
                 start = try scanner.timestamp()
             } else if Self.equals(key, "period_ends_at") {
-                try once(3)
+                try seen.first(3)
                 end = try scanner.timestamp()
             } else if Self.equals(key, "status") {
-                try once(4)
+                try seen.first(4)
                 fields.status = try scanner.string()
             } else if Self.equals(key, "invoice_date") {
-                try once(5)
+                try seen.first(5)
                 fields.invoiceDate = try scanner.timestamp()
             } else if Self.equals(key, "payment") {
-                try once(6)
+                try seen.first(6)
                 try scanner.object { (scanner: inout ByteScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
                     guard Self.equals(key, "paid_via_credits_cents") else { return try scanner.skipValue(depth: 2) }
                     guard fields.creditsCents == nil else { throw GiveUp() }
                     fields.creditsCents = try scanner.number()
                 }
             } else if Self.equals(key, "line_items") {
-                try once(7)
+                try seen.first(7)
                 var lines: [TypesenseCloudProvider.LineFields] = []
                 try scanner.array { (scanner: inout ByteScanner) throws(GiveUp) in
                     lines.append(try scanner.typesenseLine())
                 }
                 fields.lines = lines
             } else if Self.equals(key, "number") {
-                try once(8)
+                try seen.first(8)
                 fields.number = try scanner.text()
             } else if Self.equals(key, "invoice_html_url") {
-                try once(9)
+                try seen.first(9)
                 fields.url = try scanner.string()
             } else {
                 try scanner.skipValue(depth: 1)
@@ -86,29 +82,25 @@ extension ByteScanner {
         var type: String?
         var price: ExactDecimal?
         var line = TypesenseCloudProvider.LineFields(type: "", priceCents: .zero, attributes: "")
-        var seen: UInt32 = 0
-        func once(_ bit: UInt32) throws(GiveUp) {
-            guard seen & (1 << bit) == 0 else { throw GiveUp() }
-            seen |= 1 << bit
-        }
+        var seen = Seen()
         try object { (scanner: inout ByteScanner, key: UnsafeBufferPointer<UInt8>) throws(GiveUp) in
             if Self.equals(key, "line_item_type") {
-                try once(0)
+                try seen.first(0)
                 type = try scanner.string()
             } else if Self.equals(key, "price_cents") {
-                try once(1)
+                try seen.first(1)
                 price = try scanner.number()
             } else if Self.equals(key, "parameters") {
-                try once(2)
+                try seen.first(2)
                 try scanner.parameters(&line)
             } else if Self.equals(key, "description") {
-                try once(3)
+                try seen.first(3)
                 line.description = try scanner.string()
             } else if Self.equals(key, "quantity") {
-                try once(4)
+                try seen.first(4)
                 line.quantity = try scanner.number()
             } else if Self.equals(key, "unit_price_cents") {
-                try once(5)
+                try seen.first(5)
                 line.unitPriceCents = try scanner.number()
             } else {
                 try scanner.skipValue(depth: 3)
