@@ -48,13 +48,8 @@ public final class TypesenseCloudProvider: BillingProvider {
     /// A detail from the response bytes: scanned directly when it has the documented shape,
     /// else parsed and decoded the general way (which also names what is wrong).
     public func decodeInvoiceDetail(body: [UInt8], id: String) throws(ProviderError) -> Invoice {
-        if let invoice = scanInvoiceDetail(body: body) {
-            guard invoice.id == id else {
-                // The general decoder words the mismatch.
-                return try decodeInvoiceDetail(ProviderClient.parse(body, endpoint: detailEndpoint(id)), id: id)
-            }
-            return invoice
-        }
+        // Another invoice's detail goes the general way too, which words the mismatch.
+        if let invoice = scanInvoiceDetail(body: body), invoice.id == id { return invoice }
         return try decodeInvoiceDetail(ProviderClient.parse(body, endpoint: detailEndpoint(id)), id: id)
     }
 
