@@ -281,30 +281,45 @@ def scenario_backfill(name, teams, days, ts_invoices, ts_period, ts_clusters, uf
     if name == "large":
         # Ingest alone: the same usage, Northflank sources only, no export (decode, normalize,
         # upsert, cursor commit); with the numbers as this scenario's server writes them
-        # (JavaScript-style) and, from a second simulator, as plain decimals. Two runs of
-        # each, alternating; the faster of each is reported.
+        # (JavaScript-style) and, from a second simulator, as plain decimals.
+        #
+        # This machine's speed drifts by a fifth within a minute, so one run of each says
+        # little about the two forms against each other. Four rounds, each one run of each
+        # form back to back, the form that goes first alternating; the ratio of the two is
+        # taken within each round (runs seconds apart) and the median of the four is judged.
+        # The rate judged is the fastest JavaScript-style run; every run is printed.
         plain = Sim(*shape)
-        rates = {}
-        for attempt in range(2):
-            for label, server in (("plain", plain), ("javascript", sim)):
+        runs_of = {"plain": [], "javascript": []}
+        ratios = []
+        for attempt in range(4):
+            order = (("plain", plain), ("javascript", sim))
+            rate_of = {}
+            for label, server in (order if attempt % 2 == 0 else order[::-1]):
                 di = workspace("ingest")
                 ingest_config = write_config(di, server, teams_list, usage_start, typesense=False, usageflow=False,
                                              exports="[]")
                 iwall, icpu, irss, _ = billsync(ingest_config, "sync")
                 irows = rows(di)[0]
-                log(f"  usage ingest alone, {label} numbers: {irows} rows in {iwall:.2f} s ({icpu:.2f} s CPU, "
-                    f"peak RSS {irss:.1f} MiB) → {irows / iwall:,.0f} rows/s")
-                if irows / iwall > rates.get(label, (0,))[0]:
-                    rates[label] = (irows / iwall, iwall, icpu, irss, irows)
+                log(f"  usage ingest alone, round {attempt + 1}, {label} numbers: {irows} rows in {iwall:.2f} s "
+                    f"({icpu:.2f} s CPU, peak RSS {irss:.1f} MiB) → {irows / iwall:,.0f} rows/s")
+                rate_of[label] = irows / iwall
+                runs_of[label].append((irows / iwall, iwall, icpu, irss, irows))
                 shutil.rmtree(di)
+            ratios.append(rate_of["javascript"] / rate_of["plain"])
         plain.stop()
-        for label, (rate, iwall, icpu, irss, irows) in rates.items():
+        ratios.sort()
+        ratio = (ratios[1] + ratios[2]) / 2
+        log(f"  JavaScript-style against plain, round by round: {', '.join(f'{r:.3f}' for r in ratios)} "
+            f"(sorted) → median {ratio:.3f}")
+        for label, measured in runs_of.items():
+            rate, iwall, icpu, irss, irows = max(measured)
             record(f"ingest ({label} numbers)", wall_s=iwall, cpu_s=icpu, peak_rss_mib=irss, usage_rows=irows,
                    usage_rows_per_s=rate)
-        js_rate, plain_rate = rates["javascript"][0], rates["plain"][0]
+        js_rate, plain_rate = max(runs_of["javascript"])[0], max(runs_of["plain"])[0]
+        record("ingest (javascript numbers)", javascript_over_plain_median=ratio)
         target("ingest >= 150,000 usage rows/s with JavaScript-style numbers, within 10 % of plain numbers",
-               js_rate >= 150000 and js_rate >= 0.9 * plain_rate,
-               f"{js_rate:,.0f} rows/s, plain {plain_rate:,.0f} rows/s ({js_rate / plain_rate:.2f}x)")
+               js_rate >= 150000 and ratio >= 0.9,
+               f"{js_rate:,.0f} rows/s (plain {plain_rate:,.0f}); against plain round by round, median {ratio:.3f}x")
     # The backfill as `billsync sync` runs it, in its two phases: the sources (fetch, decode,
     # store), measured against the network floor, then every export format from the store,
     # measured against the export floor below. `sync` does both, one after the other.
