@@ -48,36 +48,42 @@ extension BillingStore {
         source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
         seenAt: Int64, syncDay: Int64
     ) throws -> PageOutcome {
-        try pool.write { db in
+        let encoded = invoices.map { EncodedInvoice($0, source: source, provider: provider, seenAt: seenAt) }
+        return try pool.write { db in
             try Self.commitInvoicePage(
-                db, source: source, provider: provider, invoices: invoices, position: position, seenAt: seenAt,
+                db, source: source, provider: provider, invoices: encoded, position: position, seenAt: seenAt,
                 syncDay: syncDay)
         }
     }
 
     /// ``commitInvoicePage(source:provider:invoices:position:seenAt:syncDay:)`` on the store's
-    /// commit queue, for invoice details committed while the next ones are fetched.
+    /// commit queue, for invoice details committed while the next ones are fetched. The rows
+    /// are put in their bound form here, on the caller's thread (``EncodedInvoice``).
     public func commitInvoicePageLater(
         source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
         seenAt: Int64, syncDay: Int64
     ) -> PendingCommit<PageOutcome> {
-        pool.writeLater { db in
+        let encoded = invoices.map { EncodedInvoice($0, source: source, provider: provider, seenAt: seenAt) }
+        return pool.writeLater { db in
             try Self.commitInvoicePage(
-                db, source: source, provider: provider, invoices: invoices, position: position, seenAt: seenAt,
+                db, source: source, provider: provider, invoices: encoded, position: position, seenAt: seenAt,
                 syncDay: syncDay)
         }
     }
 
     static func commitInvoicePage(
-        _ db: Database, source: String, provider: String, invoices: [Invoice], position: WalkPosition?,
+        _ db: Database, source: String, provider: String, invoices: [EncodedInvoice], position: WalkPosition?,
         seenAt: Int64, syncDay: Int64
     ) throws -> PageOutcome {
         try Self.ensureState(db, source: source, provider: provider)
         var outcome = PageOutcome()
+        var wrote = false
         for invoice in invoices {
-            try Self.upsert(
-                db, invoice, source: source, provider: provider, seenAt: seenAt, syncDay: syncDay, outcome: &outcome)
+            if try Self.upsert(db, invoice, source: source, seenAt: seenAt, syncDay: syncDay, outcome: &outcome) {
+                wrote = true
+            }
         }
+        if wrote { try markDirty(db, "invoices") }
         switch position {
         case .next(let cursor)?:
             try db.execute(
@@ -124,10 +130,13 @@ extension BillingStore {
         outcome.identified.append((provisional, id))
     }
 
+    /// Stores one invoice, its lines (when it comes with them and they differ) and a history
+    /// row when it is new or its state changed. Returns whether anything an export shows changed.
     static func upsert(
-        _ db: Database, _ invoice: Invoice, source: String, provider: String, seenAt: Int64, syncDay: Int64,
+        _ db: Database, _ encoded: EncodedInvoice, source: String, seenAt: Int64, syncDay: Int64,
         outcome: inout PageOutcome
-    ) throws {
+    ) throws -> Bool {
+        let invoice = encoded.invoice
         if let provisional = invoice.provisionalID, provisional != invoice.id {
             try identify(db, source: source, provisional: provisional, id: invoice.id, outcome: &outcome)
         }
@@ -137,14 +146,11 @@ extension BillingStore {
                     SELECT status, provider_status, total, credits_applied, paid_on, has_lines, fallbacks
                     FROM invoices WHERE source = ? AND invoice_id = ?
                     """), arguments: [source, Self.bind(invoice.id)])
-        let fallbacks = invoice.fallbacks.joined(separator: ",")
-        if !fallbacks.isEmpty, old.map({ Self.text($0, 6) }) != fallbacks {
+        if !invoice.fallbacks.isEmpty, old.map({ Self.text($0, 6) }) != invoice.fallbacks.joined(separator: ",") {
             outcome.incomplete.append((invoice.id, invoice.fallbacks))
         }
         // Lines are stored only for an invoice whose row says so (a list page brings none).
         let hadLines = old.map { ($0[5] as Int64) != 0 } ?? false
-        let total = invoice.total.description
-        let credits = invoice.creditsApplied.description
         var paidOn: Int64?
         var change: String?
         if let old {
@@ -163,8 +169,7 @@ extension BillingStore {
             change = "created"
             outcome.new += 1
         }
-        let hasLines = invoice.lineItems != nil
-        try db.cachedStatement(
+        let upsert = try db.cachedStatement(
             sql: """
                 INSERT INTO invoices (source, invoice_id, provider, invoice_number, status, provider_status, currency,
                     period_start, period_end, issued_on, paid_on, subtotal, total, credits_applied, url, has_lines,
@@ -178,47 +183,77 @@ extension BillingStore {
                     credits_applied = excluded.credits_applied, url = excluded.url,
                     has_lines = MAX(has_lines, excluded.has_lines), updated_at = excluded.updated_at,
                     fallbacks = excluded.fallbacks
-                """
-        ).execute(arguments: [
-            source, Self.bind(invoice.id), provider, Self.bind(invoice.number), invoice.status.rawValue,
-            Self.bind(invoice.providerStatus), invoice.currency,
-            invoice.periodStart, invoice.periodEnd, invoice.issuedOn, paidOn, invoice.subtotal?.description, total,
-            credits, Self.bind(invoice.url), hasLines, seenAt, seenAt, fallbacks,
-        ])
-        var lines = invoice.lineItems
-        if let new = lines, change == nil, hadLines, try storedLines(db, source: source, id: invoice.id) == new {
+                """)
+        upsert.reset()
+        encoded.row.bind(0..<1, to: upsert, in: db) { _, column in
+            column == EncodedInvoice.paidOnColumn ? nil : Int32(column + 1)
+        }
+        _ = paidOn.bind(upsert.sqliteStatement, Int32(EncodedInvoice.paidOnColumn + 1))
+        defer { upsert.reset() }
+        try upsert.runToDone()
+        var lines = encoded.lines
+        if let new = invoice.lineItems, change == nil, hadLines,
+            try storedLines(db, source: source, id: invoice.id) == new
+        {
             lines = nil  // the same lines again: nothing to write, nothing to export
         }
-        if change != nil || lines != nil { try markDirty(db, "invoices") }
         if let lines {
             if hadLines {  // otherwise there are none to replace
                 try db.cachedStatement(sql: "DELETE FROM line_items WHERE source = ? AND invoice_id = ?").execute(
                     arguments: [source, Self.bind(invoice.id)])
             }
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO line_items (source, invoice_id, line_no, line_type, category, description, quantity, unit,
-                        unit_price, amount, resource_id, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-            for line in lines {
-                try insert.execute(arguments: [
-                    source, Self.bind(invoice.id), line.lineNo, Self.bind(line.lineType), line.category.rawValue,
-                    Self.bind(line.description), line.quantity?.formatted(minimumDecimals: 0), Self.bind(line.unit),
-                    line.unitPrice?.description, line.amount.description, Self.bind(line.resourceID),
-                    Self.bind(line.attributes),
-                ])
-            }
+            try insertLines(db, lines, source: source, id: invoice.id)
         }
         if let change {
-            try db.cachedStatement(
+            let history = try db.cachedStatement(
                 sql: """
                     INSERT INTO invoice_history (source, invoice_id, seen_at, change, status, provider_status, total, credits_applied)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(arguments: [
-                source, Self.bind(invoice.id), seenAt, change, invoice.status.rawValue,
-                Self.bind(invoice.providerStatus), total, credits,
-            ])
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                    """)
+            history.reset()
+            // From the invoice's row: its source, id, status, provider status, total and credits.
+            encoded.row.bind(0..<1, to: history, in: db) { _, column in EncodedInvoice.historyParameters[column] }
+            history.bind(3, int64: seenAt)
+            history.bind(4, text: change)
+            defer { history.reset() }
+            try history.runToDone()
+        }
+        return change != nil || lines != nil
+    }
+
+    /// At most this many lines go into one insert statement.
+    static let linesPerStatement = 16
+
+    /// The inserts of 1, 2, 4, … ``linesPerStatement`` lines (index: the power of two): `?1` is
+    /// the source, `?2` the invoice id, then each line's ``EncodedInvoice/lineWidth`` values.
+    static let lineInsertSQL: [String] = (0...4).map { power in
+        let values = (0..<(1 << power)).map { row in
+            "(?1, ?2, "
+                + (0..<EncodedInvoice.lineWidth).map { "?\(3 + EncodedInvoice.lineWidth * row + $0)" }
+                .joined(separator: ", ") + ")"
+        }
+        return """
+            INSERT INTO line_items (source, invoice_id, line_no, line_type, category, description, quantity, unit,
+                unit_price, amount, resource_id, attributes) VALUES \(values.joined(separator: ", "))
+            """
+    }
+
+    /// An invoice's lines, in order, up to ``linesPerStatement`` a statement.
+    static func insertLines(_ db: Database, _ lines: ParameterRows, source: String, id: String) throws {
+        var first = 0
+        while first < lines.count {
+            let run = min(lines.count - first, linesPerStatement)
+            let power = Int.bitWidth - 1 - run.leadingZeroBitCount  // the largest power of two <= run
+            let statement = try db.cachedStatement(key: "#line-insert-\(power)") { lineInsertSQL[power] }
+            statement.reset()
+            statement.bind(1, text: source)
+            _ = Self.bind(id).bind(statement.sqliteStatement, 2)
+            lines.bind(first..<first + 1 << power, to: statement, in: db) { row, column in
+                Int32(3 + EncodedInvoice.lineWidth * row + column)
+            }
+            defer { statement.reset() }
+            try statement.runToDone()
+            first += 1 << power
         }
     }
 
@@ -254,6 +289,66 @@ extension BillingStore {
                 quantity: try (r[4] as String?).map { try ExactDecimal(parsing: $0) }, unit: text(r, 5),
                 unitPrice: try (r[6] as String?).map { try ExactDecimal(parsing: $0) },
                 amount: try ExactDecimal(parsing: r[7] as String), resourceID: text(r, 8), attributes: text(r, 9))
+        }
+    }
+}
+
+/// An invoice with its `invoices` row and its lines in their bound form (``ParameterRows``),
+/// made on the thread that hands the invoice over, so that the commit thread only binds them.
+struct EncodedInvoice: Sendable {
+    let invoice: Invoice
+    /// The `invoices` row's 19 values in the upsert's order; `paid_on` (``paidOnColumn``) is
+    /// left NULL here and bound on the commit thread, from what is stored.
+    let row: ParameterRows
+    /// ``lineWidth`` values a line (line_no … attributes); nil when the invoice came without lines.
+    let lines: ParameterRows?
+
+    static let paidOnColumn = 10
+    static let lineWidth = 10
+    /// Each value of the row's parameter in the history insert (source, id, 3: seen at, 4:
+    /// change, status, provider status, total, credits), or nil.
+    static let historyParameters: [Int32?] = [
+        1, 2, nil, nil, 5, 6, nil, nil, nil, nil, nil, nil, 7, 8, nil, nil, nil, nil, nil,
+    ]
+
+    init(_ invoice: Invoice, source: String, provider: String, seenAt: Int64) {
+        self.invoice = invoice
+        var row = ParameterRows(width: 19)
+        row.append(plain: source)
+        row.append(invoice.id)
+        row.append(plain: provider)
+        row.append(invoice.number)
+        row.append(plain: invoice.status.rawValue)
+        row.append(invoice.providerStatus)
+        row.append(plain: invoice.currency)
+        row.append(invoice.periodStart)
+        row.append(invoice.periodEnd)
+        row.append(invoice.issuedOn)
+        row.appendNull()  // paid_on
+        row.append(invoice.subtotal, minimumDecimals: 2)
+        row.append(invoice.total, minimumDecimals: 2)
+        row.append(invoice.creditsApplied, minimumDecimals: 2)
+        row.append(invoice.url)
+        row.append(invoice.lineItems != nil)
+        row.append(seenAt)
+        row.append(seenAt)
+        row.append(plain: invoice.fallbacks.joined(separator: ","))
+        self.row = row
+        lines = invoice.lineItems.map { items in
+            var lines = ParameterRows(width: Self.lineWidth, rows: items.count)
+            for line in items {
+                lines.append(line.lineNo)
+                lines.append(line.lineType)
+                lines.append(plain: line.category.rawValue)
+                lines.append(line.description)
+                lines.append(line.quantity, minimumDecimals: 0)
+                lines.append(line.unit)
+                lines.append(line.unitPrice, minimumDecimals: 2)
+                lines.append(line.amount, minimumDecimals: 2)
+                lines.append(line.resourceID)
+                lines.append(line.attributes)
+            }
+            return lines
         }
     }
 }

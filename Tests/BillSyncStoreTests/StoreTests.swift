@@ -301,6 +301,80 @@ import Testing
         #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA freelist_count") } == 0)
     }
 
+    /// Invoices go in through ``EncodedInvoice`` (their values bound in place, up to 16 lines a
+    /// statement): every value comes back as it went in, whatever the number of lines, with
+    /// NULs, NULLs, empty text and a value larger than the connection's in-place bytes.
+    @Test func invoicesAndTheirLinesReadBackAsTheyWentInWhateverTheirNumberOfLines() throws {
+        let store = try BillingStore(path: tempPath())
+        let huge = String(repeating: "{\"k\":\"v\"}", count: 7_000)  // 70,000 bytes
+        func line(_ n: Int) throws -> LineItem {
+            LineItem(
+                lineNo: n, lineType: n % 3 == 0 ? "" : "type \(n)", category: n % 2 == 0 ? .usage : .tax,
+                description: n == 7 ? "nul \u{0} inside" : "line \(n) ünïcødé",
+                quantity: n % 4 == 0 ? nil : try ExactDecimal(parsing: "\(n).125"), unit: n % 5 == 0 ? "" : "hour",
+                unitPrice: n % 6 == 0 ? nil : try ExactDecimal(parsing: "0.0000\(n)"),
+                amount: try ExactDecimal(parsing: "-\(n).5"), resourceID: "r-\(n)",
+                attributes: n == 20 ? huge : "{\"n\":\(n)}")
+        }
+        var invoices: [Invoice] = []
+        for (i, count) in [0, 1, 2, 3, 15, 16, 17, 37].enumerated() {
+            var invoice = try self.invoice("inv-\(i)", lines: [])
+            invoice.lineItems = try (1...max(1, count)).prefix(count).map { try line($0) }
+            invoice.number = i == 3 ? "nul\u{0}number" : "N-\(i)"
+            invoice.status = i % 2 == 0 ? .paid : .open
+            invoice.subtotal = i == 1 ? nil : try ExactDecimal(parsing: "10.1")
+            invoice.fallbacks = i == 2 ? ["number", "url"] : []
+            invoices.append(invoice)
+        }
+        var listed = try self.invoice("listed", lines: [])
+        listed.lineItems = nil
+        invoices.append(listed)
+        // The first half through the commit queue, the rest through a direct commit.
+        let outcome = try store.commitInvoicePageLater(
+            source: "s", provider: "typesense-cloud", invoices: Array(invoices[..<4]), position: nil, seenAt: 100,
+            syncDay: 0
+        ).wait()
+        #expect(outcome.new == 4)
+        try store.commitInvoicePage(
+            source: "s", provider: "typesense-cloud", invoices: Array(invoices[4...]), position: nil, seenAt: 100,
+            syncDay: 0)
+        let stored = try store.allInvoices()
+        #expect(stored.count == invoices.count)
+        for invoice in invoices {
+            let back = try #require(stored.first { $0.invoice.id == invoice.id })
+            #expect(back.provider == "typesense-cloud")
+            #expect(back.invoice.number == invoice.number)
+            #expect(back.invoice.status == invoice.status)
+            #expect(back.invoice.subtotal == invoice.subtotal)
+            #expect(back.invoice.total == invoice.total)
+            #expect(back.paidOn == (invoice.status == .paid ? invoice.issuedOn : nil))
+            #expect(back.invoice.lineItems == (invoice.lineItems ?? []), "\(invoice.id)")
+        }
+        let (types, history, fallbacks) = try store.pool.read { db in
+            (
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT typeof(description) FROM line_items WHERE invoice_id = 'inv-7' ORDER BY line_no LIMIT 8
+                        """
+                ).map { $0[0] as String },
+                try Row.fetchAll(
+                    db, sql: "SELECT invoice_id, seen_at, change, status, total FROM invoice_history ORDER BY id"
+                ).map {
+                    "\(BillingStore.text($0, 0)) \($0[1] as Int64) \($0[2] as String) \($0[3] as String) \($0[4] as String)"
+                },
+                try Row.fetchAll(db, sql: "SELECT fallbacks FROM invoices WHERE invoice_id = 'inv-2'").map {
+                    $0[0] as String
+                }
+            )
+        }
+        #expect(types == ["text", "text", "text", "text", "text", "text", "blob", "text"])
+        #expect(history.count == invoices.count)
+        #expect(history.first == "inv-0 100 created paid 12.34")
+        #expect(history.last == "listed 100 created open 12.34")
+        #expect(fallbacks == ["number,url"])
+    }
+
     @Test func aWriteThatThrowsLeavesNothingAndTheNextWriteWorks() throws {
         struct Boom: Error {}
         let store = try BillingStore(path: tempPath())
