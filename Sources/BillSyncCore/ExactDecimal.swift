@@ -116,6 +116,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
                 scale -= 1
             }
             significand = Int128(s)
+            return
         }
         while scale > 0 && significand % 10 == 0 {
             significand /= 10
@@ -203,41 +204,88 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     /// Writes ``formatted(minimumDecimals:)``'s text into `out` (room for 48 bytes) without
-    /// making a String; returns its length. Runs for every amount stored and exported.
+    /// making a String; returns its length. Runs for every amount stored as text and exported.
     public func write(minimumDecimals: Int, into out: UnsafeMutablePointer<UInt8>) -> Int {
         var n = self
         n.normalizeScale()
         let decimals = max(n.scale, minimumDecimals)
         var magnitude = n.significand.magnitude
         for _ in n.scale..<decimals { magnitude *= 10 }
-        // Digits written backwards, then moved to the front.
+        let negative = n.significand < 0
+        guard decimals <= 18, let small = UInt64(exactly: magnitude) else {
+            return Self.writeDigits(magnitude, decimals: decimals, negative: negative, into: out)
+        }
+        // Nearly every amount: its length first, then the digits from the end, two at a time,
+        // in 64-bit arithmetic (where dividing by a constant is a multiplication).
+        let unit = UInt64(Self.powersOfTen[decimals])
+        var whole = small / unit
+        var fraction = small % unit
+        var wholeDigits = 1
+        var rest = whole
+        while rest >= 10 {
+            rest /= 10
+            wholeDigits += 1
+        }
+        let length = (negative ? 1 : 0) + wholeDigits + (decimals > 0 ? 1 + decimals : 0)
+        var i = length
+        if decimals > 0 {
+            var left = decimals
+            while left >= 2 {
+                let pair = Int(fraction % 100)
+                fraction /= 100
+                i -= 2
+                out[i] = Self.tens[pair]
+                out[i + 1] = Self.ones[pair]
+                left -= 2
+            }
+            if left == 1 {
+                i -= 1
+                out[i] = 48 + UInt8(fraction)
+            }
+            i -= 1
+            out[i] = UInt8(ascii: ".")
+        }
+        var k = wholeDigits
+        while k >= 2 {
+            let pair = Int(whole % 100)
+            whole /= 100
+            i -= 2
+            out[i] = Self.tens[pair]
+            out[i + 1] = Self.ones[pair]
+            k -= 2
+        }
+        if k == 1 {
+            i -= 1
+            out[i] = 48 + UInt8(whole)
+        }
+        if negative { out[0] = UInt8(ascii: "-") }
+        return length
+    }
+
+    /// The digits of 0 through 99: tens, ones.
+    private static let tens: [UInt8] = (0..<100).map { UInt8(48 + $0 / 10) }
+    private static let ones: [UInt8] = (0..<100).map { UInt8(48 + $0 % 10) }
+
+    /// ``write(minimumDecimals:into:)`` for a magnitude past 64 bits or more than 18 decimals:
+    /// digit by digit, backwards, then moved to the front.
+    private static func writeDigits(
+        _ magnitude: UInt128, decimals: Int, negative: Bool, into out: UnsafeMutablePointer<UInt8>
+    ) -> Int {
+        var magnitude = magnitude
         var i = 48
         var written = 0
-        func digit(_ r: UInt8) {
+        repeat {
             if written == decimals && decimals > 0 {
                 i -= 1
                 out[i] = UInt8(ascii: ".")
             }
+            let (q, r) = magnitude.quotientAndRemainder(dividingBy: 10)
             i -= 1
-            out[i] = 48 + r
+            out[i] = 48 + UInt8(r)
             written += 1
-        }
-        if let small = UInt64(exactly: magnitude) {
-            // Nearly every amount fits 64 bits, where dividing by 10 is a multiplication.
-            var m = small
-            repeat {
-                let (q, r) = m.quotientAndRemainder(dividingBy: 10)
-                digit(UInt8(r))
-                m = q
-            } while m > 0 || written <= decimals
-        } else {
-            repeat {
-                let (q, r) = magnitude.quotientAndRemainder(dividingBy: 10)
-                digit(UInt8(r))
-                magnitude = q
-            } while magnitude > 0 || written <= decimals
-        }
-        if n.significand < 0 {
+            magnitude = q
+        } while magnitude > 0 || written <= decimals
+        if negative {
             i -= 1
             out[i] = UInt8(ascii: "-")
         }
