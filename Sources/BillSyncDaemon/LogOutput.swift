@@ -13,6 +13,8 @@ public final class LogOutput: Sendable {
     }
 
     let state: Mutex<State>
+    /// `state.debug`, readable without the lock: every log call asks (``lowestLevel``).
+    private let debugShown = Atomic<Bool>(false)
     /// Under journald (`JOURNAL_STREAM` names our stderr): no timestamp, `<N>` priority prefix.
     public let journald: Bool
 
@@ -23,7 +25,17 @@ public final class LogOutput: Sendable {
 
     public func setFormat(_ format: LogFormat) { state.withLock { $0.format = format } }
 
-    public func setLevel(_ level: LogLevel) { state.withLock { $0.debug = level == .debug } }
+    public func setLevel(_ level: LogLevel) {
+        state.withLock { s in
+            s.debug = level == .debug
+            debugShown.store(s.debug, ordering: .relaxed)
+        }
+    }
+
+    /// The lowest level a line is written at now: `trace` with `log_level = "debug"`, else
+    /// `info`. A logger asks before it builds a line's metadata, so that a debug line (one a
+    /// request) costs nothing when debug lines are not shown.
+    public var lowestLevel: Logger.Level { debugShown.load(ordering: .relaxed) ? .trace : .info }
 
     /// Opens (or reopens, after rotation) the optional log file.
     public func openFile(_ path: String?) throws {
@@ -145,9 +157,13 @@ public final class LogOutput: Sendable {
 /// swift-log handler: the message is the event name, metadata the fields.
 public struct EventLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
-    /// Everything reaches ``LogOutput``, which filters by the configured level (so that a
-    /// reload can change it).
-    public var logLevel: Logger.Level = .trace
+    /// The output's level (``LogOutput/lowestLevel``, which a reload changes), unless this
+    /// logger's own was set.
+    public var logLevel: Logger.Level {
+        get { ownLevel ?? output.lowestLevel }
+        set { ownLevel = newValue }
+    }
+    private var ownLevel: Logger.Level?
     let output: LogOutput
 
     public init(output: LogOutput) { self.output = output }
