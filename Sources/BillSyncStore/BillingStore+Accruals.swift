@@ -124,7 +124,7 @@ extension BillingStore {
 
     /// The stored usage of `source` in `[from, to)`, added up exactly, in one pass over the
     /// rows read straight from SQLite's buffers: integer amounts (see ``usageAmountDecimals``)
-    /// added in 64 bits, text ones (amounts finer than 10^-8) parsed from their bytes.
+    /// added in 64 bits, the finer ones read from their BLOB (or, from older stores, text).
     public func usageSummary(source: String, from: Int64, to: Int64) throws -> UsageSummary {
         try pool.read { db in try Self.usageSummary(db, source: source, from: from, to: to) }
     }
@@ -159,6 +159,11 @@ extension BillingStore {
                     } else {
                         units[i] = sum
                     }
+                } else if row.isBlob(column) {
+                    guard let amount = UsageAmountBlob.read(row.blob(column)) else {
+                        throw StoreError("a usage amount of \(source) at \(hour) is not one billsync wrote")
+                    }
+                    summary.amounts[i] += amount
                 } else if row.isText(column) {
                     let text = row.bytes(column)
                     if let amount = ExactDecimal(jsonNumber: text) {
@@ -193,12 +198,17 @@ extension BillingStore {
         }
     }
 
-    /// A usage amount column as stored: an integer of 10^-8, or decimal text.
+    /// A usage amount column as stored: an integer of 10^-8, a BLOB, or (older stores) decimal text.
     static func usageAmount(_ row: Row, _ index: Int) throws -> ExactDecimal {
         switch row.values[index] {
         case .integer(let units): return ExactDecimal(significand: Int128(units), scale: usageAmountDecimals)
         case .text(let text): return try ExactDecimal(parsing: text)
-        default: return .zero
+        case .blob(let bytes):
+            guard let amount = bytes.withUnsafeBytes({ UsageAmountBlob.read($0) }) else {
+                throw StoreError("a stored usage amount is not one billsync wrote")
+            }
+            return amount
+        case .null: return .zero
         }
     }
 }

@@ -5,11 +5,17 @@ import Foundation
 /// Usage amounts as the store keeps them (see ``BillingStore/usageAmountDecimals``).
 extension RawRow {
     /// A usage amount column (see ``BillingStore/usageAmountDecimals``) as its canonical
-    /// decimal text, written into `buffer` (48 bytes) when stored as an integer; the bytes
-    /// are valid until the next call with the same buffer.
+    /// decimal text, written into `buffer` (48 bytes) when stored as an integer or a BLOB
+    /// (text from older stores is its own); the bytes are valid until the next call with the
+    /// same buffer.
     public func amount(_ column: Int32, _ buffer: UnsafeMutablePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
-        guard isInteger(column) else { return bytes(column) }
-        return UnsafeBufferPointer(start: buffer, count: Self.writeUnits(int64(column), into: buffer))
+        if isInteger(column) {
+            return UnsafeBufferPointer(start: buffer, count: Self.writeUnits(int64(column), into: buffer))
+        }
+        if isBlob(column), let amount = UsageAmountBlob.read(blob(column)) {
+            return UnsafeBufferPointer(start: buffer, count: amount.write(minimumDecimals: 2, into: buffer))
+        }
+        return bytes(column)
     }
 
     /// `units` × 10^-8 as ``ExactDecimal/formatted(minimumDecimals:)`` writes it with two
@@ -74,7 +80,7 @@ extension RawRow {
 
     /// Room ``writeAmount(_:into:)`` needs for the column.
     public func amountCapacity(_ column: Int32) -> Int {
-        isInteger(column) ? 48 : bytes(column).count
+        isInteger(column) ? 48 : isBlob(column) ? max(48, blob(column).count) : bytes(column).count
     }
 
     /// ``amount(_:_:)`` written into `out` (room for ``amountCapacity(_:)``); returns the length.

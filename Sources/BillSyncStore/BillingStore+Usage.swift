@@ -1,4 +1,5 @@
 import BillSyncCore
+import CSQLite
 import Foundation
 
 /// Usage pages committed with the window position after them: the hottest loop of a backfill.
@@ -26,20 +27,20 @@ extension BillingStore {
 
     /// A page of hours with their amounts in the form they are stored in (see
     /// ``usageAmountDecimals``): per row 11 values, each an integer count of 10^-8 or, where
-    /// its bit in `textColumns` is set, `offset << 8 | length` of its decimal text in `text`.
+    /// its bit in `blobColumns` is set, `offset << 8 | length` of its BLOB form in `blobs`.
     struct UsageRows: Sendable {
         var hourStarts: [Int64] = []
         var currencies: [String] = []
         var values: [Int64] = []
-        var textColumns: [UInt16] = []
-        var text: [UInt8] = []
+        var blobColumns: [UInt16] = []
+        var blobs: [UInt8] = []
 
         init(_ hours: [UsageHour]) {
             hourStarts.reserveCapacity(hours.count)
             currencies.reserveCapacity(hours.count)
             values.reserveCapacity(11 * hours.count)
-            textColumns.reserveCapacity(hours.count)
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
+            blobColumns.reserveCapacity(hours.count)
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: UsageAmountBlob.capacity) { buffer in
                 for h in hours {
                     hourStarts.append(h.hourStart)
                     currencies.append(h.currency)
@@ -47,13 +48,13 @@ extension BillingStore {
                     func add(_ column: Int, _ amount: ExactDecimal) {
                         var count = 0
                         if let units = BillingStore.storedUsageUnits(
-                            amount, text: buffer.baseAddress!, textCount: &count)
+                            amount, blob: buffer.baseAddress!, blobCount: &count)
                         {
                             values.append(units)
                             return
                         }
-                        values.append(Int64(text.count) << 8 | Int64(count))
-                        text.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: count))
+                        values.append(Int64(blobs.count) << 8 | Int64(count))
+                        blobs.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: count))
                         mask |= 1 << column
                     }
                     add(0, h.paasTotal)
@@ -67,7 +68,7 @@ extension BillingStore {
                     add(8, h.byocGPUMemory)
                     add(9, h.byocCluster)
                     add(10, h.total)
-                    textColumns.append(mask)
+                    blobColumns.append(mask)
                 }
             }
         }
@@ -113,10 +114,10 @@ extension BillingStore {
         // Bound through the C API, up to ``usageRowsPerStatement`` hours of one month per
         // statement: this is the hottest loop of a backfill, and argument arrays (and a String
         // per amount) box every value, while each statement run costs SQLite about as much as
-        // two more rows. Amounts go in as integers (see ``usageAmountDecimals``) or as text, and
+        // two more rows. Amounts go in as integers (see ``usageAmountDecimals``) or BLOBs, and
         // the currency as text, from the connection's in-place binding bytes: a row's slots
-        // there, 11 amounts of 48 bytes and 16 for the currency.
-        let (amountSlot, rowSlot) = (48, 11 * 48 + 16)
+        // there, 11 amounts of ``UsageAmountBlob/capacity`` bytes and 16 for the currency.
+        let (amountSlot, rowSlot) = (UsageAmountBlob.capacity, 11 * UsageAmountBlob.capacity + 16)
         precondition(usageRowsPerStatement * rowSlot <= Database.inPlaceBindingCapacity)
         let scratch = db.inPlaceBindingBytes
         var first = 0
@@ -150,17 +151,17 @@ extension BillingStore {
                 } else {
                     stmt.bind(base + 1, text: rows.currencies[r])
                 }
-                let textColumns = rows.textColumns[r]
+                let blobColumns = rows.blobColumns[r]
                 for column in 0..<11 {
                     let value = rows.values[11 * r + column]
                     let index = base + 2 + Int32(column)
-                    if textColumns & 1 << column == 0 {
+                    if blobColumns & 1 << column == 0 {
                         stmt.bind(index, int64: value)
                     } else {
                         let (offset, count) = (Int(value >> 8), Int(value & 0xFF))
                         let slot = slots + amountSlot * column
-                        rows.text.withUnsafeBufferPointer { slot.update(from: $0.baseAddress! + offset, count: count) }
-                        stmt.bind(index, textInPlace: slot, count: count)
+                        rows.blobs.withUnsafeBufferPointer { slot.update(from: $0.baseAddress! + offset, count: count) }
+                        stmt.bind(index, blobInPlace: slot, count: count)
                     }
                 }
             }
@@ -230,5 +231,54 @@ extension BillingStore {
             }
             try insert.runToDone()
         }
+    }
+
+    /// Rewrites every usage amount stored as decimal text in the form it is stored in now
+    /// (``bindUsageAmount(_:_:_:scratch:)``), in one pass over the table, through a SQL function
+    /// of the connection's own; text that does not read as a decimal stays as it is.
+    static func storeUsageTextAmountsInTheirForm(_ db: Database) throws {
+        let name = "billsync_usage_amount"
+        let rc = sqlite3_create_function_v2(
+            db.sqliteConnection, name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nil, usageAmountInItsForm, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw db.error(rc, sql: nil) }
+        defer { sqlite3_create_function_v2(db.sqliteConnection, name, 1, SQLITE_UTF8, nil, nil, nil, nil, nil) }
+        let columns = [
+            "paas_total", "cpu", "memory", "storage", "gpu", "byoc_total", "byoc_vcpu", "byoc_memory",
+            "byoc_gpu_memory", "byoc_cluster", "total",
+        ]
+        try db.execute(
+            sql: "UPDATE usage_hours SET "
+                + columns.map { "\($0) = CASE WHEN typeof(\($0)) = 'text' THEN \(name)(\($0)) ELSE \($0) END" }
+                .joined(separator: ", ")
+                + " WHERE " + columns.map { "typeof(\($0)) = 'text'" }.joined(separator: " OR "))
+    }
+}
+
+/// The SQL function behind ``BillingStore/storeUsageTextAmountsInTheirForm(_:)``: decimal text
+/// as the integer or BLOB ``BillingStore/bindUsageAmount(_:_:_:scratch:)`` stores; any other
+/// value as it is.
+private func usageAmountInItsForm(
+    _ context: OpaquePointer?, _ count: Int32, _ arguments: UnsafeMutablePointer<OpaquePointer?>?
+) {
+    guard let value = arguments?[0] else {
+        sqlite3_result_null(context)
+        return
+    }
+    var amount: ExactDecimal?
+    if sqlite3_value_type(value) == SQLITE_TEXT, let text = sqlite3_value_text(value) {
+        let bytes = UnsafeBufferPointer(start: text, count: Int(sqlite3_value_bytes(value)))
+        amount = try? ExactDecimal(parsing: String(decoding: bytes, as: UTF8.self))
+    }
+    guard let amount else {
+        sqlite3_result_value(context, value)
+        return
+    }
+    if let units = amount.integer(decimals: BillingStore.usageAmountDecimals) {
+        sqlite3_result_int64(context, units)
+        return
+    }
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: UsageAmountBlob.capacity) { buffer in
+        let length = UsageAmountBlob.write(amount, into: buffer.baseAddress!)
+        sqlite3_result_blob(context, buffer.baseAddress!, Int32(length), sqliteTransient)
     }
 }

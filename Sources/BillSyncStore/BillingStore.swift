@@ -54,31 +54,36 @@ public final class BillingStore: Sendable {
     // MARK: - Usage amounts
 
     /// Usage amounts are stored as an INTEGER count of `10^-8` (`3.32102287` → `332102287`)
-    /// when they have at most this many decimals and fit 64 bits, and as their canonical
-    /// decimal text otherwise; both read back as the same exact amount (``RawRow/amount(_:_:)``).
-    /// An hourly amount is four bytes instead of ten, and nothing is formatted on the commit path.
+    /// when they have at most this many decimals and fit 64 bits, and otherwise (finer amounts,
+    /// such as a JavaScript server's `2.9e-7` cent) as a short BLOB (``UsageAmountBlob``); both
+    /// read back as the same exact amount (``RawRow/amount(_:_:)``). An hourly amount is four
+    /// bytes instead of ten, and nothing is formatted on the commit path. Stores written before
+    /// v10 kept the finer amounts as decimal TEXT, which v10 turns into BLOBs (and which reads
+    /// back the same all the same).
     static let usageAmountDecimals = 8
 
     /// A usage amount's stored form, as ``usageAmountDecimals`` says: its count of 10^-8, or
-    /// nil after writing its decimal text at `text` (48 bytes), `textCount` bytes long.
+    /// nil after writing its BLOB at `blob` (``UsageAmountBlob/capacity`` bytes), `blobCount`
+    /// bytes long.
     static func storedUsageUnits(
-        _ amount: ExactDecimal, text: UnsafeMutablePointer<UInt8>, textCount: inout Int
+        _ amount: ExactDecimal, blob: UnsafeMutablePointer<UInt8>, blobCount: inout Int
     ) -> Int64? {
         if let units = amount.integer(decimals: usageAmountDecimals) { return units }
-        textCount = amount.write(minimumDecimals: 2, into: text)
+        blobCount = UsageAmountBlob.write(amount, into: blob)
         return nil
     }
 
-    /// Binds a usage amount in its stored form; `scratch` holds the text form (48 bytes),
-    /// bound in place: it must outlive the statement's use of the binding.
+    /// Binds a usage amount in its stored form; `scratch` holds the BLOB form
+    /// (``UsageAmountBlob/capacity`` bytes), bound in place: it must outlive the statement's
+    /// use of the binding.
     static func bindUsageAmount(
         _ statement: Statement, _ index: Int32, _ amount: ExactDecimal, scratch: UnsafeMutablePointer<UInt8>
     ) {
         var count = 0
-        if let units = storedUsageUnits(amount, text: scratch, textCount: &count) {
+        if let units = storedUsageUnits(amount, blob: scratch, blobCount: &count) {
             statement.bind(index, int64: units)
         } else {
-            statement.bind(index, textInPlace: scratch, count: count)
+            statement.bind(index, blobInPlace: scratch, count: count)
         }
     }
 

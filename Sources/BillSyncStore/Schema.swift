@@ -217,6 +217,14 @@ enum Schema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v10-usage-fine-amounts-as-blobs") { db in
+            // Usage amounts finer than 10^-8 (or past 64 bits) as a short BLOB instead of their
+            // decimal text (see BillingStore.usageAmountDecimals): 2 to 9 bytes where the text
+            // took 12 or more, a seventh of the file with a JavaScript server's amounts. Text
+            // that does not read as a decimal stays as it is. (v5, run on an older store now,
+            // writes the BLOBs itself.)
+            try BillingStore.storeUsageTextAmountsInTheirForm(db)
+        }
         return migrator
     }
 }

@@ -52,7 +52,8 @@ import Testing
         }
         #expect(
             applied == [
-                "v1-sources-invoices-usage", "v2-export-dirty", "v3-usage-total", "v4-line-items-by-rowid",
+                "v1-sources-invoices-usage", "v10-usage-fine-amounts-as-blobs", "v2-export-dirty", "v3-usage-total",
+                "v4-line-items-by-rowid",
                 "v5-usage-amounts-as-integers", "v6-no-random-secondary-indexes", "v7-invoice-fallbacks",
                 "v8-accrual-months", "v9-budgets-and-spikes",
             ])
@@ -138,7 +139,11 @@ import Testing
                 "0.123456789", "92233720368.54775808", "999999999999999.99999999", "0.00", "0.00", "0.00", "0.00",
                 "0.00", "0.00", "0.00", "0.123456789",
             ])
-        #expect(rows[1].2 == ["text", "text", "text"] + Array(repeating: "integer", count: 7) + ["text"])
+        #expect(rows[1].2 == ["blob", "blob", "blob"] + Array(repeating: "integer", count: 7) + ["blob"])
+        // Added up exactly across both forms (cpu and memory, the first two components).
+        let summary = try store.usageSummary(source: "nf", from: 0, to: 10800)
+        #expect(summary.amounts[0].description == "92233720368.64775808")
+        #expect(summary.amounts[1].description == "999999999999999.99999999")
         // The same values again change nothing and mark nothing for export.
         try store.clearExportMarks(try store.exportMarks())
         try store.commitUsagePage(
@@ -255,6 +260,62 @@ import Testing
         }
     }
 
+    /// The finer amounts' BLOB form: the fewest bytes, one form an amount, and back exactly.
+    @Test func fineAmountsTakeTheFewestBytesAndReadBackExactly() throws {
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: UsageAmountBlob.capacity)
+        defer { buffer.deallocate() }
+        func form(_ text: String) throws -> [UInt8] {
+            let count = UsageAmountBlob.write(try ExactDecimal(parsing: text), into: buffer)
+            return Array(UnsafeBufferPointer(start: buffer, count: count))
+        }
+        #expect(try form("0.0000000029") == [10, 29])
+        #expect(try form("0.00000000290") == [10, 29])  // trailing zeros dropped: one form
+        #expect(try form("-0.0000000029") == [10, 0xE3])
+        #expect(try form("0.000000000128") == [12, 0x00, 0x80])  // 128 needs a byte for its sign
+        #expect(try form("-0.000000000128") == [12, 0x80])
+        #expect(try form("3.3210228729") == [10, 0x07, 0xBB, 0x7B, 0xDF, 0xF9])
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let significand =
+                Int128(Int64.random(in: Int64.min...Int64.max, using: &rng)) * Int128.random(in: -1_000_000...1_000_000)
+            let amount = ExactDecimal(significand: significand, scale: Int.random(in: 0...14, using: &rng))
+            let count = UsageAmountBlob.write(amount, into: buffer)
+            #expect(count <= UsageAmountBlob.capacity)
+            #expect(UsageAmountBlob.read(UnsafeRawBufferPointer(start: buffer, count: count)) == amount, "\(amount)")
+        }
+        #expect(UsageAmountBlob.read(UnsafeRawBufferPointer(start: buffer, count: 1)) == nil)
+    }
+
+    /// A store written before v10, with its finer amounts as decimal text: v10 stores them as
+    /// BLOBs, every amount reads back as the same text, and text that is no decimal stays.
+    @Test func aStoreWithFineAmountsAsTextGetsBlobsAndReadsTheSame() throws {
+        let path = tempPath()
+        do {
+            let store = try BillingStore(path: path)
+            try store.pool.write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM grdb_migrations WHERE identifier = 'v10-usage-fine-amounts-as-blobs';
+                        INSERT INTO usage_hours VALUES ('nf', 3600, 'USD', '0.1234567891', 12345678, '0.0000000029', 0, 0,
+                            '92233720368.54775808', 0, 0, 0, 'not a number', '92233720368.6691802691');
+                        """)
+            }
+        }
+        let store = try BillingStore(path: path)
+        let rows = try usageRows(store)
+        #expect(rows.count == 1)
+        #expect(
+            rows[0].1 == [
+                "0.1234567891", "0.12345678", "0.0000000029", "0.00", "0.00", "92233720368.54775808", "0.00", "0.00",
+                "0.00", "not a number", "92233720368.6691802691",
+            ])
+        #expect(
+            rows[0].2 == [
+                "blob", "integer", "blob", "integer", "integer", "blob", "integer", "integer", "integer", "text",
+                "blob",
+            ])
+    }
+
     @Test func aStoreWithUsageAsTextGetsIntegersAndTotalsAndExportsTheSameText() throws {
         let path = tempPath()
         do {
@@ -291,8 +352,8 @@ import Testing
                 "0.00", "92233720368.667214869",
             ])
         #expect(
-            rows[1].2 == ["text"] + Array(repeating: "integer", count: 4) + ["text"]
-                + Array(repeating: "integer", count: 4) + ["text"])
+            rows[1].2 == ["blob"] + Array(repeating: "integer", count: 4) + ["blob"]
+                + Array(repeating: "integer", count: 4) + ["blob"])
         let currencies = try store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT currency FROM usage_hours ORDER BY hour_start").map { $0[0] as String }
         }

@@ -15,6 +15,16 @@ public struct RawRow {
     /// Whether the column holds TEXT.
     public func isText(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_TEXT }
 
+    /// Whether the column holds a BLOB.
+    public func isBlob(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_BLOB }
+
+    /// The column's bytes as a BLOB, in SQLite's own buffer. (``bytes(_:)`` would turn a BLOB
+    /// into TEXT, after which ``isBlob(_:)`` no longer says what was stored.)
+    public func blob(_ column: Int32) -> UnsafeRawBufferPointer {
+        let p = sqlite3_column_blob(stmt, column)
+        return UnsafeRawBufferPointer(start: p, count: p == nil ? 0 : Int(sqlite3_column_bytes(stmt, column)))
+    }
+
     /// The column as a string (TEXT or a UTF-8 BLOB alike).
     public func string(_ column: Int32) -> String { String(decoding: bytes(column), as: UTF8.self) }
 

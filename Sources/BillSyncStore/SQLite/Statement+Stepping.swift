@@ -21,6 +21,11 @@ extension Statement {
         }
     }
 
+    /// `count` bytes at `bytes` as a BLOB, bound in place like ``bind(_:textInPlace:count:)``.
+    func bind(_ index: Int32, blobInPlace bytes: UnsafeMutablePointer<UInt8>, count: Int) {
+        _ = sqlite3_bind_blob(sqliteStatement, index, bytes, Int32(count), nil)
+    }
+
     /// The value in `column` of another statement's current row, with its storage class.
     func bind(_ index: Int32, valueOf row: RawRow, column: Int32) {
         _ = sqlite3_bind_value(sqliteStatement, index, sqlite3_column_value(row.stmt, column))
