@@ -10,6 +10,9 @@ enum UsageAmountBlob {
 
     /// Writes `amount`'s form at `out` (``capacity`` bytes); returns its length.
     static func write(_ amount: ExactDecimal, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        if let small = Int64(exactly: amount.significand) {
+            return write(small, scale: amount.scale, into: out)
+        }
         var significand = amount.significand
         var scale = amount.scale
         if significand == 0 { scale = 0 }
@@ -28,6 +31,27 @@ enum UsageAmountBlob {
         out[0] = UInt8(bitPattern: Int8(truncatingIfNeeded: scale))
         for i in 0..<length {
             out[1 + i] = UInt8(truncatingIfNeeded: significand >> ((length - 1 - i) * 8))
+        }
+        return 1 + length
+    }
+
+    /// ``write(_:into:)`` for a significand within 64 bits (nearly every amount), in 64-bit
+    /// arithmetic, where dividing by 10 is a multiplication and no byte is shifted out of 128 bits.
+    private static func write(_ significand: Int64, scale: Int, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        var significand = significand
+        var scale = significand == 0 ? 0 : scale
+        while scale > 0 && significand % 10 == 0 {
+            significand /= 10
+            scale -= 1
+        }
+        // The bits that hold the value, and one for its sign.
+        let bits = 65 - (significand < 0 ? ~significand : significand).leadingZeroBitCount
+        let length = (bits + 7) / 8
+        out[0] = UInt8(bitPattern: Int8(truncatingIfNeeded: scale))
+        var rest = UInt64(bitPattern: significand)
+        for i in stride(from: length, through: 1, by: -1) {
+            out[i] = UInt8(truncatingIfNeeded: rest)
+            rest >>= 8
         }
         return 1 + length
     }

@@ -275,13 +275,20 @@ import Testing
         #expect(try form("-0.000000000128") == [12, 0x80])
         #expect(try form("3.3210228729") == [10, 0x07, 0xBB, 0x7B, 0xDF, 0xF9])
         var rng = SystemRandomNumberGenerator()
-        for _ in 0..<2_000 {
+        for round in 0..<4_000 {
+            // Every width within 64 bits, and past them.
+            let small = Int64.random(in: Int64.min...Int64.max, using: &rng) >> Int64.random(in: 0...63, using: &rng)
             let significand =
-                Int128(Int64.random(in: Int64.min...Int64.max, using: &rng)) * Int128.random(in: -1_000_000...1_000_000)
+                round % 2 == 0 ? Int128(small) : Int128(small) * Int128.random(in: -1_000_000...1_000_000, using: &rng)
             let amount = ExactDecimal(significand: significand, scale: Int.random(in: 0...14, using: &rng))
             let count = UsageAmountBlob.write(amount, into: buffer)
             #expect(count <= UsageAmountBlob.capacity)
             #expect(UsageAmountBlob.read(UnsafeRawBufferPointer(start: buffer, count: count)) == amount, "\(amount)")
+        }
+        for edge: Int128 in [0, Int128(Int64.max), Int128(Int64.min), Int128(Int64.max) + 1, Int128(Int64.min) - 1] {
+            let amount = ExactDecimal(significand: edge, scale: 9)
+            let count = UsageAmountBlob.write(amount, into: buffer)
+            #expect(UsageAmountBlob.read(UnsafeRawBufferPointer(start: buffer, count: count)) == amount, "\(edge)")
         }
         #expect(UsageAmountBlob.read(UnsafeRawBufferPointer(start: buffer, count: 1)) == nil)
     }
