@@ -35,10 +35,11 @@ public final class BillingStore: Sendable {
                 try db.execute(sql: "PRAGMA cache_size = -512")
             }
             let migrated = try Schema.migrator.migrate(pool)
-            // Converting a store's usage (v5) leaves the old table's pages free inside the file:
-            // given back once, so that the file is the size of what it holds. Best effort: it
-            // needs room for a copy of the file, and a store with free pages works all the same.
-            if migrated.contains("v5-usage-amounts-as-integers") && !migrated.contains("v1-sources-invoices-usage") {
+            // Converting a store's usage (v5, v10) leaves pages free or part empty inside the
+            // file: given back once, so that the file is the size of what it holds. Best effort:
+            // it needs room for a copy of the file, and a store with free pages works all the same.
+            let converted = ["v5-usage-amounts-as-integers", "v10-usage-fine-amounts-as-blobs"]
+            if converted.contains(where: migrated.contains) && !migrated.contains("v1-sources-invoices-usage") {
                 try? pool.vacuum()
             }
         } catch {
