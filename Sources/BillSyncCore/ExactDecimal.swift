@@ -218,8 +218,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         // Nearly every amount: its length first, then the digits from the end, two at a time,
         // in 64-bit arithmetic (where dividing by a constant is a multiplication).
         let unit = UInt64(Self.powersOfTen[decimals])
-        var whole = small / unit
-        var fraction = small % unit
+        let whole = small / unit
         var wholeDigits = 1
         var rest = whole
         while rest >= 10 {
@@ -227,39 +226,37 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             wholeDigits += 1
         }
         let length = (negative ? 1 : 0) + wholeDigits + (decimals > 0 ? 1 + decimals : 0)
-        var i = length
+        var end = length
         if decimals > 0 {
-            var left = decimals
-            while left >= 2 {
-                let pair = Int(fraction % 100)
-                fraction /= 100
-                i -= 2
-                out[i] = Self.tens[pair]
-                out[i + 1] = Self.ones[pair]
-                left -= 2
-            }
-            if left == 1 {
-                i -= 1
-                out[i] = 48 + UInt8(fraction)
-            }
-            i -= 1
-            out[i] = UInt8(ascii: ".")
+            end = Self.writeDigits(small % unit, count: decimals, endingAt: end, into: out) - 1
+            out[end] = UInt8(ascii: ".")
         }
-        var k = wholeDigits
-        while k >= 2 {
-            let pair = Int(whole % 100)
-            whole /= 100
-            i -= 2
-            out[i] = Self.tens[pair]
-            out[i + 1] = Self.ones[pair]
-            k -= 2
-        }
-        if k == 1 {
-            i -= 1
-            out[i] = 48 + UInt8(whole)
-        }
+        _ = Self.writeDigits(whole, count: wholeDigits, endingAt: end, into: out)
         if negative { out[0] = UInt8(ascii: "-") }
         return length
+    }
+
+    /// Writes the last `count` digits of `value` so that they end before `out[end]`, two at a
+    /// time; returns where they start.
+    private static func writeDigits(
+        _ value: UInt64, count: Int, endingAt end: Int, into out: UnsafeMutablePointer<UInt8>
+    ) -> Int {
+        var value = value
+        var i = end
+        var left = count
+        while left >= 2 {
+            let pair = Int(value % 100)
+            value /= 100
+            i -= 2
+            out[i] = tens[pair]
+            out[i + 1] = ones[pair]
+            left -= 2
+        }
+        if left == 1 {
+            i -= 1
+            out[i] = 48 + UInt8(value % 10)
+        }
+        return i
     }
 
     /// The digits of 0 through 99: tens, ones.
