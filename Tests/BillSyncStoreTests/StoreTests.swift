@@ -293,21 +293,25 @@ import Testing
         #expect(UsageAmountBlob.read(UnsafeRawBufferPointer(start: buffer, count: 1)) == nil)
     }
 
+    /// A store as an earlier version left it: `migration` not yet applied, after `sql`.
+    func storeWritten(before migration: String, _ sql: String) throws -> String {
+        let path = tempPath()
+        let store = try BillingStore(path: path)
+        try store.pool.write { db in
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = '\(migration)';" + sql)
+        }
+        return path
+    }
+
     /// A store written before v10, with its finer amounts as decimal text: v10 stores them as
     /// BLOBs, every amount reads back as the same text, and text that is no decimal stays.
     @Test func aStoreWithFineAmountsAsTextGetsBlobsAndReadsTheSame() throws {
-        let path = tempPath()
-        do {
-            let store = try BillingStore(path: path)
-            try store.pool.write { db in
-                try db.execute(
-                    sql: """
-                        DELETE FROM grdb_migrations WHERE identifier = 'v10-usage-fine-amounts-as-blobs';
-                        INSERT INTO usage_hours VALUES ('nf', 3600, 'USD', '0.1234567891', 12345678, '0.0000000029', 0, 0,
-                            '92233720368.54775808', 0, 0, 0, 'not a number', '92233720368.6691802691');
-                        """)
-            }
-        }
+        let path = try storeWritten(
+            before: "v10-usage-fine-amounts-as-blobs",
+            """
+            INSERT INTO usage_hours VALUES ('nf', 3600, 'USD', '0.1234567891', 12345678, '0.0000000029', 0, 0,
+                '92233720368.54775808', 0, 0, 0, 'not a number', '92233720368.6691802691');
+            """)
         let store = try BillingStore(path: path)
         let rows = try usageRows(store)
         #expect(rows.count == 1)
@@ -324,26 +328,20 @@ import Testing
     }
 
     @Test func aStoreWithUsageAsTextGetsIntegersAndTotalsAndExportsTheSameText() throws {
-        let path = tempPath()
-        do {
-            let store = try BillingStore(path: path)
-            // As a file written before v5 (amounts as text) and before v3 (no total) for one row.
-            try store.pool.write { db in
-                try db.execute(
-                    sql: """
-                        DELETE FROM grdb_migrations WHERE identifier = 'v5-usage-amounts-as-integers';
-                        DROP TABLE usage_hours;
-                        CREATE TABLE usage_hours (source TEXT NOT NULL, hour_start INTEGER NOT NULL, currency TEXT NOT NULL,
-                            paas_total TEXT NOT NULL, cpu TEXT NOT NULL, memory TEXT NOT NULL, storage TEXT NOT NULL, gpu TEXT NOT NULL,
-                            byoc_total TEXT NOT NULL, byoc_vcpu TEXT NOT NULL, byoc_memory TEXT NOT NULL, byoc_gpu_memory TEXT NOT NULL,
-                            byoc_cluster TEXT NOT NULL, total TEXT, PRIMARY KEY (source, hour_start)) WITHOUT ROWID;
-                        INSERT INTO usage_hours VALUES ('nf', 3600, 'USD', '3.32102287', '2.48806187', '0.732961', '0.10', '0.00',
-                            '1.53417009', '1.2917', '0.05', '0.00', '0.19247009', NULL);
-                        INSERT INTO usage_hours VALUES ('nf', 7200, 'EUR', '0.123456789', '0.10', '0.00', '0.00', '0.00',
-                            '92233720368.54775808', '0.00', '0.00', '0.00', '0.00', '92233720368.667214869');
-                        """)
-            }
-        }
+        // As a file written before v5 (amounts as text) and before v3 (no total) for one row.
+        let path = try storeWritten(
+            before: "v5-usage-amounts-as-integers",
+            """
+            DROP TABLE usage_hours;
+            CREATE TABLE usage_hours (source TEXT NOT NULL, hour_start INTEGER NOT NULL, currency TEXT NOT NULL,
+                paas_total TEXT NOT NULL, cpu TEXT NOT NULL, memory TEXT NOT NULL, storage TEXT NOT NULL, gpu TEXT NOT NULL,
+                byoc_total TEXT NOT NULL, byoc_vcpu TEXT NOT NULL, byoc_memory TEXT NOT NULL, byoc_gpu_memory TEXT NOT NULL,
+                byoc_cluster TEXT NOT NULL, total TEXT, PRIMARY KEY (source, hour_start)) WITHOUT ROWID;
+            INSERT INTO usage_hours VALUES ('nf', 3600, 'USD', '3.32102287', '2.48806187', '0.732961', '0.10', '0.00',
+                '1.53417009', '1.2917', '0.05', '0.00', '0.19247009', NULL);
+            INSERT INTO usage_hours VALUES ('nf', 7200, 'EUR', '0.123456789', '0.10', '0.00', '0.00', '0.00',
+                '92233720368.54775808', '0.00', '0.00', '0.00', '0.00', '92233720368.667214869');
+            """)
         let store = try BillingStore(path: path)
         let rows = try usageRows(store)
         #expect(rows.count == 2)

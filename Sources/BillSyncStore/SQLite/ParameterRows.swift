@@ -41,10 +41,6 @@ struct ParameterRows: Sendable {
 
     mutating func append(_ value: Bool) { append(Int64(value ? 1 : 0)) }
 
-    mutating func append(_ value: Int64?) {
-        if let value { append(value) } else { appendNull() }
-    }
-
     mutating func appendNull() {
         kinds.append(.null)
         numbers.append(0)
